@@ -1,0 +1,14 @@
+#pragma once
+
+#include <caf/atom.hpp>
+
+/// Atoms of the public message vocabulary. They live in `wsm::` because CAF
+/// already defines `caf::subscribe_atom` and friends.
+namespace wsm {
+
+using subscribe_atom = caf::atom_constant<caf::atom("wsm_sub")>;
+using unsubscribe_atom = caf::atom_constant<caf::atom("wsm_unsub")>;
+using get_atom = caf::atom_constant<caf::atom("wsm_get")>;
+using status_atom = caf::atom_constant<caf::atom("wsm_status")>;
+
+} // namespace wsm

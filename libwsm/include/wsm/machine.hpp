@@ -1,0 +1,67 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "wsm/atoms.hpp"
+#include "wsm/messages.hpp"
+#include "wsm/options.hpp"
+#include "wsm/transport.hpp"
+
+namespace wsm {
+
+// Timers of a machine, each stamped with a generation so that a timer armed
+// in an earlier state is recognised and ignored (CAF timers can't be
+// cancelled).
+using retry_atom = caf::atom_constant<caf::atom("wsm_retry")>;
+using keepalive_atom = caf::atom_constant<caf::atom("wsm_keepal")>;
+using close_timeout_atom = caf::atom_constant<caf::atom("wsm_clto")>;
+
+/// A WebSocket client connection as a finite state machine.
+///
+/// Send it `output` and `command`; `subscribe` an actor to receive every
+/// `status` and `input`. The remaining signatures are its broker's events and
+/// its own timers.
+using machine_actor = caf::typed_actor<
+  // public vocabulary
+  caf::reacts_to<output>, caf::reacts_to<command>,
+  caf::replies_to<subscribe_atom, caf::actor>::with<status>,
+  caf::reacts_to<unsubscribe_atom, caf::actor>,
+  caf::replies_to<get_atom, status_atom>::with<status>,
+  // events from the broker
+  caf::reacts_to<connected_atom, uint64_t>,
+  caf::reacts_to<received_atom, uint64_t, input>,
+  caf::reacts_to<pong_atom, uint64_t>,
+  caf::reacts_to<closed_atom, uint64_t, std::string>,
+  // timers
+  caf::reacts_to<retry_atom, uint64_t>, caf::reacts_to<keepalive_atom, uint64_t>,
+  caf::reacts_to<close_timeout_atom, uint64_t>>;
+
+/// Spawns a machine for `url` (`ws://host[:port][/path][?query]`) that starts
+/// connecting at once. `first_subscriber`, if given, sees the very first
+/// CONNECTING. A URL or header that is not valid is refused with an error
+/// naming the problem, and no actor is spawned. The actor system must have
+/// been configured with `wsm::config` or `wsm::add_message_types`.
+caf::expected<machine_actor> spawn_machine(caf::actor_system& sys,
+                                           const std::string& url,
+                                           options opts = {},
+                                           caf::actor first_subscriber = {});
+
+/// Spawns a machine that talks to `broker` and arms its timers through
+/// `timer_relay` (see `spawn_timer_relay`). For tests and custom transports.
+caf::expected<machine_actor>
+spawn_machine_with(caf::actor_system& sys, const std::string& url,
+                   options opts, caf::actor first_subscriber,
+                   broker_actor broker, caf::actor timer_relay);
+
+/// Spawns the actor that delivers a machine's timers while holding only a weak
+/// reference to it, so that pending timers never keep a machine alive.
+caf::actor spawn_timer_relay(caf::actor_system& sys);
+
+} // namespace wsm

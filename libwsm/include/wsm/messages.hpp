@@ -1,0 +1,106 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <caf/meta/type_name.hpp>
+
+#include "wsm/state.hpp"
+
+namespace wsm {
+
+/// How an output goes on the wire.
+enum class frame_format : uint8_t {
+  /// The machine's current format: binary until `command::use_text`.
+  machine_default,
+  /// A text frame (the payload should be UTF-8).
+  text,
+  /// A binary frame.
+  binary,
+};
+
+const char* to_string(frame_format x) noexcept;
+
+/// To a machine: send one message. Queued (bounded) while not connected.
+struct output {
+  /// The bytes of the message.
+  std::string payload;
+  /// Overrides the machine's current format for this message alone.
+  frame_format format = frame_format::machine_default;
+};
+
+/// From a machine: one message received, to every subscriber.
+struct input {
+  /// The bytes of the message.
+  std::string payload;
+  /// Whether the peer sent it as a text frame.
+  bool text = false;
+};
+
+/// To a machine: the seed's four commands.
+enum class command : uint8_t {
+  /// Close gracefully (1000), report DISCONNECTED, end.
+  quit,
+  /// Send a WebSocket ping now (when connected).
+  ping,
+  /// Later outputs go as text frames.
+  use_text,
+  /// Later outputs go as binary frames (the default).
+  use_binary,
+};
+
+const char* to_string(command x) noexcept;
+
+/// From a machine: every change of state, to every subscriber.
+struct status {
+  /// The state entered.
+  wsm::state state = wsm::state::connecting;
+  /// Why the link went down or the attempt failed; empty when there is no
+  /// error to report.
+  std::string error;
+  /// The number of the current connection attempt since the last success
+  /// (1 for the first).
+  uint32_t attempt = 0;
+  /// The number of successful connections so far.
+  uint64_t epoch = 0;
+};
+
+/// From a machine: an output that will never be written, back to its sender.
+struct undelivered {
+  /// The payload as it was sent.
+  std::string payload;
+  /// Why it will not be written (`queue full`, `quit`).
+  std::string reason;
+};
+
+bool operator==(const output& x, const output& y) noexcept;
+bool operator==(const input& x, const input& y) noexcept;
+bool operator==(const status& x, const status& y) noexcept;
+bool operator==(const undelivered& x, const undelivered& y) noexcept;
+
+/// Renders a status the way logs and tests print it, e.g.
+/// `DISCONNECTED: connection refused (attempt 1, epoch 0)`.
+std::string to_string(const status& x);
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, output& x) {
+  return f(caf::meta::type_name("wsm::output"), x.payload, x.format);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, input& x) {
+  return f(caf::meta::type_name("wsm::input"), x.payload, x.text);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, status& x) {
+  return f(caf::meta::type_name("wsm::status"), x.state, x.error, x.attempt,
+           x.epoch);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, undelivered& x) {
+  return f(caf::meta::type_name("wsm::undelivered"), x.payload, x.reason);
+}
+
+} // namespace wsm

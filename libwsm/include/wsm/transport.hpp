@@ -1,0 +1,74 @@
+#pragma once
+
+// The protocol between a machine and the broker that owns its connections.
+// A machine never touches a socket: it sends these commands to a broker and
+// receives the events below, each stamped with the connection's id so that
+// events of an abandoned connection are recognised and ignored.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/timespan.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "wsm/options.hpp"
+
+namespace wsm {
+
+/// What a broker needs to open one WebSocket connection.
+struct connect_request {
+  /// Host name or address to resolve (IPv6 without brackets).
+  std::string host;
+  /// TCP port, as digits.
+  std::string port;
+  /// The `Host` header value (with brackets and port where needed).
+  std::string host_header;
+  /// Path and query of the upgrade request.
+  std::string target;
+  std::vector<header> headers;
+  caf::timespan handshake_timeout{};
+  caf::timespan close_timeout{};
+};
+
+bool operator==(const connect_request& x, const connect_request& y) noexcept;
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, header& x) {
+  return f(caf::meta::type_name("wsm::header"), x.name, x.value);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, connect_request& x) {
+  return f(caf::meta::type_name("wsm::connect_request"), x.host, x.port,
+           x.host_header, x.target, x.headers, x.handshake_timeout,
+           x.close_timeout);
+}
+
+// Commands, machine to broker.
+using open_atom = caf::atom_constant<caf::atom("wsm_open")>;
+using write_atom = caf::atom_constant<caf::atom("wsm_write")>;
+using ping_atom = caf::atom_constant<caf::atom("wsm_ping")>;
+using close_atom = caf::atom_constant<caf::atom("wsm_close")>;
+
+// Events, broker to machine.
+using connected_atom = caf::atom_constant<caf::atom("wsm_up")>;
+using received_atom = caf::atom_constant<caf::atom("wsm_recv")>;
+using pong_atom = caf::atom_constant<caf::atom("wsm_pong")>;
+using closed_atom = caf::atom_constant<caf::atom("wsm_down")>;
+
+/// The broker's interface. `open` starts a connection under a fresh id;
+/// `write` queues one frame (`true` = text); `ping` sends a ping; `close`
+/// closes gracefully with 1000 after the queued frames (or abandons an attempt
+/// still in progress) and forgets the id.
+using broker_actor = caf::typed_actor<
+  caf::reacts_to<open_atom, uint64_t, connect_request>,
+  caf::reacts_to<write_atom, uint64_t, std::string, bool>,
+  caf::reacts_to<ping_atom, uint64_t>, caf::reacts_to<close_atom, uint64_t>>;
+
+/// Returns a connection id never returned before in this process.
+uint64_t next_connection_id() noexcept;
+
+} // namespace wsm

@@ -1,0 +1,10 @@
+#pragma once
+
+/// Everything a user of libwsm needs.
+#include "wsm/atoms.hpp"
+#include "wsm/config.hpp"
+#include "wsm/error.hpp"
+#include "wsm/machine.hpp"
+#include "wsm/messages.hpp"
+#include "wsm/options.hpp"
+#include "wsm/state.hpp"

@@ -1,0 +1,394 @@
+// The broker: one actor per actor system that owns every Beast connection and
+// the Asio context they run on. The actor only routes a machine's commands to
+// the connection's session; sessions live on Asio, touch nothing of any
+// actor, and report back to their machine with `anon_send` through a weak
+// address, stamped with the connection id.
+//
+// This is the only file of libwsm that includes Beast and Asio.
+
+#include "broker.hpp"
+
+#include <deque>
+#include <memory>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "wsm/machine.hpp"
+#include "wsm/version.hpp"
+
+namespace wsm::detail {
+
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = boost::beast::websocket;
+using tcp = boost::asio::ip::tcp;
+
+/// The Asio context and the threads that run it.
+class io_runtime {
+public:
+  explicit io_runtime(size_t threads) : work_(net::make_work_guard(context_)) {
+    for (size_t i = 0; i < threads; ++i)
+      threads_.emplace_back([this] { context_.run(); });
+  }
+
+  io_runtime(const io_runtime&) = delete;
+  io_runtime& operator=(const io_runtime&) = delete;
+
+  ~io_runtime() {
+    // Every machine has ended when the actor system lets go of the broker:
+    // what is left on the context is abandoned.
+    work_.reset();
+    context_.stop();
+    for (auto& thread : threads_) {
+      if (thread.get_id() == std::this_thread::get_id())
+        thread.detach(); // the last reference dropped on an I/O thread
+      else
+        thread.join();
+    }
+  }
+
+  net::io_context& context() noexcept {
+    return context_;
+  }
+
+private:
+  net::io_context context_;
+  net::executor_work_guard<net::io_context::executor_type> work_;
+  std::vector<std::thread> threads_;
+};
+
+
+/// One client connection, from resolve to close. Every member function runs
+/// on the session's strand; the public ones post themselves there first.
+class session : public std::enable_shared_from_this<session> {
+public:
+  session(net::io_context& context, uint64_t id, caf::actor_addr machine,
+          connect_request request)
+    : resolver_(net::make_strand(context)),
+      ws_(resolver_.get_executor()),
+      id_(id),
+      machine_(std::move(machine)),
+      request_(std::move(request)) {
+    // Large enough for any sane message; issue-level limits come later.
+    ws_.read_message_max(16 * 1024 * 1024);
+  }
+
+  void start() {
+    net::post(ws_.get_executor(),
+              [self = shared_from_this()] { self->do_resolve(); });
+  }
+
+  void write(std::string payload, bool text) {
+    net::post(ws_.get_executor(), [self = shared_from_this(),
+                                   payload = std::move(payload), text]() mutable {
+      self->writes_.push_back(pending_write{std::move(payload), text});
+      // Beast allows one write in flight: the queue waits for on_write.
+      if (self->open_ && !self->writing_ && !self->close_started_)
+        self->do_write();
+    });
+  }
+
+  void ping() {
+    net::post(ws_.get_executor(), [self = shared_from_this()] {
+      // One ping in flight at a time; a second request adds nothing.
+      if (self->open_ && !self->pinging_ && !self->close_started_)
+        self->do_ping();
+    });
+  }
+
+  void close() {
+    net::post(ws_.get_executor(), [self = shared_from_this()] {
+      self->closing_ = true;
+      if (!self->open_) {
+        // Still connecting: abandon the attempt.
+        self->resolver_.cancel();
+        beast::get_lowest_layer(self->ws_).close();
+      } else if (!self->writing_) {
+        self->do_close();
+      } // else on_write closes once the queue is written
+    });
+  }
+
+private:
+  struct pending_write {
+    std::string payload;
+    bool text;
+  };
+
+  // -- events to the machine --------------------------------------------------
+
+  machine_actor machine() const {
+    return caf::actor_cast<machine_actor>(machine_);
+  }
+
+  /// Reports the end of the connection, once.
+  void report_closed(std::string reason) {
+    if (reported_closed_)
+      return;
+    reported_closed_ = true;
+    open_ = false;
+    caf::anon_send(machine(), closed_atom::value, id_, std::move(reason));
+  }
+
+  void fail(const char* what, beast::error_code ec) {
+    if (closing_ && !close_started_) {
+      report_closed("closed before the connection was up");
+      return;
+    }
+    if (ec == websocket::error::closed) {
+      auto& reason = ws_.reason();
+      std::string text = "closed by peer: " + std::to_string(reason.code);
+      if (!reason.reason.empty()) {
+        text += ' ';
+        text += reason.reason.c_str();
+      }
+      report_closed(std::move(text));
+      return;
+    }
+    report_closed(std::string{what} + ": " + ec.message());
+  }
+
+  // -- connecting -------------------------------------------------------------
+
+  void do_resolve() {
+    if (closing_)
+      return report_closed("closed before the connection was up");
+    resolver_.async_resolve(
+      request_.host, request_.port,
+      [self = shared_from_this()](beast::error_code ec,
+                                  tcp::resolver::results_type results) {
+        self->on_resolve(ec, std::move(results));
+      });
+  }
+
+  void on_resolve(beast::error_code ec, tcp::resolver::results_type results) {
+    if (ec)
+      return fail(("resolve " + request_.host).c_str(), ec);
+    // The TCP stream's own timer bounds the connect.
+    beast::get_lowest_layer(ws_).expires_after(request_.handshake_timeout);
+    beast::get_lowest_layer(ws_).async_connect(
+      results, [self = shared_from_this()](beast::error_code ec,
+                                           const tcp::endpoint&) {
+        self->on_connect(ec);
+      });
+  }
+
+  void on_connect(beast::error_code ec) {
+    if (ec)
+      return fail("connect", ec);
+    // From here on the websocket's own timeouts apply. Idle pings are the
+    // machine's business (keepalive), so Beast's are off.
+    beast::get_lowest_layer(ws_).expires_never();
+    websocket::stream_base::timeout timeouts;
+    timeouts.handshake_timeout = request_.handshake_timeout;
+    timeouts.idle_timeout = websocket::stream_base::none();
+    timeouts.keep_alive_pings = false;
+    ws_.set_option(timeouts);
+    ws_.set_option(websocket::stream_base::decorator(
+      [headers = request_.headers](websocket::request_type& req) {
+        req.set(beast::http::field::user_agent, user_agent);
+        for (auto& h : headers)
+          req.set(h.name, h.value);
+      }));
+    ws_.async_handshake(response_, request_.host_header, request_.target,
+                        [self = shared_from_this()](beast::error_code ec) {
+                          self->on_handshake(ec);
+                        });
+  }
+
+  void on_handshake(beast::error_code ec) {
+    if (ec == websocket::error::upgrade_declined) {
+      auto status = response_.result_int();
+      std::string text = "handshake rejected: HTTP " + std::to_string(status);
+      if (!response_.reason().empty()) {
+        text += ' ';
+        text += std::string{response_.reason()};
+      }
+      return report_closed(std::move(text));
+    }
+    if (ec)
+      return fail("handshake", ec);
+    response_ = {};
+    open_ = true;
+    ws_.binary(true);
+    ws_.control_callback(
+      [this](websocket::frame_type kind, beast::string_view) {
+        if (kind == websocket::frame_type::pong)
+          caf::anon_send(machine(), pong_atom::value, id_);
+      });
+    caf::anon_send(machine(), connected_atom::value, id_);
+    do_read();
+    if (!writes_.empty())
+      do_write();
+    else if (closing_)
+      do_close();
+  }
+
+  // -- reading ----------------------------------------------------------------
+
+  void do_read() {
+    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec,
+                                                        size_t) {
+      self->on_read(ec);
+    });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec)
+      return fail("read", ec);
+    input message{beast::buffers_to_string(buffer_.data()), ws_.got_text()};
+    buffer_.consume(buffer_.size());
+    caf::anon_send(machine(), received_atom::value, id_, std::move(message));
+    do_read();
+  }
+
+  // -- writing ----------------------------------------------------------------
+
+  void do_write() {
+    writing_ = true;
+    auto& next = writes_.front();
+    ws_.text(next.text);
+    ws_.async_write(net::buffer(next.payload),
+                    [self = shared_from_this()](beast::error_code ec, size_t) {
+                      self->on_write(ec);
+                    });
+  }
+
+  void on_write(beast::error_code ec) {
+    writing_ = false;
+    if (ec)
+      return fail("write", ec);
+    writes_.pop_front();
+    if (!writes_.empty())
+      do_write();
+    else if (closing_)
+      do_close();
+  }
+
+  void do_ping() {
+    pinging_ = true;
+    ws_.async_ping({}, [self = shared_from_this()](beast::error_code ec) {
+      self->pinging_ = false;
+      if (ec)
+        self->fail("ping", ec);
+    });
+  }
+
+  // -- closing ----------------------------------------------------------------
+
+  void do_close() {
+    if (close_started_ || !open_)
+      return;
+    close_started_ = true;
+    // The close handshake is bounded by the close timeout.
+    websocket::stream_base::timeout timeouts;
+    timeouts.handshake_timeout = request_.close_timeout;
+    timeouts.idle_timeout = websocket::stream_base::none();
+    timeouts.keep_alive_pings = false;
+    ws_.set_option(timeouts);
+    ws_.async_close(websocket::close_code::normal,
+                    [self = shared_from_this()](beast::error_code ec) {
+                      if (ec)
+                        self->report_closed("close: " + ec.message());
+                      else
+                        self->report_closed({});
+                    });
+  }
+
+  tcp::resolver resolver_;
+  websocket::stream<beast::tcp_stream> ws_;
+  beast::flat_buffer buffer_;
+  websocket::response_type response_;
+  std::deque<pending_write> writes_;
+  uint64_t id_;
+  caf::actor_addr machine_;
+  connect_request request_;
+  bool open_ = false;
+  bool writing_ = false;
+  bool pinging_ = false;
+  bool closing_ = false;
+  bool close_started_ = false;
+  bool reported_closed_ = false;
+};
+
+struct broker_state {
+  std::unique_ptr<io_runtime> io;
+  /// Weak: a session lives as long as its pending operations; the map only
+  /// routes commands to it.
+  std::unordered_map<uint64_t, std::weak_ptr<session>> sessions;
+  /// Size at which the map is next swept of ended sessions.
+  size_t sweep_at = 64;
+
+  static inline const char* name = "wsm.broker";
+
+  std::shared_ptr<session> find(uint64_t id) {
+    auto i = sessions.find(id);
+    return i == sessions.end() ? nullptr : i->second.lock();
+  }
+
+  void sweep() {
+    for (auto i = sessions.begin(); i != sessions.end();)
+      i = i->second.expired() ? sessions.erase(i) : std::next(i);
+    sweep_at = std::max<size_t>(64, sessions.size() * 2);
+  }
+};
+
+using broker_self = broker_actor::stateful_pointer<broker_state>;
+
+broker_actor::behavior_type broker(broker_self self, size_t io_threads) {
+  self->state.io = std::make_unique<io_runtime>(io_threads);
+  return {
+    [=](open_atom, uint64_t id, connect_request& request) {
+      auto& st = self->state;
+      auto machine = caf::actor_cast<caf::actor_addr>(self->current_sender());
+      auto s = std::make_shared<session>(st.io->context(), id,
+                                         std::move(machine),
+                                         std::move(request));
+      st.sessions.emplace(id, s);
+      if (st.sessions.size() >= st.sweep_at)
+        st.sweep();
+      s->start();
+    },
+    [=](write_atom, uint64_t id, std::string& payload, bool text) {
+      if (auto s = self->state.find(id))
+        s->write(std::move(payload), text);
+    },
+    [=](ping_atom, uint64_t id) {
+      if (auto s = self->state.find(id))
+        s->ping();
+    },
+    [=](close_atom, uint64_t id) {
+      auto& st = self->state;
+      if (auto s = st.find(id))
+        s->close();
+      st.sessions.erase(id);
+    },
+  };
+}
+
+} // namespace
+
+broker_actor spawn_broker(caf::actor_system& sys, size_t io_threads) {
+  return sys.spawn<caf::hidden>(broker, io_threads);
+}
+
+} // namespace wsm::detail

@@ -1,0 +1,34 @@
+#include "wsm/config.hpp"
+
+#include <caf/config_option_adder.hpp>
+
+#include "wsm/error.hpp"
+#include "wsm/machine.hpp"
+#include "wsm/messages.hpp"
+#include "wsm/transport.hpp"
+
+namespace wsm {
+
+void add_message_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<output>("wsm::output");
+  cfg.add_message_type<input>("wsm::input");
+  cfg.add_message_type<command>("wsm::command");
+  cfg.add_message_type<status>("wsm::status");
+  cfg.add_message_type<undelivered>("wsm::undelivered");
+  cfg.add_message_type<header>("wsm::header");
+  cfg.add_message_type<connect_request>("wsm::connect_request");
+}
+
+config::config() {
+  wsm::add_message_types(*this);
+  add_error_category(caf::atom("wsm"),
+                     [](uint8_t code, caf::atom_value,
+                        const caf::message& context) {
+                       return "wsm: " + describe(caf::error{
+                                code, caf::atom("wsm"), context});
+                     });
+  opt_group{custom_options_, "wsm"}.add<size_t>(
+    "io-threads", "threads that run the shared Asio context (default 1)");
+}
+
+} // namespace wsm

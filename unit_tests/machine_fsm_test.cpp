@@ -1,0 +1,559 @@
+// The machine's state machine on CAF's deterministic scheduler and virtual
+// clock, against a fake broker. Each test checks the exact sequence of
+// messages a subscriber and the broker see.
+
+#define CAF_SUITE machine_fsm
+// dsl.hpp's request() helper reports errors with the short name.
+#define FAIL CAF_FAIL
+
+#include <caf/test/dsl.hpp>
+#include <caf/test/unit_test_impl.hpp>
+
+#include <chrono>
+
+#include "wsm/config.hpp"
+#include "wsm/error.hpp"
+#include "wsm/machine.hpp"
+
+using namespace std::chrono_literals;
+using wsm::state;
+
+namespace {
+
+const char* test_url = "ws://feed.example:8080/live?depth=1";
+
+caf::behavior fake_broker() {
+  return {
+    [](wsm::open_atom, uint64_t, const wsm::connect_request&) {},
+    [](wsm::write_atom, uint64_t, const std::string&, bool) {},
+    [](wsm::ping_atom, uint64_t) {},
+    [](wsm::close_atom, uint64_t) {},
+  };
+}
+
+caf::behavior fake_subscriber() {
+  return {
+    [](const wsm::status&) {},
+    [](const wsm::input&) {},
+    [](const wsm::undelivered&) {},
+  };
+}
+
+using timer_message = std::tuple<caf::atom_value, caf::actor_addr, caf::message>;
+
+struct fixture : test_coordinator_fixture<wsm::config> {
+  caf::actor broker;
+  caf::actor relay;
+  caf::actor sub;
+  wsm::machine_actor machine;
+  wsm::options opts;
+
+  fixture() {
+    opts.retry_delay = 2s;
+    opts.ping_interval = 10s;
+    opts.close_timeout = 3s;
+    opts.max_queue = 2;
+    broker = sys.spawn(fake_broker);
+    relay = wsm::spawn_timer_relay(sys);
+    sub = sys.spawn(fake_subscriber);
+    run();
+  }
+
+  ~fixture() override {
+    // A live machine re-arms its keepalive forever; end it before the
+    // fixture drains the clock.
+    if (machine)
+      caf::anon_send_exit(machine, caf::exit_reason::kill);
+    machine = nullptr;
+  }
+
+  /// Spawns the machine and runs its start: CONNECTING and an open request.
+  /// Returns the id of the connection it asked for.
+  uint64_t start(caf::actor first_subscriber) {
+    machine = unbox(wsm::spawn_machine_with(
+      sys, test_url, opts, first_subscriber,
+      caf::actor_cast<wsm::broker_actor>(broker), relay));
+    sched.run_once();
+    return expect_open();
+  }
+
+  uint64_t start() {
+    return start(sub);
+  }
+
+  uint64_t expect_open() {
+    auto id = std::get<1>(
+      extract<wsm::open_atom, uint64_t, wsm::connect_request>(broker));
+    expect((wsm::open_atom, uint64_t, wsm::connect_request),
+           from(machine).to(broker));
+    return id;
+  }
+
+  void expect_status(state s, std::string error, uint32_t attempt,
+                     uint64_t epoch) {
+    expect((wsm::status), from(machine).to(sub).with(
+                            wsm::status{s, std::move(error), attempt, epoch}));
+  }
+
+  void expect_write(uint64_t id, std::string payload, bool text) {
+    expect((wsm::write_atom, uint64_t, std::string, bool),
+           from(machine).to(broker).with(_, id, std::move(payload), text));
+  }
+
+  void connected(uint64_t id) {
+    inject((wsm::connected_atom, uint64_t),
+           from(broker).to(machine).with(wsm::connected_atom::value, id));
+  }
+
+  void closed(uint64_t id, std::string reason) {
+    inject((wsm::closed_atom, uint64_t, std::string),
+           from(broker).to(machine).with(wsm::closed_atom::value, id,
+                                         std::move(reason)));
+  }
+
+  void send_command(wsm::command x) {
+    inject((wsm::command), from(sub).to(machine).with(x));
+  }
+
+  void send_output(std::string payload,
+                   wsm::frame_format format = wsm::frame_format::machine_default) {
+    inject((wsm::output), from(sub).to(machine).with(
+                            wsm::output{std::move(payload), format}));
+  }
+
+  /// Lets the next timer fire and carries it through the relay.
+  template <class Atom>
+  void expect_timer(Atom) {
+    CAF_REQUIRE(sched.trigger_timeout());
+    expect((caf::atom_value, caf::actor_addr, caf::message),
+           from(_).to(relay));
+    expect((Atom, uint64_t), from(_).to(machine));
+  }
+
+  /// Connects the machine: CONNECTING, CONNECTED. Returns the connection id.
+  uint64_t start_connected() {
+    auto id = start();
+    expect_status(state::connecting, "", 1, 0);
+    connected(id);
+    expect_status(state::connected, "", 1, 1);
+    return id;
+  }
+
+  bool machine_is_alive() {
+    return sched.has_job() || caf::actor_cast<caf::abstract_actor*>(machine)
+                                  ->getf(caf::abstract_actor::is_terminated_flag)
+                                == 0;
+  }
+
+  bool is_terminated(const wsm::machine_actor& x) {
+    return caf::actor_cast<caf::abstract_actor*>(x)->getf(
+             caf::abstract_actor::is_terminated_flag)
+           != 0;
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(machine_fsm_tests, fixture)
+
+CAF_TEST(the first subscriber sees the very first CONNECTING) {
+  auto id = start();
+  CAF_CHECK_NOT_EQUAL(id, 0u);
+  expect_status(state::connecting, "", 1, 0);
+}
+
+CAF_TEST(the broker is asked to open the parsed URL) {
+  opts.headers.push_back({"Authorization", "Bearer x"});
+  machine = unbox(wsm::spawn_machine_with(
+    sys, test_url, opts, sub, caf::actor_cast<wsm::broker_actor>(broker),
+    relay));
+  sched.run_once();
+  auto request = std::get<2>(
+    extract<wsm::open_atom, uint64_t, wsm::connect_request>(broker));
+  CAF_CHECK_EQUAL(request.host, "feed.example");
+  CAF_CHECK_EQUAL(request.port, "8080");
+  CAF_CHECK_EQUAL(request.host_header, "feed.example:8080");
+  CAF_CHECK_EQUAL(request.target, "/live?depth=1");
+  CAF_REQUIRE_EQUAL(request.headers.size(), 1u);
+  CAF_CHECK_EQUAL(request.headers[0].name, "Authorization");
+  CAF_CHECK(request.close_timeout == opts.close_timeout);
+}
+
+CAF_TEST(a bad URL is refused at spawn and no actor runs) {
+  auto result = wsm::spawn_machine_with(
+    sys, "http://feed.example/", opts, sub,
+    caf::actor_cast<wsm::broker_actor>(broker), relay);
+  CAF_REQUIRE(!result);
+  CAF_CHECK_EQUAL(wsm::describe(result.error()),
+                  "invalid URL 'http://feed.example/': scheme must be ws://, "
+                  "not http://");
+  CAF_CHECK(!sched.has_job());
+}
+
+CAF_TEST(a successful attempt gives CONNECTING then CONNECTED) {
+  auto id = start();
+  expect_status(state::connecting, "", 1, 0);
+  connected(id);
+  expect_status(state::connected, "", 1, 1);
+  CAF_CHECK(!sched.has_job());
+}
+
+CAF_TEST(a failed attempt gives DISCONNECTED then WAITING then a retry) {
+  auto id = start();
+  expect_status(state::connecting, "", 1, 0);
+  closed(id, "connect: Connection refused");
+  expect_status(state::disconnected, "connect: Connection refused", 1, 0);
+  expect_status(state::waiting, "connect: Connection refused", 1, 0);
+  // Nothing happens before retry_delay has passed.
+  CAF_CHECK_EQUAL(sched.clock().advance_time(opts.retry_delay - 1ms), 0u);
+  CAF_CHECK(!sched.has_job());
+  expect_timer(wsm::retry_atom{});
+  expect_status(state::connecting, "", 2, 0);
+  auto second = expect_open();
+  CAF_CHECK_NOT_EQUAL(second, id);
+  connected(second);
+  expect_status(state::connected, "", 2, 1);
+}
+
+CAF_TEST(a dropped link reconnects at once) {
+  auto id = start_connected();
+  closed(id, "closed by peer: 1000");
+  expect_status(state::disconnected, "closed by peer: 1000", 1, 1);
+  expect((wsm::retry_atom, uint64_t), from(machine).to(machine));
+  expect_status(state::connecting, "", 1, 1);
+  auto second = expect_open();
+  connected(second);
+  expect_status(state::connected, "", 1, 2);
+}
+
+CAF_TEST(quit while connecting abandons the attempt and ends) {
+  auto id = start();
+  expect_status(state::connecting, "", 1, 0);
+  send_command(wsm::command::quit);
+  expect((wsm::close_atom, uint64_t), from(machine).to(broker).with(_, id));
+  expect_status(state::disconnected, "", 1, 0);
+  CAF_CHECK(is_terminated(machine));
+}
+
+CAF_TEST(quit while waiting ends at once) {
+  auto id = start();
+  expect_status(state::connecting, "", 1, 0);
+  closed(id, "resolve: Host not found");
+  expect_status(state::disconnected, "resolve: Host not found", 1, 0);
+  expect_status(state::waiting, "resolve: Host not found", 1, 0);
+  send_command(wsm::command::quit);
+  expect_status(state::disconnected, "", 1, 0);
+  CAF_CHECK(is_terminated(machine));
+  // The retry timer fires into nothing.
+  sched.trigger_timeouts();
+  run();
+  CAF_CHECK(!received<wsm::open_atom, uint64_t, wsm::connect_request>(broker));
+}
+
+CAF_TEST(quit while disconnected ends before the reconnect) {
+  auto id = start_connected();
+  // Both are in the mailbox before the machine runs: the retry it sends
+  // itself on the drop comes after the quit.
+  caf::send_as(broker, machine, wsm::closed_atom::value, id,
+               std::string{"read: End of file"});
+  caf::send_as(sub, machine, wsm::command::quit);
+  expect((wsm::closed_atom, uint64_t, std::string), from(broker).to(machine));
+  expect_status(state::disconnected, "read: End of file", 1, 1);
+  expect((wsm::command), from(sub).to(machine));
+  expect_status(state::disconnected, "", 0, 1);
+  CAF_CHECK(is_terminated(machine));
+  run();
+  CAF_CHECK(!received<wsm::open_atom, uint64_t, wsm::connect_request>(broker));
+}
+
+CAF_TEST(quit while connected closes gracefully then ends) {
+  auto id = start_connected();
+  send_command(wsm::command::quit);
+  expect((wsm::close_atom, uint64_t), from(machine).to(broker).with(_, id));
+  // Still CONNECTED until the close handshake is over.
+  CAF_CHECK(!received<wsm::status>(sub));
+  CAF_CHECK(!is_terminated(machine));
+  closed(id, "");
+  expect_status(state::disconnected, "", 1, 1);
+  CAF_CHECK(is_terminated(machine));
+  CAF_CHECK(!received<wsm::close_atom, uint64_t>(broker));
+}
+
+CAF_TEST(quit while connected ends after the close timeout without an answer) {
+  auto id = start_connected();
+  send_command(wsm::command::quit);
+  expect((wsm::close_atom, uint64_t), from(machine).to(broker).with(_, id));
+  // The keepalive timer comes first and is stale by now.
+  sched.clock().advance_time(opts.close_timeout - 1ms);
+  CAF_CHECK(!sched.has_job());
+  expect_timer(wsm::close_timeout_atom{});
+  expect_status(state::disconnected, "", 1, 1);
+  CAF_CHECK(is_terminated(machine));
+}
+
+CAF_TEST(outputs while not connected are queued and written in order) {
+  auto id = start();
+  expect_status(state::connecting, "", 1, 0);
+  send_output("one");
+  send_output("two");
+  CAF_CHECK(!received<wsm::write_atom, uint64_t, std::string, bool>(broker));
+  connected(id);
+  expect_status(state::connected, "", 1, 1);
+  expect_write(id, "one", false);
+  expect_write(id, "two", false);
+}
+
+CAF_TEST(a full queue hands the newest output back to its sender) {
+  auto id = start();
+  expect_status(state::connecting, "", 1, 0);
+  send_output("one");
+  send_output("two");
+  send_output("three");
+  expect((wsm::undelivered), from(machine).to(sub).with(
+                               wsm::undelivered{"three", "queue full"}));
+  connected(id);
+  expect_status(state::connected, "", 1, 1);
+  expect_write(id, "one", false);
+  expect_write(id, "two", false);
+  CAF_CHECK(!received<wsm::write_atom, uint64_t, std::string, bool>(broker));
+}
+
+CAF_TEST(the queue survives failed attempts) {
+  auto id = start();
+  expect_status(state::connecting, "", 1, 0);
+  send_output("kept");
+  closed(id, "connect: Connection refused");
+  expect_status(state::disconnected, "connect: Connection refused", 1, 0);
+  expect_status(state::waiting, "connect: Connection refused", 1, 0);
+  send_output("also kept");
+  expect_timer(wsm::retry_atom{});
+  expect_status(state::connecting, "", 2, 0);
+  auto second = expect_open();
+  connected(second);
+  expect_status(state::connected, "", 2, 1);
+  expect_write(second, "kept", false);
+  expect_write(second, "also kept", false);
+}
+
+CAF_TEST(quit with a queue hands every queued output back) {
+  auto id = start();
+  expect_status(state::connecting, "", 1, 0);
+  send_output("one");
+  send_command(wsm::command::quit);
+  expect((wsm::close_atom, uint64_t), from(machine).to(broker).with(_, id));
+  expect((wsm::undelivered), from(machine).to(sub).with(
+                               wsm::undelivered{"one", "quit"}));
+  expect_status(state::disconnected, "", 1, 0);
+}
+
+CAF_TEST(outputs are binary by default and follow use_text and use_binary) {
+  auto id = start_connected();
+  send_output("a");
+  expect_write(id, "a", false);
+  send_command(wsm::command::use_text);
+  send_output("b");
+  expect_write(id, "b", true);
+  send_output("c", wsm::frame_format::binary);
+  expect_write(id, "c", false);
+  send_command(wsm::command::use_binary);
+  send_output("d");
+  expect_write(id, "d", false);
+  send_output("e", wsm::frame_format::text);
+  expect_write(id, "e", true);
+}
+
+CAF_TEST(the text option starts the machine in text mode) {
+  opts.text = true;
+  auto id = start_connected();
+  send_output("a");
+  expect_write(id, "a", true);
+}
+
+CAF_TEST(ping sends a ping on a live link only) {
+  start();
+  expect_status(state::connecting, "", 1, 0);
+  send_command(wsm::command::ping);
+  CAF_CHECK(!received<wsm::ping_atom, uint64_t>(broker));
+}
+
+CAF_TEST(ping while connected goes to the broker at once) {
+  auto id = start_connected();
+  send_command(wsm::command::ping);
+  expect((wsm::ping_atom, uint64_t), from(machine).to(broker).with(_, id));
+}
+
+CAF_TEST(a keepalive ping goes out after ping_interval of silence) {
+  auto id = start_connected();
+  sched.clock().advance_time(opts.ping_interval - 1ms);
+  CAF_CHECK(!sched.has_job());
+  expect_timer(wsm::keepalive_atom{});
+  expect((wsm::ping_atom, uint64_t), from(machine).to(broker).with(_, id));
+  // And again after another silent interval.
+  expect_timer(wsm::keepalive_atom{});
+  expect((wsm::ping_atom, uint64_t), from(machine).to(broker).with(_, id));
+}
+
+CAF_TEST(hearing from the peer postpones the keepalive ping) {
+  auto id = start_connected();
+  sched.clock().advance_time(opts.ping_interval / 2);
+  inject((wsm::received_atom, uint64_t, wsm::input),
+         from(broker).to(machine).with(wsm::received_atom::value, id,
+                                       wsm::input{"tick", true}));
+  expect((wsm::input), from(machine).to(sub).with(wsm::input{"tick", true}));
+  // The first timer finds the link was not silent for a whole interval.
+  expect_timer(wsm::keepalive_atom{});
+  CAF_CHECK(!received<wsm::ping_atom, uint64_t>(broker));
+  CAF_CHECK_EQUAL(sched.clock().advance_time(opts.ping_interval / 2 - 1ms), 0u);
+  expect_timer(wsm::keepalive_atom{});
+  expect((wsm::ping_atom, uint64_t), from(machine).to(broker).with(_, id));
+}
+
+CAF_TEST(a pong counts as hearing from the peer) {
+  auto id = start_connected();
+  sched.clock().advance_time(opts.ping_interval / 2);
+  inject((wsm::pong_atom, uint64_t),
+         from(broker).to(machine).with(wsm::pong_atom::value, id));
+  expect_timer(wsm::keepalive_atom{});
+  CAF_CHECK(!received<wsm::ping_atom, uint64_t>(broker));
+}
+
+CAF_TEST(every subscriber gets the same input message without a copy) {
+  auto id = start_connected();
+  auto second = sys.spawn(fake_subscriber);
+  consume_messages();
+  caf::send_as(sub, machine, wsm::subscribe_atom::value, second);
+  expect((wsm::subscribe_atom, caf::actor), from(sub).to(machine));
+  // The reply is the current status.
+  expect((wsm::status), from(machine).to(sub).with(
+                          wsm::status{state::connected, "", 1, 1}));
+  caf::send_as(broker, machine, wsm::received_atom::value, id,
+               wsm::input{std::string(1000, 'x'), false});
+  sched.prioritize(machine);
+  sched.run_once();
+  auto first_message = caf::actor_cast<caf::abstract_actor*>(sub)
+                         ->peek_at_next_mailbox_element();
+  auto second_message = caf::actor_cast<caf::abstract_actor*>(second)
+                          ->peek_at_next_mailbox_element();
+  CAF_REQUIRE(first_message != nullptr && second_message != nullptr);
+  CAF_CHECK(first_message->copy_content_to_message().cvals().get()
+            == second_message->copy_content_to_message().cvals().get());
+  expect((wsm::input), from(machine).to(sub).with(
+                         wsm::input{std::string(1000, 'x'), false}));
+  expect((wsm::input), from(machine).to(second).with(
+                         wsm::input{std::string(1000, 'x'), false}));
+}
+
+CAF_TEST(subscribe replies with the current status and get returns it) {
+  start();
+  expect_status(state::connecting, "", 1, 0);
+  auto status = request<wsm::status>(machine, wsm::get_atom::value,
+                                     wsm::status_atom::value);
+  CAF_CHECK_EQUAL(status, (wsm::status{state::connecting, "", 1, 0}));
+}
+
+CAF_TEST(an unsubscribed actor sees nothing more) {
+  auto id = start();
+  expect_status(state::connecting, "", 1, 0);
+  caf::send_as(sub, machine, wsm::unsubscribe_atom::value, sub);
+  expect((wsm::unsubscribe_atom, caf::actor), from(sub).to(machine));
+  connected(id);
+  CAF_CHECK(!received<wsm::status>(sub));
+}
+
+CAF_TEST(events of an abandoned connection are ignored) {
+  auto old_id = start_connected();
+  closed(old_id, "read: End of file");
+  expect_status(state::disconnected, "read: End of file", 1, 1);
+  expect((wsm::retry_atom, uint64_t), from(machine).to(machine));
+  expect_status(state::connecting, "", 1, 1);
+  auto id = expect_open();
+  // Late events of the old connection change nothing.
+  connected(old_id);
+  closed(old_id, "late");
+  inject((wsm::received_atom, uint64_t, wsm::input),
+         from(broker).to(machine).with(wsm::received_atom::value, old_id,
+                                       wsm::input{"late", false}));
+  CAF_CHECK(!received<wsm::status>(sub));
+  CAF_CHECK(!received<wsm::input>(sub));
+  connected(id);
+  expect_status(state::connected, "", 1, 2);
+}
+
+CAF_TEST(a timer armed in an earlier state is ignored) {
+  auto id = start_connected();
+  // The keepalive of the first link is pending when the link drops.
+  closed(id, "read: End of file");
+  expect_status(state::disconnected, "read: End of file", 1, 1);
+  expect((wsm::retry_atom, uint64_t), from(machine).to(machine));
+  expect_status(state::connecting, "", 1, 1);
+  auto second = expect_open();
+  sched.clock().advance_time(opts.ping_interval / 2);
+  connected(second);
+  expect_status(state::connected, "", 1, 2);
+  // The old keepalive fires now; the new link is not due a ping yet.
+  expect_timer(wsm::keepalive_atom{});
+  CAF_CHECK(!received<wsm::ping_atom, uint64_t>(broker));
+}
+
+CAF_TEST(a stale retry timer does not start a second attempt) {
+  auto id = start();
+  expect_status(state::connecting, "", 1, 0);
+  closed(id, "connect: Connection refused");
+  expect_status(state::disconnected, "connect: Connection refused", 1, 0);
+  expect_status(state::waiting, "connect: Connection refused", 1, 0);
+  // A quit would end it; instead the machine is asked for its status while
+  // the timer is pending, then the timer fires once and only once.
+  expect_timer(wsm::retry_atom{});
+  expect_status(state::connecting, "", 2, 0);
+  expect_open();
+  CAF_CHECK(!sched.trigger_timeout());
+}
+
+CAF_TEST(a machine without references or subscribers closes and ends) {
+  auto id = start(caf::actor{});
+  auto weak = caf::actor_cast<caf::actor_addr>(machine);
+  connected(id);
+  // Pending timers hold only a weak reference: dropping the handle ends it.
+  machine = nullptr;
+  CAF_CHECK(caf::actor_cast<caf::actor>(weak) == nullptr);
+  expect((wsm::close_atom, uint64_t), from(_).to(broker).with(_, id));
+  CAF_CHECK(caf::actor_cast<caf::actor>(weak) == nullptr);
+}
+
+CAF_TEST(a machine whose last subscriber dies ends once unreferenced) {
+  auto watcher = sys.spawn(fake_subscriber);
+  run();
+  auto id = start(watcher);
+  auto weak = caf::actor_cast<caf::actor_addr>(machine);
+  connected(id);
+  expect((wsm::status), from(machine).to(watcher));
+  expect((wsm::status), from(machine).to(watcher));
+  machine = nullptr;
+  // The subscriber keeps it alive.
+  CAF_CHECK(caf::actor_cast<caf::actor>(weak) != nullptr);
+  caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
+  watcher = nullptr;
+  CAF_REQUIRE(consume_message()); // the subscriber ends
+  CAF_REQUIRE(consume_message()); // the machine sees it go
+  expect((wsm::close_atom, uint64_t), from(_).to(broker).with(_, id));
+  CAF_CHECK(caf::actor_cast<caf::actor>(weak) == nullptr);
+}
+
+CAF_TEST(a dead subscriber is dropped) {
+  auto id = start();
+  expect_status(state::connecting, "", 1, 0);
+  auto doomed = sys.spawn(fake_subscriber);
+  run();
+  request<wsm::status>(machine, wsm::subscribe_atom::value, doomed);
+  caf::anon_send_exit(doomed, caf::exit_reason::user_shutdown);
+  run();
+  connected(id);
+  expect_status(state::connected, "", 1, 1);
+  // Had the machine kept the dead one, it would hold a strong reference and
+  // the weak handle below would still resolve.
+  auto weak = caf::actor_cast<caf::actor_addr>(doomed);
+  doomed = nullptr;
+  CAF_CHECK(caf::actor_cast<caf::actor>(weak) == nullptr);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
