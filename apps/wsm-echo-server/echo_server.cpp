@@ -98,6 +98,7 @@ struct echo_server::impl {
   counters stats;
   std::list<std::weak_ptr<connection>> connections;
   std::thread thread;
+  uint16_t port = 0;
   bool stopped = false;
 
   void do_accept() {
@@ -119,6 +120,7 @@ echo_server::echo_server(server_options opts) : impl_(std::make_unique<impl>()) 
   impl_->acceptor.set_option(net::socket_base::reuse_address(true));
   impl_->acceptor.bind(endpoint);
   impl_->acceptor.listen();
+  impl_->port = impl_->acceptor.local_endpoint().port();
   impl_->do_accept();
   impl_->thread = std::thread{[this] { impl_->context.run(); }};
 }
@@ -128,7 +130,7 @@ echo_server::~echo_server() {
 }
 
 uint16_t echo_server::port() const noexcept {
-  return impl_->acceptor.local_endpoint().port();
+  return impl_->port;
 }
 
 void echo_server::stop() {

@@ -35,14 +35,11 @@
 
 namespace wsm::detail {
 
-namespace {
-
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = boost::beast::websocket;
 using tcp = boost::asio::ip::tcp;
 
-/// The Asio context and the threads that run it.
 class io_runtime {
 public:
   explicit io_runtime(size_t threads) : work_(net::make_work_guard(context_)) {
@@ -54,11 +51,15 @@ public:
   io_runtime& operator=(const io_runtime&) = delete;
 
   ~io_runtime() {
-    // Every machine has ended when the actor system lets go of the broker:
-    // what is left on the context is abandoned.
+    stop();
+  }
+
+  void stop() {
     work_.reset();
     context_.stop();
     for (auto& thread : threads_) {
+      if (!thread.joinable())
+        continue;
       if (thread.get_id() == std::this_thread::get_id())
         thread.detach(); // the last reference dropped on an I/O thread
       else
@@ -76,6 +77,7 @@ private:
   std::vector<std::thread> threads_;
 };
 
+namespace {
 
 /// One client connection, from resolve to close. Every member function runs
 /// on the session's strand; the public ones post themselves there first.
@@ -331,7 +333,7 @@ private:
 };
 
 struct broker_state {
-  std::unique_ptr<io_runtime> io;
+  std::shared_ptr<io_runtime> io;
   /// Weak: a session lives as long as its pending operations; the map only
   /// routes commands to it.
   std::unordered_map<uint64_t, std::weak_ptr<session>> sessions;
@@ -354,8 +356,9 @@ struct broker_state {
 
 using broker_self = broker_actor::stateful_pointer<broker_state>;
 
-broker_actor::behavior_type broker(broker_self self, size_t io_threads) {
-  self->state.io = std::make_unique<io_runtime>(io_threads);
+broker_actor::behavior_type broker(broker_self self,
+                                   std::shared_ptr<io_runtime> io) {
+  self->state.io = std::move(io);
   return {
     [=](open_atom, uint64_t id, connect_request& request) {
       auto& st = self->state;
@@ -387,8 +390,17 @@ broker_actor::behavior_type broker(broker_self self, size_t io_threads) {
 
 } // namespace
 
-broker_actor spawn_broker(caf::actor_system& sys, size_t io_threads) {
-  return sys.spawn<caf::hidden>(broker, io_threads);
+std::shared_ptr<io_runtime> start_io_runtime(size_t threads) {
+  return std::make_shared<io_runtime>(threads);
+}
+
+void stop_io_runtime(io_runtime& io) {
+  io.stop();
+}
+
+broker_actor spawn_broker(caf::actor_system& sys,
+                          std::shared_ptr<io_runtime> io) {
+  return sys.spawn<caf::hidden>(broker, std::move(io));
 }
 
 } // namespace wsm::detail

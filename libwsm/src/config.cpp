@@ -2,6 +2,7 @@
 
 #include <caf/config_option_adder.hpp>
 
+#include "runtime.hpp"
 #include "wsm/error.hpp"
 #include "wsm/machine.hpp"
 #include "wsm/messages.hpp"
@@ -19,8 +20,13 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<connect_request>("wsm::connect_request");
 }
 
+void init(caf::actor_system_config& cfg) {
+  add_message_types(cfg);
+  cfg.load<detail::runtime_module>();
+}
+
 config::config() {
-  wsm::add_message_types(*this);
+  wsm::init(*this);
   add_error_category(caf::atom("wsm"),
                      [](uint8_t code, caf::atom_value,
                         const caf::message& context) {

@@ -20,6 +20,8 @@ const char* to_string(errc x) noexcept {
       return "invalid_header";
     case errc::invalid_option:
       return "invalid_option";
+    case errc::not_configured:
+      return "not_configured";
   }
   return "unknown";
 }

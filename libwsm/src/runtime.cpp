@@ -1,30 +1,91 @@
-// Finds or creates the per-actor-system pieces every machine shares: the
-// broker (with the Asio context and its threads) and the timer relay. Both
-// are hidden actors kept in the system's registry, so they live exactly as
-// long as the actor system holds them.
+#include "runtime.hpp"
 
-#include <mutex>
+#include <map>
 
-#include <caf/actor_registry.hpp>
-#include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/config_value.hpp>
 #include <caf/settings.hpp>
 
-#include "broker.hpp"
 #include "spawn.hpp"
 #include "url.hpp"
+#include "wsm/error.hpp"
 
-namespace wsm {
+namespace wsm::detail {
 
 namespace {
 
-constexpr auto broker_name = caf::atom("wsm_broker");
-constexpr auto relay_name = caf::atom("wsm_relay");
-
-std::mutex runtime_mutex;
+// CAF 0.17 offers no lookup of a module by slot from outside; the modules
+// register themselves here instead.
+std::mutex modules_mutex;
+std::map<const caf::actor_system*, runtime_module*> modules;
 
 } // namespace
+
+runtime_module::runtime_module(caf::actor_system& sys) : sys_(sys) {
+  std::lock_guard<std::mutex> guard{modules_mutex};
+  modules[&sys] = this;
+}
+
+runtime_module::~runtime_module() {
+  stop();
+  std::lock_guard<std::mutex> guard{modules_mutex};
+  modules.erase(&sys_);
+}
+
+caf::actor_system::module*
+runtime_module::make(caf::actor_system& sys, caf::detail::type_list<>) {
+  return new runtime_module(sys);
+}
+
+runtime_module* runtime_module::of(const caf::actor_system& sys) {
+  std::lock_guard<std::mutex> guard{modules_mutex};
+  auto i = modules.find(&sys);
+  return i == modules.end() ? nullptr : i->second;
+}
+
+runtime_module::handles runtime_module::shared_handles() {
+  std::lock_guard<std::mutex> guard{mutex_};
+  if (stopped_)
+    return {};
+  if (!handles_.broker) {
+    auto threads = caf::get_or(sys_.config(), "wsm.io-threads", size_t{1});
+    io_ = start_io_runtime(threads == 0 ? 1 : threads);
+    handles_.broker = spawn_broker(sys_, io_);
+    handles_.timer_relay = spawn_timer_relay(sys_);
+  }
+  return handles_;
+}
+
+void runtime_module::start() {
+  // Nothing runs until the first machine asks for it.
+}
+
+void runtime_module::stop() {
+  std::lock_guard<std::mutex> guard{mutex_};
+  stopped_ = true;
+  // Every machine has ended: dropping the handles ends the broker and the
+  // relay here, while the scheduler still runs.
+  handles_ = {};
+  if (io_)
+    stop_io_runtime(*io_);
+  io_ = nullptr;
+}
+
+void runtime_module::init(caf::actor_system_config&) {
+  // nop
+}
+
+caf::actor_system::module::id_t runtime_module::id() const {
+  return network_manager;
+}
+
+void* runtime_module::subtype_ptr() {
+  return this;
+}
+
+} // namespace wsm::detail
+
+namespace wsm {
 
 caf::expected<machine_actor> spawn_machine(caf::actor_system& sys,
                                            const std::string& url,
@@ -33,27 +94,19 @@ caf::expected<machine_actor> spawn_machine(caf::actor_system& sys,
   auto request = detail::make_connect_request(url, opts);
   if (!request)
     return std::move(request.error());
-  broker_actor broker;
-  caf::actor relay;
-  {
-    std::lock_guard<std::mutex> guard{runtime_mutex};
-    auto& registry = sys.registry();
-    broker = registry.get<broker_actor>(broker_name);
-    if (!broker) {
-      auto threads = caf::get_or(sys.config(), "wsm.io-threads", size_t{1});
-      broker = detail::spawn_broker(sys, threads == 0 ? 1 : threads);
-      registry.put(broker_name, broker);
-    }
-    relay = registry.get<caf::actor>(relay_name);
-    if (!relay) {
-      relay = spawn_timer_relay(sys);
-      registry.put(relay_name, relay);
-    }
-  }
+  auto runtime = detail::runtime_module::of(sys);
+  if (runtime == nullptr)
+    return make_error(errc::not_configured,
+                      "the actor system does not know libwsm: configure it "
+                      "with wsm::config or wsm::init(cfg)");
+  auto shared = runtime->shared_handles();
+  if (!shared.broker)
+    return make_error(errc::not_configured, "the actor system is shutting down");
   return detail::spawn_checked_machine(sys, std::move(*request),
                                        std::move(opts),
                                        std::move(first_subscriber),
-                                       std::move(broker), std::move(relay));
+                                       std::move(shared.broker),
+                                       std::move(shared.timer_relay));
 }
 
 } // namespace wsm

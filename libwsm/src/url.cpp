@@ -53,7 +53,7 @@ caf::expected<connect_request> make_connect_request(const std::string& url,
   };
   auto parsed = boost::urls::parse_uri(url);
   if (!parsed)
-    return bad(parsed.error().message());
+    return bad("not a URL of the form ws://host[:port][/path][?query]");
   auto& view = *parsed;
   if (view.scheme_id() != boost::urls::scheme::ws) {
     if (view.scheme_id() == boost::urls::scheme::wss)
@@ -78,9 +78,12 @@ caf::expected<connect_request> make_connect_request(const std::string& url,
       result.host = view.host_address();
   }
   if (view.has_port()) {
-    if (view.port().empty() || view.port_number() == 0)
-      return bad("port " + quoted(std::string{view.port()}) + " is not valid");
-    result.port = std::to_string(view.port_number());
+    // The grammar admits any run of digits; TCP ports stop at 65535.
+    std::string digits{view.port()};
+    if (digits.empty() || digits.size() > 5 || std::stoul(digits) == 0
+        || std::stoul(digits) > 65535)
+      return bad("port " + quoted(digits) + " is not valid");
+    result.port = std::to_string(std::stoul(digits));
   } else {
     result.port = "80";
   }

@@ -12,6 +12,8 @@ enum class errc : uint8_t {
   invalid_url = 1,
   invalid_header,
   invalid_option,
+  /// The actor system was not set up with `wsm::config` or `wsm::init`.
+  not_configured,
 };
 
 const char* to_string(errc x) noexcept;

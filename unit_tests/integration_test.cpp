@@ -1,0 +1,246 @@
+// The machine against a real Beast echo server on 127.0.0.1: the seed's own
+// tests (bad URL, connect, reconnect after the server closes the link, echo
+// in binary and text), quit while waiting, ping, and the shared I/O thread.
+// Every wait is bounded.
+
+#define CAF_SUITE integration
+
+#include <caf/test/unit_test.hpp>
+#include <caf/test/unit_test_impl.hpp>
+
+#include <chrono>
+#include <dirent.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "echo_server.hpp"
+#include "wsm/wsm.hpp"
+
+using namespace std::chrono_literals;
+using wsm::state;
+
+namespace {
+
+constexpr auto event_timeout = 5s;
+
+/// Threads of this process, from /proc.
+size_t thread_count() {
+  size_t result = 0;
+  if (auto dir = opendir("/proc/self/task")) {
+    while (auto entry = readdir(dir))
+      if (entry->d_name[0] != '.')
+        ++result;
+    closedir(dir);
+  }
+  return result;
+}
+
+struct fixture {
+  wsm_echo::echo_server server;
+  wsm::config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  wsm::options opts;
+
+  fixture() {
+    opts.retry_delay = 10s; // long enough that no test sees a second attempt
+  }
+
+  std::string url() const {
+    return "ws://127.0.0.1:" + std::to_string(server.port()) + "/echo";
+  }
+
+  wsm::machine_actor spawn(const std::string& target) {
+    auto result = wsm::spawn_machine(sys, target, opts,
+                                     caf::actor_cast<caf::actor>(self));
+    CAF_REQUIRE(result);
+    return *result;
+  }
+
+  wsm::status next_status() {
+    wsm::status result;
+    self->receive([&](wsm::status& x) { result = std::move(x); },
+                  caf::after(event_timeout) >> [] {
+                    CAF_FAIL("no status within the bound");
+                  });
+    return result;
+  }
+
+  wsm::input next_input() {
+    wsm::input result;
+    self->receive([&](wsm::input& x) { result = std::move(x); },
+                  caf::after(event_timeout) >> [] {
+                    CAF_FAIL("no input within the bound");
+                  });
+    return result;
+  }
+
+  void expect_state(state expected) {
+    auto x = next_status();
+    CAF_CHECK_EQUAL(wsm::to_string(x.state), wsm::to_string(expected));
+  }
+
+  /// Quits the machine and waits for its final DISCONNECTED and its end.
+  void quit(const wsm::machine_actor& machine) {
+    self->monitor(machine);
+    self->send(machine, wsm::command::quit);
+    expect_state(state::disconnected);
+    self->receive([](const caf::down_msg&) {},
+                  caf::after(event_timeout) >> [] {
+                    CAF_FAIL("the machine did not end");
+                  });
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(integration_tests, fixture)
+
+CAF_TEST(a bad URL is refused and no actor is left running) {
+  auto running_before = sys.registry().running();
+  auto refused = [&](const std::string& target, const std::string& why) {
+    auto result = wsm::spawn_machine(sys, target, opts,
+                                     caf::actor_cast<caf::actor>(self));
+    CAF_REQUIRE(!result);
+    CAF_CHECK_EQUAL(wsm::describe(result.error()),
+                    "invalid URL '" + target + "': " + why);
+  };
+  refused("http://127.0.0.1/", "scheme must be ws://, not http://");
+  refused("ws://", "host is missing");
+  refused("ws://127.0.0.1:99999/", "port '99999' is not valid");
+  refused("ws://127.0.0.1/#top", "a WebSocket URL cannot have a fragment");
+  refused("no url at all",
+          "not a URL of the form ws://host[:port][/path][?query]");
+  CAF_CHECK_EQUAL(sys.registry().running(), running_before);
+  // The spawn-time subscriber sees nothing either.
+  self->receive([](const wsm::status&) { CAF_FAIL("unexpected status"); },
+                caf::after(0s) >> [] {});
+}
+
+CAF_TEST(a header with CR or LF is refused at spawn) {
+  auto running_before = sys.registry().running();
+  opts.headers.push_back({"X-Token", "a\r\nInjected: yes"});
+  auto result = wsm::spawn_machine(sys, url(), opts);
+  CAF_REQUIRE(!result);
+  CAF_CHECK_EQUAL(wsm::describe(result.error()),
+                  "header 'X-Token' has a value with CR, LF or NUL in it");
+  opts.headers = {{"Bad Name", "x"}};
+  result = wsm::spawn_machine(sys, url(), opts);
+  CAF_REQUIRE(!result);
+  CAF_CHECK_EQUAL(wsm::describe(result.error()),
+                  "header name 'Bad Name' holds a character not allowed in a "
+                  "name");
+  CAF_CHECK_EQUAL(sys.registry().running(), running_before);
+}
+
+CAF_TEST(an unreachable host gives CONNECTING DISCONNECTED WAITING then quit) {
+  auto closed_port = server.port();
+  server.stop();
+  auto machine = spawn("ws://127.0.0.1:" + std::to_string(closed_port) + "/");
+  auto first = next_status();
+  CAF_CHECK_EQUAL(first, (wsm::status{state::connecting, "", 1, 0}));
+  auto failed = next_status();
+  CAF_CHECK_EQUAL(wsm::to_string(failed.state), "DISCONNECTED");
+  CAF_CHECK_EQUAL(failed.error, "connect: Connection refused");
+  auto waiting = next_status();
+  CAF_CHECK_EQUAL(waiting,
+                  (wsm::status{state::waiting, failed.error, 1, 0}));
+  quit(machine);
+}
+
+CAF_TEST(a reachable host gives CONNECTING then CONNECTED) {
+  auto machine = spawn(url());
+  CAF_CHECK_EQUAL(next_status(), (wsm::status{state::connecting, "", 1, 0}));
+  CAF_CHECK_EQUAL(next_status(), (wsm::status{state::connected, "", 1, 1}));
+  quit(machine);
+}
+
+CAF_TEST(messages echo as binary by default and as text after use_text) {
+  auto machine = spawn(url());
+  expect_state(state::connecting);
+  expect_state(state::connected);
+  self->send(machine, wsm::output{"hello"});
+  CAF_CHECK_EQUAL(next_input(), (wsm::input{"hello", false}));
+  self->send(machine, wsm::command::use_text);
+  self->send(machine, wsm::output{"text now"});
+  CAF_CHECK_EQUAL(next_input(), (wsm::input{"text now", true}));
+  self->send(machine, wsm::output{"forced", wsm::frame_format::binary});
+  CAF_CHECK_EQUAL(next_input(), (wsm::input{"forced", false}));
+  self->send(machine, wsm::command::use_binary);
+  std::string bytes{"\0\x01\xff", 3};
+  self->send(machine, wsm::output{bytes});
+  CAF_CHECK_EQUAL(next_input(), (wsm::input{bytes, false}));
+  quit(machine);
+}
+
+CAF_TEST(outputs sent before the link is up are written in order) {
+  auto machine = spawn(url());
+  for (int i = 0; i < 5; ++i)
+    self->send(machine, wsm::output{"queued " + std::to_string(i)});
+  expect_state(state::connecting);
+  expect_state(state::connected);
+  for (int i = 0; i < 5; ++i)
+    CAF_CHECK_EQUAL(next_input().payload, "queued " + std::to_string(i));
+  quit(machine);
+}
+
+CAF_TEST(the server closing the link gives DISCONNECTED CONNECTING CONNECTED) {
+  auto machine = spawn(url());
+  expect_state(state::connecting);
+  expect_state(state::connected);
+  self->send(machine, wsm::output{"/CLOSE"});
+  CAF_CHECK_EQUAL(next_status(), (wsm::status{state::disconnected,
+                                              "closed by peer: 1000", 1, 1}));
+  CAF_CHECK_EQUAL(next_status(), (wsm::status{state::connecting, "", 1, 1}));
+  CAF_CHECK_EQUAL(next_status(), (wsm::status{state::connected, "", 1, 2}));
+  self->send(machine, wsm::output{"after"});
+  CAF_CHECK_EQUAL(next_input().payload, "after");
+  CAF_CHECK_EQUAL(server.connections(), 2u);
+  quit(machine);
+}
+
+CAF_TEST(ping sends a WebSocket ping) {
+  auto machine = spawn(url());
+  expect_state(state::connecting);
+  expect_state(state::connected);
+  self->send(machine, wsm::command::ping);
+  // The server reads frames in order: once the echo is back, the ping
+  // before it has been seen.
+  self->send(machine, wsm::output{"marker"});
+  CAF_CHECK_EQUAL(next_input().payload, "marker");
+  CAF_CHECK_EQUAL(server.pings(), 1u);
+  quit(machine);
+}
+
+CAF_TEST(quit closes with a close frame and the machine ends) {
+  auto machine = spawn(url());
+  expect_state(state::connecting);
+  expect_state(state::connected);
+  quit(machine);
+  CAF_CHECK_EQUAL(server.closes_received(), 1u);
+}
+
+CAF_TEST(machines share one I/O thread) {
+  // The first machine starts the shared runtime.
+  auto first = spawn(url());
+  expect_state(state::connecting);
+  expect_state(state::connected);
+  auto threads_with_one = thread_count();
+  std::vector<wsm::machine_actor> more;
+  for (int i = 0; i < 50; ++i)
+    more.push_back(spawn(url()));
+  // Machines run side by side: their statuses interleave.
+  size_t connected = 0;
+  for (int i = 0; i < 100; ++i)
+    if (next_status().state == state::connected)
+      ++connected;
+  CAF_CHECK_EQUAL(connected, 50u);
+  CAF_CHECK_EQUAL(thread_count(), threads_with_one);
+  CAF_CHECK_EQUAL(server.connections(), 51u);
+  for (auto& machine : more)
+    quit(machine);
+  quit(first);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
