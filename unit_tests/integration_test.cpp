@@ -78,7 +78,8 @@ struct fixture {
 
   void expect_state(state expected) {
     auto x = next_status();
-    CAF_CHECK_EQUAL(wsm::to_string(x.state), wsm::to_string(expected));
+    CAF_CHECK_EQUAL(std::string{wsm::to_string(x.state)},
+                    std::string{wsm::to_string(expected)});
   }
 
   /// Quits the machine and waits for its final DISCONNECTED and its end.
@@ -141,7 +142,7 @@ CAF_TEST(an unreachable host gives CONNECTING DISCONNECTED WAITING then quit) {
   auto first = next_status();
   CAF_CHECK_EQUAL(first, (wsm::status{state::connecting, "", 1, 0}));
   auto failed = next_status();
-  CAF_CHECK_EQUAL(wsm::to_string(failed.state), "DISCONNECTED");
+  CAF_CHECK_EQUAL(std::string{wsm::to_string(failed.state)}, "DISCONNECTED");
   CAF_CHECK_EQUAL(failed.error, "connect: Connection refused");
   auto waiting = next_status();
   CAF_CHECK_EQUAL(waiting,

@@ -22,24 +22,37 @@ namespace {
 
 const char* test_url = "ws://feed.example:8080/live?depth=1";
 
-caf::behavior fake_broker() {
-  return {
-    [](wsm::open_atom, uint64_t, const wsm::connect_request&) {},
-    [](wsm::write_atom, uint64_t, const std::string&, bool) {},
-    [](wsm::ping_atom, uint64_t) {},
-    [](wsm::close_atom, uint64_t) {},
-  };
-}
+// Test actors are classes: CAF 0.17 dereferences a null argument pack when
+// it spawns a function-based actor without arguments.
 
-caf::behavior fake_subscriber() {
-  return {
-    [](const wsm::status&) {},
-    [](const wsm::input&) {},
-    [](const wsm::undelivered&) {},
-  };
-}
+/// Accepts every broker command and does nothing: the test inspects them.
+class fake_broker : public caf::event_based_actor {
+public:
+  using caf::event_based_actor::event_based_actor;
 
-using timer_message = std::tuple<caf::atom_value, caf::actor_addr, caf::message>;
+  caf::behavior make_behavior() override {
+    return {
+      [](wsm::open_atom, uint64_t, const wsm::connect_request&) {},
+      [](wsm::write_atom, uint64_t, const std::string&, bool) {},
+      [](wsm::ping_atom, uint64_t) {},
+      [](wsm::close_atom, uint64_t) {},
+    };
+  }
+};
+
+/// Accepts what a machine sends its subscribers.
+class fake_subscriber : public caf::event_based_actor {
+public:
+  using caf::event_based_actor::event_based_actor;
+
+  caf::behavior make_behavior() override {
+    return {
+      [](const wsm::status&) {},
+      [](const wsm::input&) {},
+      [](const wsm::undelivered&) {},
+    };
+  }
+};
 
 struct fixture : test_coordinator_fixture<wsm::config> {
   caf::actor broker;
@@ -53,9 +66,9 @@ struct fixture : test_coordinator_fixture<wsm::config> {
     opts.ping_interval = 10s;
     opts.close_timeout = 3s;
     opts.max_queue = 2;
-    broker = sys.spawn(fake_broker);
+    broker = sys.spawn<fake_broker>();
     relay = wsm::spawn_timer_relay(sys);
-    sub = sys.spawn(fake_subscriber);
+    sub = sys.spawn<fake_subscriber>();
     run();
   }
 
@@ -419,7 +432,7 @@ CAF_TEST(a pong counts as hearing from the peer) {
 
 CAF_TEST(every subscriber gets the same input message without a copy) {
   auto id = start_connected();
-  auto second = sys.spawn(fake_subscriber);
+  auto second = sys.spawn<fake_subscriber>();
   consume_messages();
   caf::send_as(sub, machine, wsm::subscribe_atom::value, second);
   expect((wsm::subscribe_atom, caf::actor), from(sub).to(machine));
@@ -521,7 +534,7 @@ CAF_TEST(a machine without references or subscribers closes and ends) {
 }
 
 CAF_TEST(a machine whose last subscriber dies ends once unreferenced) {
-  auto watcher = sys.spawn(fake_subscriber);
+  auto watcher = sys.spawn<fake_subscriber>();
   run();
   auto id = start(watcher);
   auto weak = caf::actor_cast<caf::actor_addr>(machine);
@@ -542,7 +555,7 @@ CAF_TEST(a machine whose last subscriber dies ends once unreferenced) {
 CAF_TEST(a dead subscriber is dropped) {
   auto id = start();
   expect_status(state::connecting, "", 1, 0);
-  auto doomed = sys.spawn(fake_subscriber);
+  auto doomed = sys.spawn<fake_subscriber>();
   run();
   request<wsm::status>(machine, wsm::subscribe_atom::value, doomed);
   caf::anon_send_exit(doomed, caf::exit_reason::user_shutdown);

@@ -495,8 +495,16 @@ machine_actor::behavior_type machine(machine_self self, connect_request request,
 
 } // namespace
 
-caf::actor spawn_timer_relay(caf::actor_system& sys) {
-  return sys.spawn<caf::hidden>([]() -> caf::behavior {
+namespace {
+
+/// Forwards a timer to its machine if the machine still exists. A class,
+/// not a function: CAF 0.17 dereferences a null argument pack when it
+/// spawns a function-based actor without arguments.
+class timer_relay : public caf::event_based_actor {
+public:
+  using caf::event_based_actor::event_based_actor;
+
+  caf::behavior make_behavior() override {
     return {
       [](fire_atom, const caf::actor_addr& target, caf::message& payload) {
         if (auto dest = caf::actor_cast<caf::strong_actor_ptr>(target))
@@ -504,7 +512,17 @@ caf::actor spawn_timer_relay(caf::actor_system& sys) {
                         nullptr);
       },
     };
-  });
+  }
+
+  const char* name() const override {
+    return "wsm.timer_relay";
+  }
+};
+
+} // namespace
+
+caf::actor spawn_timer_relay(caf::actor_system& sys) {
+  return sys.spawn<timer_relay, caf::hidden>();
 }
 
 namespace detail {

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what wsm needs from Debian 12's packages, and nothing when all of
+# it is present. Works as root, and through sudo otherwise.
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build              # toolchain
+  libcaf-dev                         # CAF 0.17: actors, test framework
+  libboost1.81-dev libboost-url1.81-dev  # Beast, Asio, Boost.URL
+  libssl-dev                         # TLS for wss://
+  libcli11-dev                       # command-line parsing in apps
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null |
+      grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: every package is present"
+  exit 0
+fi
+
+as_root=()
+if [ "$(id -u)" -ne 0 ]; then
+  as_root=(sudo)
+fi
+echo "setup: installing ${missing[*]}"
+"${as_root[@]}" apt-get update -qq
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
