@@ -244,4 +244,22 @@ CAF_TEST(machines share one I/O thread) {
   quit(first);
 }
 
+CAF_TEST(wsm.io-threads sets the threads of the shared runtime) {
+  wsm::config two_threads;
+  CAF_REQUIRE(!two_threads.parse(caf::actor_system_config::string_list{
+    "--wsm.io-threads=2"}));
+  caf::actor_system other{two_threads};
+  caf::scoped_actor watcher{other};
+  auto before = thread_count();
+  auto machine = wsm::spawn_machine(other, url(), opts,
+                                    caf::actor_cast<caf::actor>(watcher));
+  CAF_REQUIRE(machine);
+  CAF_CHECK_EQUAL(thread_count(), before + 2);
+  watcher->send(*machine, wsm::command::quit);
+  bool ended = false;
+  watcher->receive_while([&] { return !ended; })(
+    [&](const wsm::status& x) { ended = x.state == state::disconnected; },
+    caf::after(event_timeout) >> [] { CAF_FAIL("the machine did not quit"); });
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

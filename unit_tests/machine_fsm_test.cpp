@@ -569,4 +569,30 @@ CAF_TEST(a dead subscriber is dropped) {
   CAF_CHECK(caf::actor_cast<caf::actor>(weak) == nullptr);
 }
 
+CAF_TEST(every message survives serialization for remoting) {
+  CAF_CHECK_EQUAL(roundtrip(wsm::output{"a", wsm::frame_format::text}),
+                  (wsm::output{"a", wsm::frame_format::text}));
+  CAF_CHECK_EQUAL(roundtrip(wsm::input{std::string("\0b", 2), true}),
+                  (wsm::input{std::string("\0b", 2), true}));
+  wsm::status failed{state::waiting, "connect: Connection refused", 3, 7};
+  CAF_CHECK_EQUAL(roundtrip(failed), failed);
+  CAF_CHECK_EQUAL(roundtrip(wsm::undelivered{"x", "quit"}),
+                  (wsm::undelivered{"x", "quit"}));
+  CAF_CHECK(roundtrip(wsm::command::use_text) == wsm::command::use_text);
+  wsm::connect_request request;
+  request.host = "::1";
+  request.port = "8080";
+  request.host_header = "[::1]:8080";
+  request.target = "/a?b";
+  request.headers = {{"X-Id", "7"}};
+  request.handshake_timeout = 3s;
+  request.close_timeout = 1s;
+  CAF_CHECK(roundtrip(request) == request);
+  // Announced under their names, so another node can decode them.
+  CAF_CHECK_EQUAL(sys.types().portable_name(0, &typeid(wsm::output)),
+                  "wsm::output");
+  CAF_CHECK_EQUAL(sys.types().portable_name(0, &typeid(wsm::status)),
+                  "wsm::status");
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
