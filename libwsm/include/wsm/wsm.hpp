@@ -7,4 +7,5 @@
 #include "wsm/machine.hpp"
 #include "wsm/messages.hpp"
 #include "wsm/options.hpp"
+#include "wsm/settings.hpp"
 #include "wsm/state.hpp"

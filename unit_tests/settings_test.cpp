@@ -1,0 +1,147 @@
+// Reading libwsm's settings: durations and headers as people write them,
+// CAF INI files with every key, and errors that name the key at fault.
+
+#define CAF_SUITE settings
+
+#include <caf/test/unit_test.hpp>
+#include <caf/test/unit_test_impl.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+
+#include "wsm/error.hpp"
+#include "wsm/settings.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Writes `text` to a file of its own that is removed at the end.
+struct temp_file {
+  std::string path;
+  explicit temp_file(const std::string& text) {
+    char name[] = "/tmp/wsm-settings-XXXXXX";
+    auto fd = mkstemp(name);
+    CAF_REQUIRE(fd >= 0);
+    close(fd);
+    path = name;
+    std::ofstream{path} << text;
+  }
+  ~temp_file() {
+    std::remove(path.c_str());
+  }
+};
+
+/// Reads and applies `text`; returns the error's description or "".
+std::string load(const std::string& text, wsm::settings& result) {
+  temp_file file{text};
+  auto content = wsm::read_ini_file(file.path);
+  if (!content)
+    return wsm::describe(content.error());
+  if (auto err = wsm::apply_settings(*content, result))
+    return wsm::describe(err);
+  return {};
+}
+
+std::string load_error(const std::string& text) {
+  wsm::settings ignored;
+  return load(text, ignored);
+}
+
+} // namespace
+
+CAF_TEST(durations read like 250ms 5s 2min) {
+  CAF_CHECK(*wsm::parse_duration("250ms") == 250ms);
+  CAF_CHECK(*wsm::parse_duration("5s") == 5s);
+  CAF_CHECK(*wsm::parse_duration("2min") == 2min);
+  auto bare = wsm::parse_duration("5");
+  CAF_REQUIRE(!bare);
+  CAF_CHECK_EQUAL(wsm::describe(bare.error()),
+                  "'5' is not a duration (write it like 250ms, 5s, 2min)");
+  CAF_CHECK(!wsm::parse_duration("fast"));
+  CAF_CHECK(!wsm::parse_duration("-5s"));
+}
+
+CAF_TEST(headers read like Name colon Value) {
+  auto parsed = wsm::parse_header("X-Token: abc def");
+  CAF_REQUIRE(parsed);
+  CAF_CHECK_EQUAL(parsed->name, "X-Token");
+  CAF_CHECK_EQUAL(parsed->value, "abc def");
+  CAF_CHECK_EQUAL(wsm::describe(wsm::parse_header("X-Token").error()),
+                  "header 'X-Token' has no ':' (write Name: Value)");
+  CAF_CHECK_EQUAL(wsm::describe(wsm::parse_header("X: a\rb").error()),
+                  "header 'X' has a value with CR, LF or NUL in it");
+}
+
+CAF_TEST(every key of the wsm group is applied) {
+  wsm::settings result;
+  CAF_CHECK_EQUAL(load("[wsm]\n"
+                       "text=true\n"
+                       "headers=[\"X-A: 1\", \"X-B: two\"]\n"
+                       "ping-interval=250ms\n"
+                       "retry-delay=\"2s\"\n"
+                       "handshake-timeout=3s\n"
+                       "close-timeout=4s\n"
+                       "max-queue=7\n"
+                       "io-threads=2\n",
+                       result),
+                  "");
+  auto& opts = result.machine;
+  CAF_CHECK(opts.text);
+  CAF_REQUIRE_EQUAL(opts.headers.size(), 2u);
+  CAF_CHECK_EQUAL(opts.headers[1].name, "X-B");
+  CAF_CHECK_EQUAL(opts.headers[1].value, "two");
+  CAF_CHECK(opts.ping_interval == 250ms);
+  CAF_CHECK(opts.retry_delay == 2s);
+  CAF_CHECK(opts.handshake_timeout == 3s);
+  CAF_CHECK(opts.close_timeout == 4s);
+  CAF_CHECK_EQUAL(opts.max_queue, 7u);
+  CAF_CHECK_EQUAL(result.io_threads, 2u);
+}
+
+CAF_TEST(the shipped configs hold the defaults) {
+  wsm::settings from_file;
+  wsm::settings defaults;
+  from_file.machine.max_queue = 1; // proves the file sets it
+  std::ifstream shipped{WSM_SOURCE_DIR "/configs/wsm.ini"};
+  std::stringstream text;
+  text << shipped.rdbuf();
+  CAF_REQUIRE_EQUAL(load(text.str(), from_file), "");
+  CAF_CHECK_EQUAL(from_file.machine.text, defaults.machine.text);
+  CAF_CHECK(from_file.machine.headers.empty());
+  CAF_CHECK(from_file.machine.ping_interval == defaults.machine.ping_interval);
+  CAF_CHECK(from_file.machine.retry_delay == defaults.machine.retry_delay);
+  CAF_CHECK(from_file.machine.handshake_timeout
+            == defaults.machine.handshake_timeout);
+  CAF_CHECK(from_file.machine.close_timeout == defaults.machine.close_timeout);
+  CAF_CHECK_EQUAL(from_file.machine.max_queue, defaults.machine.max_queue);
+  CAF_CHECK_EQUAL(from_file.io_threads, defaults.io_threads);
+}
+
+CAF_TEST(errors name the key at fault) {
+  CAF_CHECK_EQUAL(load_error("[wsm]\nping-intervl=5s\n"),
+                  "unknown key wsm.ping-intervl");
+  CAF_CHECK_EQUAL(load_error("[wsm]\nmax-queue=-3\n"),
+                  "wsm.max-queue: -3 is not a positive integer");
+  CAF_CHECK_EQUAL(load_error("[wsm]\nretry-delay=\"soon\"\n"),
+                  "wsm.retry-delay: 'soon' is not a duration (write it like "
+                  "250ms, 5s, 2min)");
+  CAF_CHECK_EQUAL(load_error("[wsm]\ntext=\"maybe\"\n"),
+                  "wsm.text: \"maybe\" is not true or false");
+  CAF_CHECK_EQUAL(load_error("[wsm]\nheaders=[\"Bad\"]\n"),
+                  "wsm.headers: header 'Bad' has no ':' (write Name: Value)");
+}
+
+CAF_TEST(a value CAF cannot parse names its line and key) {
+  auto text = load_error("[wsm]\nping-interval=fast asleep\n");
+  CAF_CHECK_NOT_EQUAL(text.find("line 2"), std::string::npos);
+  CAF_CHECK_NOT_EQUAL(text.find("ping-interval"), std::string::npos);
+}
+
+CAF_TEST(a missing file is an error naming it) {
+  auto result = wsm::read_ini_file("/nonexistent/wsm.ini");
+  CAF_REQUIRE(!result);
+  CAF_CHECK_EQUAL(wsm::describe(result.error()),
+                  "cannot read config file '/nonexistent/wsm.ini'");
+}
