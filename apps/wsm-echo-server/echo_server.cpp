@@ -1,21 +1,26 @@
 #include "echo_server.hpp"
 
 #include <atomic>
+#include <cstdio>
 #include <list>
-#include <mutex>
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket.hpp>
 
 namespace wsm_echo {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
+namespace http = boost::beast::http;
 namespace websocket = boost::beast::websocket;
 using tcp = boost::asio::ip::tcp;
 
@@ -25,39 +30,85 @@ struct counters {
   std::atomic<size_t> connections{0};
   std::atomic<size_t> pings{0};
   std::atomic<size_t> closes{0};
+  std::atomic<size_t> refused{0};
 };
 
-/// One accepted connection: read a message, echo it, read the next.
+/// One accepted connection: read the upgrade request, accept or refuse it,
+/// then read a message, echo it, read the next.
 class connection : public std::enable_shared_from_this<connection> {
 public:
-  connection(tcp::socket socket, counters& stats)
-    : ws_(std::move(socket)), stats_(stats) {
+  connection(tcp::socket socket, const server_options& opts, counters& stats)
+    : ws_(std::move(socket)),
+      timer_(ws_.get_executor()),
+      opts_(opts),
+      stats_(stats) {
   }
 
   void start() {
     ws_.set_option(
       websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
-      if (kind == websocket::frame_type::ping)
+      if (kind == websocket::frame_type::ping) {
         ++stats_.pings;
-      else if (kind == websocket::frame_type::close)
+        log("PING");
+      } else if (kind == websocket::frame_type::close) {
         ++stats_.closes;
+        log("CLOSE " + std::to_string(ws_.reason().code));
+      }
     });
-    ws_.async_accept([self = shared_from_this()](beast::error_code ec) {
-      if (ec)
-        return;
-      ++self->stats_.connections;
-      self->do_read();
-    });
+    // The request is read first so that it can be refused or logged.
+    http::async_read(beast::get_lowest_layer(ws_), buffer_, request_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       self->on_request(ec);
+                     });
   }
 
   /// Drops the TCP connection without a close handshake.
   void abort() {
     beast::error_code ignored;
+    timer_.cancel();
     beast::get_lowest_layer(ws_).socket().close(ignored);
   }
 
 private:
+  void log(const std::string& line) {
+    if (opts_.log) {
+      std::printf("%s\n", line.c_str());
+      std::fflush(stdout);
+    }
+  }
+
+  void on_request(beast::error_code ec) {
+    if (ec)
+      return;
+    for (auto& field : request_)
+      log("HEADER " + std::string{field.name_string()} + ": "
+          + std::string{field.value()});
+    if (opts_.refuse_status != 0)
+      return refuse();
+    ws_.async_accept(request_, [self = shared_from_this()](beast::error_code ec) {
+      if (ec)
+        return;
+      ++self->stats_.connections;
+      self->log("CONNECT");
+      if (!self->opts_.no_pong)
+        self->do_read();
+    });
+  }
+
+  void refuse() {
+    ++stats_.refused;
+    log("REFUSE " + std::to_string(opts_.refuse_status));
+    auto response = std::make_shared<http::response<http::string_body>>(
+      static_cast<http::status>(opts_.refuse_status), request_.version());
+    response->body() = "refused by wsm-echo-server\n";
+    response->keep_alive(false);
+    response->prepare_payload();
+    http::async_write(beast::get_lowest_layer(ws_), *response,
+                      [self = shared_from_this(),
+                       response](beast::error_code, size_t) { self->abort(); });
+  }
+
   void do_read() {
     ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec,
                                                         size_t) {
@@ -70,11 +121,30 @@ private:
       return; // closed by the client, or dropped
     auto data = buffer_.data();
     std::string_view text{static_cast<const char*>(data.data()), data.size()};
+    log(std::string{"RECV "} + (ws_.got_text() ? "text " : "binary ")
+        + std::to_string(text.size()));
     if (text == "/CLOSE") {
       ws_.async_close(websocket::close_code::normal,
                       [self = shared_from_this()](beast::error_code) {});
       return;
     }
+    if (!opts_.play.empty() && !played_) {
+      played_ = true;
+      buffer_.consume(buffer_.size());
+      return do_play(0);
+    }
+    if (opts_.echo_delay.count() > 0) {
+      timer_.expires_after(opts_.echo_delay);
+      timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+        if (!ec)
+          self->do_echo();
+      });
+      return;
+    }
+    do_echo();
+  }
+
+  void do_echo() {
     ws_.text(ws_.got_text());
     ws_.async_write(buffer_.data(), [self = shared_from_this()](
                                       beast::error_code ec, size_t) {
@@ -85,16 +155,40 @@ private:
     });
   }
 
+  void do_play(size_t index) {
+    if (index == opts_.play.size()) {
+      if (opts_.close_after_play) {
+        ws_.async_close(websocket::close_code::going_away,
+                        [self = shared_from_this()](beast::error_code) {});
+        return;
+      }
+      return do_read();
+    }
+    ws_.text(true);
+    ws_.async_write(net::buffer(opts_.play[index]),
+                    [self = shared_from_this(), index](beast::error_code ec,
+                                                       size_t) {
+                      if (!ec)
+                        self->do_play(index + 1);
+                    });
+  }
+
   websocket::stream<beast::tcp_stream> ws_;
   beast::flat_buffer buffer_;
+  http::request<http::string_body> request_;
+  net::steady_timer timer_;
+  const server_options& opts_;
   counters& stats_;
+  bool played_ = false;
 };
 
 } // namespace
 
 struct echo_server::impl {
+  server_options opts;
   net::io_context context{1};
   tcp::acceptor acceptor{context};
+  net::steady_timer drop_timer{context};
   counters stats;
   std::list<std::weak_ptr<connection>> connections;
   std::thread thread;
@@ -105,23 +199,48 @@ struct echo_server::impl {
     acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
       if (ec)
         return; // the acceptor was closed
-      auto conn = std::make_shared<connection>(std::move(socket), stats);
+      auto conn = std::make_shared<connection>(std::move(socket), opts, stats);
       connections.remove_if([](auto& x) { return x.expired(); });
       connections.push_back(conn);
       conn->start();
       do_accept();
     });
   }
+
+  void abort_all() {
+    for (auto& weak : connections)
+      if (auto conn = weak.lock())
+        conn->abort();
+    connections.clear();
+  }
+
+  void arm_drop_timer() {
+    drop_timer.expires_after(opts.drop_every);
+    drop_timer.async_wait([this](beast::error_code ec) {
+      if (ec)
+        return;
+      if (opts.log) {
+        std::printf("DROP %zu\n", connections.size());
+        std::fflush(stdout);
+      }
+      abort_all();
+      arm_drop_timer();
+    });
+  }
 };
 
 echo_server::echo_server(server_options opts) : impl_(std::make_unique<impl>()) {
-  tcp::endpoint endpoint{net::ip::make_address("127.0.0.1"), opts.port};
+  impl_->opts = std::move(opts);
+  tcp::endpoint endpoint{net::ip::make_address("127.0.0.1"), impl_->opts.port};
   impl_->acceptor.open(endpoint.protocol());
+  // A restarted server takes its port back at once.
   impl_->acceptor.set_option(net::socket_base::reuse_address(true));
   impl_->acceptor.bind(endpoint);
-  impl_->acceptor.listen();
+  impl_->acceptor.listen(net::socket_base::max_listen_connections);
   impl_->port = impl_->acceptor.local_endpoint().port();
   impl_->do_accept();
+  if (impl_->opts.drop_every.count() > 0)
+    impl_->arm_drop_timer();
   impl_->thread = std::thread{[this] { impl_->context.run(); }};
 }
 
@@ -140,9 +259,8 @@ void echo_server::stop() {
   net::post(impl_->context, [this] {
     beast::error_code ignored;
     impl_->acceptor.close(ignored);
-    for (auto& weak : impl_->connections)
-      if (auto conn = weak.lock())
-        conn->abort();
+    impl_->drop_timer.cancel();
+    impl_->abort_all();
   });
   impl_->thread.join();
 }
@@ -157,6 +275,10 @@ size_t echo_server::pings() const noexcept {
 
 size_t echo_server::closes_received() const noexcept {
   return impl_->stats.closes;
+}
+
+size_t echo_server::refused() const noexcept {
+  return impl_->stats.refused;
 }
 
 } // namespace wsm_echo

@@ -4,13 +4,32 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace wsm_echo {
 
-/// What an echo server does besides echoing.
+/// What an echo server does besides echoing: the fault switches that tests
+/// and demos use.
 struct server_options {
   /// Port on 127.0.0.1; 0 picks a free one.
   uint16_t port = 0;
+  /// Drops every connection (TCP reset, no close frame) this often; 0 never.
+  std::chrono::milliseconds drop_every{0};
+  /// Refuses every handshake with this HTTP status; 0 accepts.
+  unsigned refuse_status = 0;
+  /// Stops reading after the handshake: pings go unanswered and nothing is
+  /// echoed, like a peer that hung.
+  bool no_pong = false;
+  /// Waits this long before each echo.
+  std::chrono::milliseconds echo_delay{0};
+  /// Sent as text frames, one per line, after the first message of each
+  /// connection (which is not echoed), like a feed after a subscribe.
+  std::vector<std::string> play;
+  /// Closes the connection with 1001 once `play` has been sent.
+  bool close_after_play = false;
+  /// Prints one line per event on stdout.
+  bool log = false;
 };
 
 /// A WebSocket echo server on 127.0.0.1 running on a thread of its own.
@@ -38,6 +57,9 @@ public:
 
   /// Close frames received from clients so far, over all connections.
   size_t closes_received() const noexcept;
+
+  /// Handshakes refused so far.
+  size_t refused() const noexcept;
 
 private:
   struct impl;

@@ -1,25 +1,89 @@
-// wsm-echo-server: a WebSocket echo server on 127.0.0.1 for tests and demos.
-// Prints the URL it listens on, then serves until SIGINT or SIGTERM.
+// wsm-echo-server: a WebSocket echo server on 127.0.0.1 for tests and demos,
+// with fault switches. Prints the URL it listens on, then serves on one
+// thread until SIGINT or SIGTERM.
 
 #include <csignal>
 #include <cstdio>
+#include <fstream>
+#include <iostream>
 
 #include <CLI/CLI.hpp>
 
+#include "config_args.hpp"
 #include "echo_server.hpp"
+#include "wsm/error.hpp"
+#include "wsm/settings.hpp"
+
+namespace {
+
+using wsm_apps::exit_usage;
+
+/// Parses a duration option into milliseconds; returns the problem, if any.
+std::string to_milliseconds(const std::string& flag, const std::string& text,
+                            std::chrono::milliseconds& result) {
+  if (text.empty())
+    return {};
+  auto parsed = wsm::parse_duration(text);
+  if (!parsed)
+    return flag + ": " + wsm::describe(parsed.error());
+  result = std::chrono::duration_cast<std::chrono::milliseconds>(*parsed);
+  return {};
+}
+
+} // namespace
 
 int main(int argc, char** argv) {
   wsm_echo::server_options opts;
-  CLI::App app{"WebSocket echo server on 127.0.0.1", "wsm-echo-server"};
+  std::string drop_every;
+  std::string echo_delay;
+  std::string play_file;
+  std::string config_file;
+  CLI::App app{"A WebSocket echo server on 127.0.0.1 with fault switches. "
+               "Each message comes back with its frame type; /CLOSE closes "
+               "the connection with 1000.",
+               "wsm-echo-server"};
+  // The command line wins over the config file: the last value counts.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_option("--port", opts.port, "port to listen on, 0 picks a free one")
     ->capture_default_str();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "wsm-echo-server: %s\n", e.what());
-    return 2;
+  app.add_option("--drop-every", drop_every,
+                 "drop every connection (no close frame) this often, e.g. 2s");
+  app.add_option("--refuse", opts.refuse_status,
+                 "refuse every handshake with this HTTP status, e.g. 503")
+    ->check(CLI::Range(100, 599));
+  app.add_flag("--no-pong", opts.no_pong,
+               "stop reading after the handshake: no pong, no echo, like a "
+               "peer that hung");
+  app.add_option("--echo-delay", echo_delay, "wait this long before each echo");
+  app.add_option("--play", play_file,
+                 "after the first message of a connection, send each line "
+                 "of FILE as a text frame (a recorded feed)");
+  app.add_flag("--close-after-play", opts.close_after_play,
+               "close with 1001 once the file has been played");
+  app.add_flag("--log", opts.log, "print one line per event");
+  app.add_option("--config", config_file,
+                 "a CAF INI file whose [echo-server] group sets these options");
+  if (auto status = wsm_apps::parse_command_line(app, argc, argv, "echo-server");
+      status >= 0)
+    return status;
+  for (auto problem : {to_milliseconds("--drop-every", drop_every,
+                                       opts.drop_every),
+                       to_milliseconds("--echo-delay", echo_delay,
+                                       opts.echo_delay)})
+    if (!problem.empty()) {
+      std::cerr << "wsm-echo-server: " << problem << '\n';
+      return exit_usage;
+    }
+  if (!play_file.empty()) {
+    std::ifstream in{play_file};
+    if (!in) {
+      std::cerr << "wsm-echo-server: --play: cannot read '" << play_file
+                << "'\n";
+      return exit_usage;
+    }
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty())
+        opts.play.push_back(line);
   }
   // Block the signals before the server's thread starts so that only
   // sigwait below sees them.
