@@ -91,9 +91,17 @@ private:
         return;
       ++self->stats_.connections;
       self->log("CONNECT");
-      if (!self->opts_.no_pong)
+      if (self->opts_.no_pong)
+        self->hang();
+      else
         self->do_read();
     });
+  }
+
+  /// Keeps the connection open without reading, until the server drops it.
+  void hang() {
+    timer_.expires_at(net::steady_timer::time_point::max());
+    timer_.async_wait([self = shared_from_this()](beast::error_code) {});
   }
 
   void refuse() {

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# wsm-cat and wsm-echo-server as processes on 127.0.0.1: the exact lines a
+# user sees on stdout and stderr, the exit statuses, and what the server saw
+# (its --log). Every run is bounded by timeout.
+set -uo pipefail
+bin_dir=$1
+work=$(mktemp -d)
+servers=()
+cleanup() {
+  for pid in "${servers[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+passed=0
+failed=0
+check() { # NAME EXPECTED ACTUAL
+  if [ "$2" == "$3" ]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL $1"
+    diff <(echo "$2") <(echo "$3") | sed 's/^/    /'
+  fi
+}
+contains() { # NAME NEEDLE HAYSTACK
+  if grep -qF -- "$2" <<<"$3"; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL $1: no '$2' in:"; sed 's/^/    /' <<<"$3"; fi
+}
+
+# server NAME ARGS... starts a server logging to $work/NAME.log; sets URL.
+server() {
+  local name=$1; shift
+  "$bin_dir/wsm-echo-server" --port=0 --log "$@" >"$work/$name.log" 2>&1 &
+  servers+=($!)
+  for _ in $(seq 50); do
+    URL=$(sed -n 's/^listening on //p' "$work/$name.log")
+    [ -n "$URL" ] && return 0
+    sleep 0.1
+  done
+  echo "server $name did not start"; cat "$work/$name.log"; exit 1
+}
+
+# cat_run NAME STDIN ARGS... runs wsm-cat; sets OUT, ERR, STATUS.
+cat_run() {
+  local name=$1 input=$2; shift 2
+  printf '%b' "$input" | timeout 10 "$bin_dir/wsm-cat" "$@" \
+    >"$work/$name.out" 2>"$work/$name.err"
+  STATUS=$?
+  OUT=$(cat "$work/$name.out")
+  ERR=$(cat "$work/$name.err")
+}
+
+states=$'STATE CONNECTING\nSTATE CONNECTED\nSTATE DISCONNECTED'
+
+# -- wsm-cat: lines out, echoes in, states on stderr ---------------------------
+server plain
+cat_run echo 'one\ntwo\n' "$URL"
+check "echo: status" 0 "$STATUS"
+check "echo: stdout" $'one\ntwo' "$OUT"
+check "echo: stderr" "$states" "$ERR"
+log=$(cat "$work/plain.log")
+contains "echo: binary frames by default" "RECV binary 3" "$log"
+contains "echo: closed with 1000" "CLOSE 1000" "$log"
+contains "echo: user agent" "HEADER User-Agent: wsm/" "$log"
+
+cat_run text 'hi\n' --text --header "X-Token: abc" "$URL"
+check "text: stdout" "hi" "$OUT"
+log=$(cat "$work/plain.log")
+contains "text: text frames" "RECV text 2" "$log"
+contains "header: sent" "HEADER X-Token: abc" "$log"
+
+cat_run close '/CLOSE\n' --linger=1s --retry-delay=100ms "$URL"
+contains "/CLOSE: peer close reported" "STATE DISCONNECTED: closed by peer: 1000" "$ERR"
+check "/CLOSE: reconnects then quits" "$(printf '%s\n' 'STATE CONNECTING' 'STATE CONNECTED' 'STATE DISCONNECTED: closed by peer: 1000' 'STATE CONNECTING' 'STATE CONNECTED' 'STATE DISCONNECTED')" "$ERR"
+
+# -- wsm-cat: options from a config file, command line wins ---------------------
+cat >"$work/cat.ini" <<'INI'
+[wsm]
+text=true
+headers=["X-From: file"]
+[wsm-cat]
+linger="100ms"
+INI
+cat_run config 'cfg\n' --config="$work/cat.ini" "$URL"
+check "config: stdout" "cfg" "$OUT"
+log=$(cat "$work/plain.log")
+contains "config: text from [wsm]" "RECV text 3" "$log"
+contains "config: header from [wsm]" "HEADER X-From: file" "$log"
+check "shipped profile loads" 0 "$(timeout 10 "$bin_dir/wsm-cat" --config="$(dirname "$0")/../configs/wsm-cat.ini" "$URL" </dev/null 2>/dev/null; echo $?)"
+
+# -- wsm-cat: bad input is one line on stderr, status 2, no connection ----------
+connections_before=$(grep -c CONNECT "$work/plain.log")
+bad() { # NAME EXPECTED_LINE ARGS...
+  local name=$1 expected=$2; shift 2
+  cat_run "$name" '' "$@"
+  check "$name: status" 2 "$STATUS"
+  check "$name: message" "$expected" "$ERR"
+  check "$name: stdout" "" "$OUT"
+}
+bad "bad url" "wsm-cat: invalid URL 'http://127.0.0.1/': scheme must be ws://, not http://" http://127.0.0.1/
+bad "no url" "wsm-cat: URL is required"
+bad "unknown option" "wsm-cat: The following argument was not expected: --frobnicate" --frobnicate "$URL"
+bad "header with CR" "wsm-cat: --header: header 'X-A' has a value with CR, LF or NUL in it" --header $'X-A: 1\r\nX-B: 2' "$URL"
+bad "header without colon" "wsm-cat: --header: header 'X-A' has no ':' (write Name: Value)" --header X-A "$URL"
+bad "bad duration" "wsm-cat: --ping-interval: '5' is not a duration (write it like 250ms, 5s, 2min)" --ping-interval=5 "$URL"
+bad "bad max-queue" "wsm-cat: --max-queue: Value 0 not in range 0.000000 to 179769313486231570814527423731704356798070567525844996598917476803157260780028538760589558632766878171540458953514382464234321326889464182768467546703537516986049910576551282076245490090389328944075868508455133942304583236903222948165808559332123348274797826204144723168738177180919299881250404026184124858368.000000" --max-queue=0 "$URL"
+printf '[wsm]\nping-intervl=5s\n' >"$work/typo.ini"
+bad "config typo" "wsm-cat: $work/typo.ini: unknown key wsm.ping-intervl" --config="$work/typo.ini" "$URL"
+printf '[wsm-cat]\nlingr="1s"\n' >"$work/typo2.ini"
+bad "config typo in app group" "wsm-cat: $work/typo2.ini: unknown key wsm-cat.lingr" --config="$work/typo2.ini" "$URL"
+check "bad input: no connection attempted" "$connections_before" "$(grep -c CONNECT "$work/plain.log")"
+
+help=$(timeout 10 "$bin_dir/wsm-cat" --help); help_status=$?
+check "help: status" 0 "$help_status"
+for flag in --text --header --ping-interval --retry-delay --max-queue --config; do
+  contains "help: $flag" "$flag" "$help"
+done
+
+# -- wsm-echo-server fault switches ----------------------------------------------
+server refuse --refuse=503
+( sleep 1 ) | timeout 1.5 "$bin_dir/wsm-cat" --retry-delay=5s "$URL" >/dev/null 2>"$work/refuse.err"
+check "refuse: statuses" "$(printf '%s\n' 'STATE CONNECTING' 'STATE DISCONNECTED: handshake rejected: HTTP 503 Service Unavailable' 'STATE WAITING: handshake rejected: HTTP 503 Service Unavailable')" "$(cat "$work/refuse.err")"
+
+server drop --drop-every=300ms
+( printf 'x\n'; sleep 1.2 ) | timeout 10 "$bin_dir/wsm-cat" --retry-delay=100ms "$URL" >/dev/null 2>"$work/drop.err"
+drops=$(grep -c '^STATE DISCONNECTED: ' "$work/drop.err")
+[ "$drops" -ge 2 ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL drop: $drops drops"; cat "$work/drop.err"; }
+contains "drop: reconnects" $'STATE CONNECTING\nSTATE CONNECTED' "$(sed -n '/DISCONNECTED: /,$p' "$work/drop.err")"
+contains "drop: the server dropped" "DROP" "$(cat "$work/drop.log")"
+
+server slow --echo-delay=400ms
+start=$(date +%s%N)
+cat_run slow 'late\n' --linger=600ms "$URL"
+elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+check "echo delay: echoed" "late" "$OUT"
+[ "$elapsed_ms" -ge 400 ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL echo delay: $elapsed_ms ms"; }
+
+server hung --no-pong
+printf '[wsm]\nclose-timeout=500ms\n' >"$work/short-close.ini"
+cat_run hung 'lost\n' --linger=300ms --config="$work/short-close.ini" "$URL"
+check "no-pong: nothing comes back" "" "$OUT"
+check "no-pong: still closes" "$states" "$ERR"
+
+bad_server=$(timeout 5 "$bin_dir/wsm-echo-server" --refuse=5000 2>&1); status=$?
+check "server: bad option status" 2 "$status"
+check "server: bad option message" "wsm-echo-server: --refuse: Value 5000 not in range 100 to 599" "$bad_server"
+
+echo "apps: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
