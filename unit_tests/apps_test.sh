@@ -89,6 +89,14 @@ contains "config: text from [wsm]" "RECV text 3" "$log"
 contains "config: header from [wsm]" "HEADER X-From: file" "$log"
 check "shipped profile loads" 0 "$(timeout 10 "$bin_dir/wsm-cat" --config="$(dirname "$0")/../configs/wsm-cat.ini" "$URL" </dev/null 2>/dev/null; echo $?)"
 
+# -- the other shipped profiles load ---------------------------------------------
+demo=$(timeout 20 "$bin_dir/wsm-demo" --config="$(dirname "$0")/../configs/wsm-demo.ini" --downtime=100ms)
+check "wsm-demo profile: status" 0 $?
+contains "wsm-demo profile: 5 machines" "demo: showed 5 machines, 10 echoes, 5 reconnects" "$demo"
+timeout 1 "$bin_dir/wsm-echo-server" --config="$(dirname "$0")/../configs/wsm-echo-server.ini" >"$work/profile.log" 2>&1
+check "wsm-echo-server profile: runs until stopped" 124 $?
+contains "wsm-echo-server profile: listens" "listening on ws://127.0.0.1:" "$(cat "$work/profile.log")"
+
 # -- wsm-cat: bad input is one line on stderr, status 2, no connection ----------
 connections_before=$(grep -c CONNECT "$work/plain.log")
 bad() { # NAME EXPECTED_LINE ARGS...

@@ -26,6 +26,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "config_args.hpp"
 #include "echo_server.hpp"
 #include "wsm/wsm.hpp"
 
@@ -171,13 +172,19 @@ int main(int argc, char** argv) {
                "server restart, and quitting, against an echo server inside "
                "the process.",
                "wsm-demo"};
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_option("--machines", count, "how many machines")
     ->check(CLI::Range(1, 50))
     ->capture_default_str();
   app.add_option("--downtime", downtime_text,
                  "how long the server stays down")
     ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  std::string config_file;
+  app.add_option("--config", config_file,
+                 "a CAF INI file whose [wsm-demo] group sets these options");
+  if (auto status = wsm_apps::parse_command_line(app, argc, argv, "wsm-demo");
+      status >= 0)
+    return status;
   auto downtime = wsm::parse_duration(downtime_text);
   if (!downtime) {
     std::cerr << "wsm-demo: --downtime: " << wsm::describe(downtime.error())

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The examples as processes against wsm-echo-server on 127.0.0.1: the exact
+# lines a user sees, and that each ends by itself.
+set -uo pipefail
+bin_dir=$1
+source_dir=$(cd "$(dirname "$0")/.." && pwd)
+source "$source_dir/scripts/echo-server.bash"
+passed=0
+failed=0
+check() { # NAME EXPECTED ACTUAL
+  if [ "$2" == "$3" ]; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL $1"; diff <(echo "$2") <(echo "$3"); fi
+}
+
+start_echo_server "$bin_dir"
+
+# examples/echo: the seed's README example.
+output=$(timeout 20 "$bin_dir/wsm-example-echo" "$ECHO_SERVER_URL" hello world)
+check "echo: status" 0 $?
+check "echo: lines" "$(printf '%s\n' 'STATE CONNECTING' 'STATE CONNECTED' \
+  'ECHO hello' 'ECHO world' 'STATE DISCONNECTED')" "$output"
+error=$("$bin_dir/wsm-example-echo" "http://127.0.0.1/" 2>&1 >/dev/null)
+check "echo: bad URL status" 2 $?
+check "echo: bad URL message" \
+  "wsm-example-echo: invalid URL 'http://127.0.0.1/': scheme must be ws://, not http://" "$error"
+
+# examples/select: two machines, a timer and a plain actor in one behavior.
+output=$(timeout 20 "$bin_dir/wsm-example-select" "$ECHO_SERVER_URL" 2)
+check "select: status" 0 $?
+check "select: lines" "$(printf '%s\n' 'A and B connected' \
+  'tick 1: to A' 'A echoed: tick 1' 'upper-caser: TICK 1' 'B echoed: TICK 1' \
+  'tick 2: to A' 'A echoed: tick 2' 'upper-caser: TICK 2' 'B echoed: TICK 2' \
+  'done after 2 rounds' 'both machines ended')" "$output"
+
+# examples/feed: a recorded feed that ends each connection after playing;
+# the client subscribes again on every CONNECTED.
+feed_log=$(mktemp)
+"$bin_dir/wsm-echo-server" --port=0 --log --close-after-play \
+  --play="$source_dir/examples/feed/recorded-feed.jsonl" >"$feed_log" &
+feed_pid=$!
+for _ in $(seq 50); do
+  feed_url=$(sed -n 's/^listening on //p' "$feed_log")
+  [ -n "$feed_url" ] && break
+  sleep 0.1
+done
+output=$(timeout 20 "$bin_dir/wsm-example-feed" "$feed_url" --trades=6)
+check "feed: status" 0 $?
+check "feed: lines" "$(printf '%s\n' 'STATE CONNECTING' 'STATE CONNECTED' \
+  'SUBSCRIBED BTC-USD' \
+  'TRADE BTC-USD buy 0.00150000 @ 43012.55' \
+  'TRADE BTC-USD sell 0.02000000 @ 43011.90' \
+  'TRADE BTC-USD buy 0.10000000 @ 43013.00' \
+  'TRADE BTC-USD buy 0.00420000 @ 43014.25' \
+  'STATE DISCONNECTED: closed by peer: 1001' 'STATE CONNECTING' \
+  'STATE CONNECTED' 'SUBSCRIBED BTC-USD' \
+  'TRADE BTC-USD buy 0.00150000 @ 43012.55' \
+  'TRADE BTC-USD sell 0.02000000 @ 43011.90' 'STATE DISCONNECTED')" "$output"
+kill "$feed_pid"; wait "$feed_pid" 2>/dev/null
+check "feed: subscribed on each connection" 2 "$(grep -c '^RECV text' "$feed_log")"
+rm -f "$feed_log"
+
+echo "examples: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
