@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test; then again with AddressSanitizer and
-# UndefinedBehaviorSanitizer, where any report fails the run.
+# UndefinedBehaviorSanitizer, where any report, even from a server the tests
+# run in the background, fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -10,6 +11,12 @@ scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ctest --test-dir build --output-on-failure -j "$jobs"
 
 scripts/build.sh build-sanitize -DCMAKE_BUILD_TYPE=Debug -DWSM_SANITIZE=ON
-ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
-UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+reports=$(mktemp -d)
+ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:log_path=$reports/asan \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan \
   ctest --test-dir build-sanitize --output-on-failure -j "$jobs"
+if compgen -G "$reports/*" >/dev/null; then
+  echo "sanitizer reports:"
+  cat "$reports"/*
+  exit 1
+fi
