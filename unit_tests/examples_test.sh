@@ -54,7 +54,7 @@ check "feed: lines" "$(printf '%s\n' 'STATE CONNECTING' 'STATE CONNECTED' \
   'STATE DISCONNECTED: closed by peer: 1001' 'STATE CONNECTING' \
   'STATE CONNECTED' 'SUBSCRIBED BTC-USD' \
   'TRADE BTC-USD buy 0.00150000 @ 43012.55' \
-  'TRADE BTC-USD sell 0.02000000 @ 43011.90' 'STATE DISCONNECTED')" "$output"
+  'TRADE BTC-USD sell 0.02000000 @ 43011.90' 'DONE after 6 trades')" "$output"
 kill "$feed_pid"; wait "$feed_pid" 2>/dev/null
 check "feed: subscribed on each connection" 2 "$(grep -c '^RECV text' "$feed_log")"
 rm -f "$feed_log"

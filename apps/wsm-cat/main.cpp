@@ -25,6 +25,7 @@
 #include "config_args.hpp"
 
 #include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
@@ -239,7 +240,10 @@ int main(int argc, char** argv) {
     for (std::string line; std::getline(std::cin, line);)
       caf::anon_send(subscriber, line_atom::value, std::move(line));
     caf::anon_send(subscriber, eof_atom::value);
-    // The actor system's destructor waits for the cat and the machine.
+    // Holding the handle keeps the cat alive until it ends by itself (after
+    // the machine): an actor nobody references may vanish before its last
+    // message.
+    caf::scoped_actor{sys}->wait_for(subscriber);
   }
   return exit_code;
 }

@@ -20,7 +20,6 @@
 
 #include <CLI/CLI.hpp>
 
-#include <caf/actor_ostream.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
@@ -76,7 +75,7 @@ void send_round(conductor_actor* self, const std::string& text) {
 }
 
 void say(conductor_actor* self, const std::string& line) {
-  caf::aout(self) << line << std::endl;
+  std::cout << line << std::endl;
 }
 
 caf::behavior conductor(conductor_actor* self, caf::actor stage_manager,
@@ -201,8 +200,10 @@ int main(int argc, char** argv) {
     wsm::config cfg;
     caf::actor_system sys{cfg};
     caf::scoped_actor stage_manager{sys};
-    sys.spawn(conductor, caf::actor_cast<caf::actor>(stage_manager), url,
-              count);
+    // Held until the end: an actor nobody references may vanish before it
+    // has seen its last machine go.
+    auto director = sys.spawn(
+      conductor, caf::actor_cast<caf::actor>(stage_manager), url, count);
     // The main thread does what would block an actor: stopping and
     // restarting the server.
     for (bool running = true; running;) {

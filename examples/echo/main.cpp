@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include <caf/actor_ostream.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
@@ -32,7 +32,7 @@ caf::behavior client(caf::stateful_actor<client_state>* self,
   return {
     [=](const wsm::status& x) {
       auto& st = self->state;
-      caf::aout(self) << "STATE " << wsm::to_string(x.state)
+      std::cout << "STATE " << wsm::to_string(x.state)
                       << (x.error.empty() ? "" : ": " + x.error) << std::endl;
       // Statuses come from the machine itself: it is the one to talk to.
       auto machine = caf::actor_cast<wsm::machine_actor>(self->current_sender());
@@ -44,7 +44,7 @@ caf::behavior client(caf::stateful_actor<client_state>* self,
     },
     [=](const wsm::input& x) {
       auto& st = self->state;
-      caf::aout(self) << "ECHO " << x.payload << std::endl;
+      std::cout << "ECHO " << x.payload << std::endl;
       if (++st.echoed == st.messages.size()) {
         st.quitting = true;
         auto machine = caf::actor_cast<wsm::machine_actor>(
@@ -74,6 +74,8 @@ int main(int argc, char** argv) {
     caf::anon_send_exit(subscriber, caf::exit_reason::user_shutdown);
     return 2;
   }
-  // The actor system's destructor waits for the client and the machine.
+  // Holding the handle keeps the client alive until it ends by itself: an
+  // actor that nobody references may vanish before its last message.
+  caf::scoped_actor{sys}->wait_for(subscriber);
   return 0;
 }

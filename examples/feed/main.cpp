@@ -19,8 +19,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include <caf/actor_ostream.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
@@ -59,17 +59,24 @@ caf::behavior feed_client(feed_actor* self, std::string product,
                           size_t wanted) {
   self->state.product = std::move(product);
   self->state.wanted = wanted;
+  self->set_down_handler([=](const caf::down_msg&) {
+    std::cout << "DONE after " << self->state.trades << " trades"
+                    << std::endl;
+    self->quit();
+  });
   return {
     [=](const wsm::status& x) {
-      caf::aout(self) << "STATE " << wsm::to_string(x.state)
-                      << (x.error.empty() ? "" : ": " + x.error) << std::endl;
       auto& st = self->state;
+      if (st.quitting)
+        return; // how the link ends after we asked to quit is of no interest
+      std::cout << "STATE " << wsm::to_string(x.state)
+                      << (x.error.empty() ? "" : ": " + x.error) << std::endl;
       auto machine = caf::actor_cast<wsm::machine_actor>(self->current_sender());
+      if (x.state == wsm::state::connecting && x.epoch == 0)
+        self->monitor(machine); // the first status: watch the machine end
       if (x.state == wsm::state::connected)
         self->send(machine, wsm::output{subscribe_message(st.product),
                                         wsm::frame_format::text});
-      else if (x.state == wsm::state::disconnected && st.quitting)
-        self->quit();
     },
     [=](const wsm::input& x) {
       auto& st = self->state;
@@ -78,15 +85,15 @@ caf::behavior feed_client(feed_actor* self, std::string product,
       json::error_code ec;
       auto parsed = json::parse(x.payload, ec);
       if (ec || !parsed.is_object()) {
-        caf::aout(self) << "not JSON: " << x.payload << std::endl;
+        std::cout << "not JSON: " << x.payload << std::endl;
         return;
       }
       auto& message = parsed.get_object();
       auto type = field(message, "type");
       if (type == "subscriptions") {
-        caf::aout(self) << "SUBSCRIBED " << st.product << std::endl;
+        std::cout << "SUBSCRIBED " << st.product << std::endl;
       } else if (type == "match" || type == "last_match") {
-        caf::aout(self) << "TRADE " << field(message, "product_id") << " "
+        std::cout << "TRADE " << field(message, "product_id") << " "
                         << field(message, "side") << " "
                         << field(message, "size") << " @ "
                         << field(message, "price") << std::endl;
@@ -127,5 +134,8 @@ int main(int argc, char** argv) {
     caf::anon_send_exit(client, caf::exit_reason::user_shutdown);
     return 2;
   }
+  // Holding the handle keeps the client alive until it ends by itself: an
+  // actor that nobody references may vanish before its last message.
+  caf::scoped_actor{sys}->wait_for(client);
   return 0;
 }

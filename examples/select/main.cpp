@@ -9,6 +9,9 @@
 // everything else.
 //
 // Usage: wsm-example-select URL [ROUNDS]
+//
+// Only the selector prints, so it writes to std::cout directly: CAF's aout
+// may drop the last lines when the program ends right after them.
 
 #include <cctype>
 #include <chrono>
@@ -16,8 +19,8 @@
 #include <iostream>
 #include <string>
 
-#include <caf/actor_ostream.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
@@ -65,7 +68,7 @@ caf::behavior selector(selector_actor* self, std::string url, int rounds) {
   auto a = wsm::spawn_machine(self->system(), url, {}, me);
   auto b = wsm::spawn_machine(self->system(), url, {}, me);
   if (!a || !b) {
-    caf::aout(self) << "select: "
+    std::cout << "select: "
                     << wsm::describe(a ? b.error() : a.error()) << std::endl;
     self->send_exit(st.upper, caf::exit_reason::user_shutdown);
     self->quit();
@@ -77,7 +80,7 @@ caf::behavior selector(selector_actor* self, std::string url, int rounds) {
   self->monitor(st.b);
   self->set_down_handler([=](const caf::down_msg&) {
     if (++self->state.ended == 2) {
-      caf::aout(self) << "both machines ended" << std::endl;
+      std::cout << "both machines ended" << std::endl;
       self->send_exit(self->state.upper, caf::exit_reason::user_shutdown);
       self->quit();
     }
@@ -90,7 +93,7 @@ caf::behavior selector(selector_actor* self, std::string url, int rounds) {
     // The machines' statuses: start ticking once both are up.
     [=](const wsm::status& x) {
       if (x.state == wsm::state::connected && ++self->state.connected == 2) {
-        caf::aout(self) << "A and B connected" << std::endl;
+        std::cout << "A and B connected" << std::endl;
         self->send(self, tick_atom::value);
       }
     },
@@ -98,29 +101,29 @@ caf::behavior selector(selector_actor* self, std::string url, int rounds) {
     [=](tick_atom) {
       auto& st = self->state;
       auto text = "tick " + std::to_string(++st.tick);
-      caf::aout(self) << text << ": to A" << std::endl;
+      std::cout << text << ": to A" << std::endl;
       self->send(st.a, wsm::output{text});
     },
     // Both machines' messages, told apart by their sender.
     [=](const wsm::input& x) {
       auto& st = self->state;
       if (from_a()) {
-        caf::aout(self) << "A echoed: " << x.payload << std::endl;
+        std::cout << "A echoed: " << x.payload << std::endl;
         // The plain actor, asked without blocking.
         self->request(st.upper, std::chrono::seconds(5), upper_atom::value,
                       x.payload)
           .then([=](const std::string& upper) {
-            caf::aout(self) << "upper-caser: " << upper << std::endl;
+            std::cout << "upper-caser: " << upper << std::endl;
             self->send(self->state.b, wsm::output{upper});
           });
         return;
       }
-      caf::aout(self) << "B echoed: " << x.payload << std::endl;
+      std::cout << "B echoed: " << x.payload << std::endl;
       if (st.tick < st.rounds) {
         self->delayed_send(self, std::chrono::milliseconds(50),
                            tick_atom::value);
       } else {
-        caf::aout(self) << "done after " << st.rounds << " rounds"
+        std::cout << "done after " << st.rounds << " rounds"
                         << std::endl;
         self->send(st.a, wsm::command::quit);
         self->send(st.b, wsm::command::quit);
@@ -143,6 +146,9 @@ int main(int argc, char** argv) {
   }
   wsm::config cfg;
   caf::actor_system sys{cfg};
-  sys.spawn(selector, std::string{argv[1]}, rounds);
+  auto select_loop = sys.spawn(selector, std::string{argv[1]}, rounds);
+  // Holding the handle keeps the selector alive until it ends by itself: an
+  // actor that nobody references may vanish before its last message.
+  caf::scoped_actor{sys}->wait_for(select_loop);
   return 0;
 }
