@@ -11,6 +11,8 @@
 #include <deque>
 #include <memory>
 #include <thread>
+
+#include <pthread.h>
 #include <unordered_map>
 #include <vector>
 
@@ -43,8 +45,11 @@ using tcp = boost::asio::ip::tcp;
 class io_runtime {
 public:
   explicit io_runtime(size_t threads) : work_(net::make_work_guard(context_)) {
-    for (size_t i = 0; i < threads; ++i)
+    for (size_t i = 0; i < threads; ++i) {
       threads_.emplace_back([this] { context_.run(); });
+      // Named so that `top -H` and the tests can tell them apart.
+      pthread_setname_np(threads_.back().native_handle(), "wsm-io");
+    }
   }
 
   io_runtime(const io_runtime&) = delete;
@@ -174,6 +179,15 @@ private:
   void do_resolve() {
     if (closing_)
       return report_closed("closed before the connection was up");
+    // An address needs no lookup, and no hop through Asio's resolver thread.
+    beast::error_code not_an_address;
+    auto address = net::ip::make_address(request_.host, not_an_address);
+    if (!not_an_address) {
+      auto port = static_cast<unsigned short>(std::stoul(request_.port));
+      return on_resolve({}, tcp::resolver::results_type::create(
+                              tcp::endpoint{address, port}, request_.host,
+                              request_.port));
+    }
     resolver_.async_resolve(
       request_.host, request_.port,
       [self = shared_from_this()](beast::error_code ec,
