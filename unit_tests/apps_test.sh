@@ -70,6 +70,17 @@ log=$(cat "$work/plain.log")
 contains "text: text frames" "RECV text 2" "$log"
 contains "header: sent" "HEADER X-Token: abc" "$log"
 
+cat_run headers 'h\n' --header "X-One: 1" --header "X-Two: 2" --retry-delay 2s "$URL"
+log=$(cat "$work/plain.log")
+contains "headers: first of two" "HEADER X-One: 1" "$log"
+contains "headers: second of two" "HEADER X-Two: 2" "$log"
+
+pings_before=$(grep -c '^PING' "$work/plain.log")
+cat_run keepalive 'k\n' --ping-interval=100ms --linger=450ms "$URL"
+pings_after=$(grep -c '^PING' "$work/plain.log")
+[ "$pings_after" -gt "$pings_before" ] && passed=$((passed + 1)) ||
+  { failed=$((failed + 1)); echo "FAIL keepalive: no ping after 100ms of silence"; }
+
 cat_run close '/CLOSE\n' --linger=1s --retry-delay=100ms "$URL"
 contains "/CLOSE: peer close reported" "STATE DISCONNECTED: closed by peer: 1000" "$ERR"
 check "/CLOSE: reconnects then quits" "$(printf '%s\n' 'STATE CONNECTING' 'STATE CONNECTED' 'STATE DISCONNECTED: closed by peer: 1000' 'STATE CONNECTING' 'STATE CONNECTED' 'STATE DISCONNECTED')" "$ERR"
@@ -129,6 +140,9 @@ done
 server refuse --refuse=503
 ( sleep 1 ) | timeout 1.5 "$bin_dir/wsm-cat" --retry-delay=5s "$URL" >/dev/null 2>"$work/refuse.err"
 check "refuse: statuses" "$(printf '%s\n' 'STATE CONNECTING' 'STATE DISCONNECTED: handshake rejected: HTTP 503 Service Unavailable' 'STATE WAITING: handshake rejected: HTTP 503 Service Unavailable')" "$(cat "$work/refuse.err")"
+
+( printf 'a\nb\nc\n'; sleep 1 ) | timeout 1.5 "$bin_dir/wsm-cat" --max-queue=1 "$URL" >/dev/null 2>"$work/queue.err"
+check "max-queue: the overflow is reported" "$(printf '%s\n' 'wsm-cat: not delivered (queue full): b' 'wsm-cat: not delivered (queue full): c')" "$(grep '^wsm-cat:' "$work/queue.err")"
 
 server drop --drop-every=300ms
 ( printf 'x\n'; sleep 1.2 ) | timeout 10 "$bin_dir/wsm-cat" --retry-delay=100ms "$URL" >/dev/null 2>"$work/drop.err"

@@ -252,6 +252,29 @@ CAF_TEST(machines share one I/O thread) {
   quit(first);
 }
 
+CAF_TEST(two thousand machines echo through one server thread) {
+  constexpr size_t count = 2000;
+  std::vector<wsm::machine_actor> machines;
+  for (size_t i = 0; i < count; ++i)
+    machines.push_back(spawn(url()));
+  size_t connected = 0;
+  while (connected < count)
+    if (next_status().state == state::connected)
+      ++connected;
+  for (auto& machine : machines)
+    self->send(machine, wsm::output{"ping"});
+  for (size_t i = 0; i < count; ++i)
+    CAF_CHECK_EQUAL(next_input().payload, "ping");
+  CAF_CHECK_EQUAL(server.connections(), count);
+  CAF_CHECK_EQUAL(io_thread_count(), 1u);
+  for (auto& machine : machines)
+    self->send(machine, wsm::command::quit);
+  size_t ended = 0;
+  while (ended < count)
+    if (next_status().state == state::disconnected)
+      ++ended;
+}
+
 CAF_TEST(wsm.io-threads sets the threads of the shared runtime) {
   wsm::config two_threads;
   CAF_REQUIRE(!two_threads.parse(caf::actor_system_config::string_list{
