@@ -54,6 +54,7 @@ struct fixture {
 
   fixture() {
     opts.retry_delay = 10s; // long enough that no test sees a second attempt
+    opts.backoff_jitter = 0;
   }
 
   std::string url() const {
@@ -155,7 +156,7 @@ CAF_TEST(an unreachable host gives CONNECTING DISCONNECTED WAITING then quit) {
   CAF_CHECK_EQUAL(failed.error, "connect: Connection refused");
   auto waiting = next_status();
   CAF_CHECK_EQUAL(waiting,
-                  (wsm::status{state::waiting, failed.error, 1, 0}));
+                  (wsm::status{state::waiting, failed.error, 1, 0, 10s}));
   quit(machine);
 }
 
@@ -201,7 +202,8 @@ CAF_TEST(the server closing the link gives DISCONNECTED CONNECTING CONNECTED) {
   expect_state(state::connected);
   self->send(machine, wsm::output{"/CLOSE"});
   CAF_CHECK_EQUAL(next_status(), (wsm::status{state::disconnected,
-                                              "closed by peer: 1000", 1, 1}));
+                                              "closed by peer: 1000", 1, 1,
+                                              {}, 0, 1000}));
   CAF_CHECK_EQUAL(next_status(), (wsm::status{state::connecting, "", 1, 1}));
   CAF_CHECK_EQUAL(next_status(), (wsm::status{state::connected, "", 1, 2}));
   self->send(machine, wsm::output{"after"});

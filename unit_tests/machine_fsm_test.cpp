@@ -36,6 +36,7 @@ public:
       [](wsm::write_atom, uint64_t, const std::string&, bool) {},
       [](wsm::ping_atom, uint64_t) {},
       [](wsm::close_atom, uint64_t) {},
+      [](wsm::abort_atom, uint64_t) {},
     };
   }
 };
@@ -62,8 +63,12 @@ struct fixture : test_coordinator_fixture<wsm::config> {
   wsm::options opts;
 
   fixture() {
+    // No randomness: each pause is exactly what the backoff says.
     opts.retry_delay = 2s;
+    opts.backoff_jitter = 0;
+    opts.reconnect_jitter = 0s;
     opts.ping_interval = 10s;
+    opts.pong_timeout = 3s;
     opts.close_timeout = 3s;
     opts.max_queue = 2;
     broker = sys.spawn<fake_broker>();
@@ -108,6 +113,17 @@ struct fixture : test_coordinator_fixture<wsm::config> {
                             wsm::status{s, std::move(error), attempt, epoch}));
   }
 
+  void expect_status(const wsm::status& x) {
+    expect((wsm::status), from(machine).to(sub).with(x));
+  }
+
+  /// DISCONNECTED after a failed attempt, then WAITING with the pause.
+  void expect_failed(const std::string& error, uint32_t attempt,
+                     uint64_t epoch, caf::timespan pause) {
+    expect_status(state::disconnected, error, attempt, epoch);
+    expect_status(wsm::status{state::waiting, error, attempt, epoch, pause});
+  }
+
   void expect_write(uint64_t id, std::string payload, bool text) {
     expect((wsm::write_atom, uint64_t, std::string, bool),
            from(machine).to(broker).with(_, id, std::move(payload), text));
@@ -118,10 +134,20 @@ struct fixture : test_coordinator_fixture<wsm::config> {
            from(broker).to(machine).with(wsm::connected_atom::value, id));
   }
 
-  void closed(uint64_t id, std::string reason) {
-    inject((wsm::closed_atom, uint64_t, std::string),
+  void closed(uint64_t id, wsm::disconnect_info info) {
+    inject((wsm::closed_atom, uint64_t, wsm::disconnect_info),
            from(broker).to(machine).with(wsm::closed_atom::value, id,
-                                         std::move(reason)));
+                                         std::move(info)));
+  }
+
+  void closed(uint64_t id, std::string reason) {
+    closed(id, wsm::disconnect_info{wsm::close_cause::network,
+                                    std::move(reason)});
+  }
+
+  void written(uint64_t id, uint64_t count) {
+    inject((wsm::written_atom, uint64_t, uint64_t),
+           from(broker).to(machine).with(wsm::written_atom::value, id, count));
   }
 
   void send_command(wsm::command x) {
@@ -215,8 +241,7 @@ CAF_TEST(a failed attempt gives DISCONNECTED then WAITING then a retry) {
   auto id = start();
   expect_status(state::connecting, "", 1, 0);
   closed(id, "connect: Connection refused");
-  expect_status(state::disconnected, "connect: Connection refused", 1, 0);
-  expect_status(state::waiting, "connect: Connection refused", 1, 0);
+  expect_failed("connect: Connection refused", 1, 0, 2s);
   // Nothing happens before retry_delay has passed.
   CAF_CHECK_EQUAL(sched.clock().advance_time(opts.retry_delay - 1ms), 0u);
   CAF_CHECK(!sched.has_job());
@@ -252,8 +277,7 @@ CAF_TEST(quit while waiting ends at once) {
   auto id = start();
   expect_status(state::connecting, "", 1, 0);
   closed(id, "resolve: Host not found");
-  expect_status(state::disconnected, "resolve: Host not found", 1, 0);
-  expect_status(state::waiting, "resolve: Host not found", 1, 0);
+  expect_failed("resolve: Host not found", 1, 0, 2s);
   send_command(wsm::command::quit);
   expect_status(state::disconnected, "", 1, 0);
   CAF_CHECK(is_terminated(machine));
@@ -268,9 +292,11 @@ CAF_TEST(quit while disconnected ends before the reconnect) {
   // Both are in the mailbox before the machine runs: the retry it sends
   // itself on the drop comes after the quit.
   caf::send_as(broker, machine, wsm::closed_atom::value, id,
-               std::string{"read: End of file"});
+               wsm::disconnect_info{wsm::close_cause::network,
+                                    "read: End of file"});
   caf::send_as(sub, machine, wsm::command::quit);
-  expect((wsm::closed_atom, uint64_t, std::string), from(broker).to(machine));
+  expect((wsm::closed_atom, uint64_t, wsm::disconnect_info),
+         from(broker).to(machine));
   expect_status(state::disconnected, "read: End of file", 1, 1);
   expect((wsm::command), from(sub).to(machine));
   expect_status(state::disconnected, "", 0, 1);
@@ -336,8 +362,7 @@ CAF_TEST(the queue survives failed attempts) {
   expect_status(state::connecting, "", 1, 0);
   send_output("kept");
   closed(id, "connect: Connection refused");
-  expect_status(state::disconnected, "connect: Connection refused", 1, 0);
-  expect_status(state::waiting, "connect: Connection refused", 1, 0);
+  expect_failed("connect: Connection refused", 1, 0, 2s);
   send_output("also kept");
   expect_timer(wsm::retry_atom{});
   expect_status(state::connecting, "", 2, 0);
@@ -348,15 +373,43 @@ CAF_TEST(the queue survives failed attempts) {
   expect_write(second, "also kept", false);
 }
 
-CAF_TEST(quit with a queue hands every queued output back) {
+CAF_TEST(quit with a queue first tries to write it) {
   auto id = start();
   expect_status(state::connecting, "", 1, 0);
   send_output("one");
   send_command(wsm::command::quit);
+  CAF_CHECK(!received<wsm::close_atom, uint64_t>(broker));
+  CAF_CHECK(!received<wsm::status>(sub));
+  connected(id);
+  expect_status(state::connected, "", 1, 1);
+  expect_write(id, "one", false);
   expect((wsm::close_atom, uint64_t), from(machine).to(broker).with(_, id));
-  expect((wsm::undelivered), from(machine).to(sub).with(
-                               wsm::undelivered{"one", "quit"}));
-  expect_status(state::disconnected, "", 1, 0);
+  written(id, 1);
+  closed(id, wsm::disconnect_info{wsm::close_cause::closed_by_machine,
+                                  "closed", 0, 1000});
+  expect_status(state::disconnected, "", 1, 1);
+  CAF_CHECK(is_terminated(machine));
+  CAF_CHECK(!received<wsm::undelivered>(sub));
+}
+
+CAF_TEST(quit with a queue and no link hands it back after close_timeout) {
+  auto id = start();
+  expect_status(state::connecting, "", 1, 0);
+  send_output("one");
+  send_command(wsm::command::quit);
+  closed(id, "connect: Connection refused");
+  expect_failed("connect: Connection refused", 1, 0, 2s);
+  // The wait is 2s, the quit's deadline 3s: one more attempt fits.
+  expect_timer(wsm::retry_atom{});
+  expect_status(state::connecting, "", 2, 0);
+  auto second = expect_open();
+  expect_timer(wsm::close_timeout_atom{});
+  expect((wsm::close_atom, uint64_t), from(machine).to(broker).with(_, second));
+  expect((wsm::undelivered), from(machine).to(sub).with(wsm::undelivered{
+                               "one", "quit: no link to write it within "
+                                      "close_timeout"}));
+  expect_status(state::disconnected, "", 2, 0);
+  CAF_CHECK(is_terminated(machine));
 }
 
 CAF_TEST(outputs are binary by default and follow use_text and use_binary) {
@@ -401,9 +454,30 @@ CAF_TEST(a keepalive ping goes out after ping_interval of silence) {
   CAF_CHECK(!sched.has_job());
   expect_timer(wsm::keepalive_atom{});
   expect((wsm::ping_atom, uint64_t), from(machine).to(broker).with(_, id));
+  inject((wsm::pong_atom, uint64_t),
+         from(broker).to(machine).with(wsm::pong_atom::value, id));
+  // The pong came in time: its deadline passes without effect.
+  expect_timer(wsm::pong_timeout_atom{});
+  CAF_CHECK(!sched.has_job());
   // And again after another silent interval.
   expect_timer(wsm::keepalive_atom{});
   expect((wsm::ping_atom, uint64_t), from(machine).to(broker).with(_, id));
+}
+
+CAF_TEST(no pong within pong_timeout drops the link and reconnects) {
+  auto id = start_connected();
+  sched.clock().advance_time(opts.ping_interval);
+  expect((caf::atom_value, caf::actor_addr, caf::message), from(_).to(relay));
+  expect((wsm::keepalive_atom, uint64_t), from(_).to(machine));
+  expect((wsm::ping_atom, uint64_t), from(machine).to(broker).with(_, id));
+  CAF_CHECK_EQUAL(sched.clock().advance_time(opts.pong_timeout - 1ms), 0u);
+  expect_timer(wsm::pong_timeout_atom{});
+  expect((wsm::abort_atom, uint64_t), from(machine).to(broker).with(_, id));
+  expect_status(state::disconnected,
+                "no pong within 3000ms: the peer is gone", 1, 1);
+  expect((wsm::retry_atom, uint64_t), from(machine).to(machine));
+  expect_status(state::connecting, "", 1, 1);
+  expect_open();
 }
 
 CAF_TEST(hearing from the peer postpones the keepalive ping) {
@@ -512,8 +586,7 @@ CAF_TEST(a stale retry timer does not start a second attempt) {
   auto id = start();
   expect_status(state::connecting, "", 1, 0);
   closed(id, "connect: Connection refused");
-  expect_status(state::disconnected, "connect: Connection refused", 1, 0);
-  expect_status(state::waiting, "connect: Connection refused", 1, 0);
+  expect_failed("connect: Connection refused", 1, 0, 2s);
   // A quit would end it; instead the machine is asked for its status while
   // the timer is pending, then the timer fires once and only once.
   expect_timer(wsm::retry_atom{});

@@ -20,6 +20,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -84,6 +85,13 @@ private:
 
 namespace {
 
+/// Renders a duration for people, e.g. `10000ms`.
+std::string in_milliseconds(caf::timespan x) {
+  return std::to_string(
+           std::chrono::duration_cast<std::chrono::milliseconds>(x).count())
+         + "ms";
+}
+
 /// One client connection, from resolve to close. Every member function runs
 /// on the session's strand; the public ones post themselves there first.
 class session : public std::enable_shared_from_this<session> {
@@ -92,16 +100,22 @@ public:
           connect_request request)
     : resolver_(net::make_strand(context)),
       ws_(resolver_.get_executor()),
+      deadline_(resolver_.get_executor()),
       id_(id),
       machine_(std::move(machine)),
       request_(std::move(request)) {
-    // Large enough for any sane message; issue-level limits come later.
-    ws_.read_message_max(16 * 1024 * 1024);
+    if (request_.max_message_size > 0)
+      ws_.read_message_max(request_.max_message_size);
   }
 
   void start() {
-    net::post(ws_.get_executor(),
-              [self = shared_from_this()] { self->do_resolve(); });
+    net::post(ws_.get_executor(), [self = shared_from_this()] {
+      // One deadline for resolve, connect and upgrade together.
+      self->arm_deadline(self->request_.handshake_timeout,
+                         "handshake timed out after "
+                           + in_milliseconds(self->request_.handshake_timeout));
+      self->do_resolve();
+    });
   }
 
   void write(std::string payload, bool text) {
@@ -122,16 +136,23 @@ public:
     });
   }
 
+  /// Writes what is queued, then closes with 1000; abandons an attempt.
   void close() {
     net::post(ws_.get_executor(), [self = shared_from_this()] {
       self->closing_ = true;
-      if (!self->open_) {
-        // Still connecting: abandon the attempt.
-        self->resolver_.cancel();
-        beast::get_lowest_layer(self->ws_).close();
-      } else if (!self->writing_) {
+      if (!self->open_)
+        self->drop({close_cause::closed_by_machine,
+                    "closed before the connection was up"});
+      else if (!self->writing_)
         self->do_close();
-      } // else on_write closes once the queue is written
+      // else on_write closes once the queue is written
+    });
+  }
+
+  /// Drops the link at once, without a close handshake.
+  void abort() {
+    net::post(ws_.get_executor(), [self = shared_from_this()] {
+      self->drop({close_cause::closed_by_machine, "aborted"});
     });
   }
 
@@ -148,19 +169,28 @@ private:
   }
 
   /// Reports the end of the connection, once.
-  void report_closed(std::string reason) {
+  void report_closed(disconnect_info info) {
     if (reported_closed_)
       return;
     reported_closed_ = true;
     open_ = false;
-    caf::anon_send(machine(), closed_atom::value, id_, std::move(reason));
+    deadline_.cancel();
+    caf::anon_send(machine(), closed_atom::value, id_, std::move(info));
   }
 
+  /// Ends the connection now: reports `info` and closes the socket, which
+  /// makes every pending operation complete.
+  void drop(disconnect_info info) {
+    report_closed(std::move(info));
+    beast::error_code ignored;
+    resolver_.cancel();
+    beast::get_lowest_layer(ws_).socket().close(ignored);
+  }
+
+  /// Sorts a failed operation into a cause the machine can act on.
   void fail(const char* what, beast::error_code ec) {
-    if (closing_ && !close_started_) {
-      report_closed("closed before the connection was up");
-      return;
-    }
+    if (reported_closed_)
+      return; // dropped on purpose or on a deadline: said already
     if (ec == websocket::error::closed) {
       auto& reason = ws_.reason();
       std::string text = "closed by peer: " + std::to_string(reason.code);
@@ -168,17 +198,34 @@ private:
         text += ' ';
         text += reason.reason.c_str();
       }
-      report_closed(std::move(text));
-      return;
+      return report_closed({close_cause::closed_by_peer, std::move(text), 0,
+                            static_cast<uint16_t>(reason.code)});
     }
-    report_closed(std::string{what} + ": " + ec.message());
+    if (ec == websocket::error::message_too_big)
+      return drop({close_cause::message_too_big,
+                   "message larger than max_message_size ("
+                     + std::to_string(request_.max_message_size)
+                     + " bytes): closed with 1009",
+                   0, websocket::close_code::too_big});
+    drop({close_cause::network, std::string{what} + ": " + ec.message()});
+  }
+
+  /// Drops the link with a timeout after `limit`, unless cancelled first.
+  void arm_deadline(caf::timespan limit, std::string reason) {
+    deadline_.expires_after(limit);
+    deadline_.async_wait([self = shared_from_this(),
+                          reason = std::move(reason)](beast::error_code ec) {
+      if (!ec)
+        self->drop({close_cause::timeout, reason});
+    });
   }
 
   // -- connecting -------------------------------------------------------------
 
   void do_resolve() {
     if (closing_)
-      return report_closed("closed before the connection was up");
+      return drop({close_cause::closed_by_machine,
+                   "closed before the connection was up"});
     // An address needs no lookup, and no hop through Asio's resolver thread.
     beast::error_code not_an_address;
     auto address = net::ip::make_address(request_.host, not_an_address);
@@ -199,8 +246,6 @@ private:
   void on_resolve(beast::error_code ec, tcp::resolver::results_type results) {
     if (ec)
       return fail(("resolve " + request_.host).c_str(), ec);
-    // The TCP stream's own timer bounds the connect.
-    beast::get_lowest_layer(ws_).expires_after(request_.handshake_timeout);
     beast::get_lowest_layer(ws_).async_connect(
       results, [self = shared_from_this()](beast::error_code ec,
                                            const tcp::endpoint&) {
@@ -211,11 +256,10 @@ private:
   void on_connect(beast::error_code ec) {
     if (ec)
       return fail("connect", ec);
-    // From here on the websocket's own timeouts apply. Idle pings are the
-    // machine's business (keepalive), so Beast's are off.
-    beast::get_lowest_layer(ws_).expires_never();
+    // The session's deadline bounds the upgrade; idle pings are the
+    // machine's business (keepalive), so Beast's own timeouts are off.
     websocket::stream_base::timeout timeouts;
-    timeouts.handshake_timeout = request_.handshake_timeout;
+    timeouts.handshake_timeout = websocket::stream_base::none();
     timeouts.idle_timeout = websocket::stream_base::none();
     timeouts.keep_alive_pings = false;
     ws_.set_option(timeouts);
@@ -233,16 +277,17 @@ private:
 
   void on_handshake(beast::error_code ec) {
     if (ec == websocket::error::upgrade_declined) {
-      auto status = response_.result_int();
+      auto status = static_cast<uint16_t>(response_.result_int());
       std::string text = "handshake rejected: HTTP " + std::to_string(status);
       if (!response_.reason().empty()) {
         text += ' ';
         text += std::string{response_.reason()};
       }
-      return report_closed(std::move(text));
+      return drop({close_cause::handshake_rejected, std::move(text), status});
     }
     if (ec)
       return fail("handshake", ec);
+    deadline_.cancel();
     response_ = {};
     open_ = true;
     ws_.binary(true);
@@ -281,6 +326,10 @@ private:
 
   void do_write() {
     writing_ = true;
+    // A peer that stops reading must not stall the link.
+    arm_deadline(request_.write_timeout,
+                 "write timed out after "
+                   + in_milliseconds(request_.write_timeout));
     auto& next = writes_.front();
     ws_.text(next.text);
     ws_.async_write(net::buffer(next.payload),
@@ -293,7 +342,9 @@ private:
     writing_ = false;
     if (ec)
       return fail("write", ec);
+    deadline_.cancel();
     writes_.pop_front();
+    caf::anon_send(machine(), written_atom::value, id_, uint64_t{1});
     if (!writes_.empty())
       do_write();
     else if (closing_)
@@ -315,23 +366,23 @@ private:
     if (close_started_ || !open_)
       return;
     close_started_ = true;
-    // The close handshake is bounded by the close timeout.
-    websocket::stream_base::timeout timeouts;
-    timeouts.handshake_timeout = request_.close_timeout;
-    timeouts.idle_timeout = websocket::stream_base::none();
-    timeouts.keep_alive_pings = false;
-    ws_.set_option(timeouts);
+    arm_deadline(request_.close_timeout,
+                 "close timed out after "
+                   + in_milliseconds(request_.close_timeout));
     ws_.async_close(websocket::close_code::normal,
                     [self = shared_from_this()](beast::error_code ec) {
                       if (ec)
-                        self->report_closed("close: " + ec.message());
+                        self->fail("close", ec);
                       else
-                        self->report_closed({});
+                        self->report_closed({close_cause::closed_by_machine,
+                                             "closed", 0,
+                                             websocket::close_code::normal});
                     });
   }
 
   tcp::resolver resolver_;
   websocket::stream<beast::tcp_stream> ws_;
+  net::steady_timer deadline_;
   beast::flat_buffer buffer_;
   websocket::response_type response_;
   std::deque<pending_write> writes_;
@@ -397,6 +448,12 @@ broker_actor::behavior_type broker(broker_self self,
       auto& st = self->state;
       if (auto s = st.find(id))
         s->close();
+      st.sessions.erase(id);
+    },
+    [=](abort_atom, uint64_t id) {
+      auto& st = self->state;
+      if (auto s = st.find(id))
+        s->abort();
       st.sessions.erase(id);
     },
   };

@@ -18,6 +18,8 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<undelivered>("wsm::undelivered");
   cfg.add_message_type<header>("wsm::header");
   cfg.add_message_type<connect_request>("wsm::connect_request");
+  cfg.add_message_type<disconnect_info>("wsm::disconnect_info");
+  cfg.add_message_type<stats>("wsm::stats");
 }
 
 void init(caf::actor_system_config& cfg) {

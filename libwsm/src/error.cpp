@@ -22,6 +22,12 @@ const char* to_string(errc x) noexcept {
       return "invalid_option";
     case errc::not_configured:
       return "not_configured";
+    case errc::handshake_rejected:
+      return "handshake_rejected";
+    case errc::retries_exhausted:
+      return "retries_exhausted";
+    case errc::undelivered:
+      return "undelivered";
   }
   return "unknown";
 }
@@ -32,9 +38,25 @@ caf::error make_error(errc code, std::string what) {
 }
 
 std::string describe(const caf::error& err) {
-  if (err.category() == category && err.context().match_elements<std::string>())
-    return err.context().get_as<std::string>(0);
+  auto& context = err.context();
+  if (err.category() == category && !context.empty()
+      && context.match_element<std::string>(0))
+    return context.get_as<std::string>(0);
   return caf::to_string(err);
+}
+
+std::vector<std::string> unsent_payloads(const caf::error& exit_reason) {
+  auto& context = exit_reason.context();
+  if (exit_reason.category() == category
+      && context.match_elements<std::string, std::vector<std::string>>())
+    return context.get_as<std::vector<std::string>>(1);
+  return {};
+}
+
+caf::error make_exit_reason(errc code, std::string what,
+                            std::vector<std::string> unsent) {
+  return caf::error{static_cast<uint8_t>(code), category,
+                    caf::make_message(std::move(what), std::move(unsent))};
 }
 
 } // namespace wsm

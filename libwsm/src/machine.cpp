@@ -5,29 +5,39 @@
 //              v
 //   +----> CONNECTING ---connected---> CONNECTED ---quit---> (closing)
 //   |          |                          |                      |
-//   |        closed                     closed              closed or
-//   |     (attempt failed)            (link dropped)       close timeout
+//   |        closed                  closed, dead peer,     closed or
+//   |     (attempt failed)           write timeout...       close timeout
 //   |          |                          |                      |
 //   |          v                          v                      v
 //   |     DISCONNECTED(error)        DISCONNECTED(reason)   DISCONNECTED
-//   |          |                          |                   (actor ends)
-//   |          v                          |
-//   +-retry- WAITING                      |
-//   |                                     |
-//   +-------------retry, at once----------+
+//   |          |         \                |                  (actor ends)
+//   |          v          fatal           |
+//   +-retry- WAITING      (ends)          |
+//   |      (backoff)                      |
+//   +------retry, at once + jitter--------+
 //
-// quit in CONNECTING, DISCONNECTED or WAITING: DISCONNECTED, the actor ends.
+// quit in CONNECTING, DISCONNECTED or WAITING: with an empty queue, at once
+// DISCONNECTED and the end; with outputs queued, the machine keeps trying to
+// connect and write them for up to close_timeout first.
+// suspend in any state: close the link, stay DISCONNECTED until resume.
+// reconnect in any state: drop what is going on and attempt at once.
 //
 // Each state is one function returning its behavior; handlers shared by all
 // states live in `common_handlers` and are composed with `or_else`, so a
 // state lists only what it does differently. The machine never touches a
 // socket: it talks to its broker through messages (see wsm/transport.hpp),
 // which keeps it testable on CAF's deterministic scheduler.
+//
+// Nothing is lost silently: an output is queued, then in flight (sent to the
+// broker, not yet acknowledged as written), then written. When a link drops,
+// what was in flight goes back to the front of the queue; whatever can never
+// be written goes back to its sender.
 
 #include "wsm/machine.hpp"
 
 #include <algorithm>
 #include <deque>
+#include <random>
 #include <vector>
 
 #include <caf/actor_cast.hpp>
@@ -36,11 +46,13 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/mailbox_element.hpp>
 #include <caf/message_handler.hpp>
+#include <caf/response_promise.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include "spawn.hpp"
 #include "url.hpp"
+#include "wsm/error.hpp"
 
 namespace wsm {
 
@@ -48,10 +60,14 @@ namespace {
 
 using fire_atom = caf::atom_constant<caf::atom("wsm_fire")>;
 
-/// An output waiting for a connection, with whom to tell if it never goes.
-struct queued_output {
+constexpr size_t cause_count = static_cast<size_t>(close_cause::dead_peer) + 1;
+
+/// An output on its way, with whom to tell how it ends.
+struct pending_output {
   output message;
   caf::strong_actor_ptr sender;
+  /// Answered when the frame is written, if the output came as a request.
+  caf::response_promise receipt;
 };
 
 struct machine_state {
@@ -63,9 +79,7 @@ struct machine_state {
 
   // -- what subscribers see ---------------------------------------------------
   wsm::state current = wsm::state::connecting;
-  std::string error;
-  uint32_t attempt = 0;
-  uint64_t epoch = 0;
+  status last;
 
   // -- the link ---------------------------------------------------------------
   /// Id of the connection the broker holds for us; 0 when there is none.
@@ -74,13 +88,25 @@ struct machine_state {
   uint64_t generation = 0;
   /// When the peer was last heard from (any frame or pong).
   caf::actor_clock::time_point last_heard;
+  /// When the last ping went out, and its number.
+  caf::actor_clock::time_point ping_sent_at;
+  uint64_t pings_sent = 0;
   bool text = false;
+  /// quit came while outputs were queued: deliver them, then end.
+  bool draining = false;
+  std::minstd_rand random{std::random_device{}()};
 
-  std::deque<queued_output> queue;
+  // -- outputs ----------------------------------------------------------------
+  std::deque<pending_output> queue;
+  /// Sent to the broker, not yet acknowledged as written, oldest first.
+  std::deque<pending_output> in_flight;
+
   std::vector<caf::actor> subscribers;
   /// Holds the machine alive while it has subscribers, so that it ends only
   /// when both its last reference and its last subscriber are gone.
   caf::strong_actor_ptr self_reference;
+
+  wsm::stats counters;
 
   static inline const char* name = "wsm.machine";
 
@@ -89,6 +115,10 @@ struct machine_state {
     // unreachable: close it the way quit would.
     if (connection != 0)
       caf::anon_send(broker, close_atom::value, connection);
+  }
+
+  double unit_random() {
+    return std::uniform_real_distribution<double>{0.0, 1.0}(random);
   }
 };
 
@@ -99,12 +129,9 @@ machine_actor::behavior_type connected(machine_self self);
 machine_actor::behavior_type closing(machine_self self);
 machine_actor::behavior_type disconnected(machine_self self);
 machine_actor::behavior_type waiting(machine_self self);
+machine_actor::behavior_type suspended(machine_self self);
 
-// -- helpers ------------------------------------------------------------------
-
-status current_status(const machine_state& st) {
-  return status{st.current, st.error, st.attempt, st.epoch};
-}
+// -- messaging ----------------------------------------------------------------
 
 /// Enqueues `content` to `dest` with the machine as sender. A typed actor may
 /// not `send` to dynamically typed handles, hence the mailbox element.
@@ -122,26 +149,51 @@ void fan_out(machine_self self, const caf::message& content) {
     deliver(self, caf::actor_cast<caf::strong_actor_ptr>(subscriber), content);
 }
 
-void publish(machine_self self, wsm::state next, std::string error = {}) {
+/// Enters `next` as far as subscribers can tell and tells them.
+void publish(machine_self self, wsm::state next, std::string error = {},
+             const disconnect_info* info = nullptr,
+             caf::timespan retry_delay = {}) {
   auto& st = self->state;
   st.current = next;
-  st.error = std::move(error);
-  fan_out(self, caf::make_message(current_status(st)));
+  st.last.state = next;
+  st.last.error = std::move(error);
+  st.last.retry_delay = retry_delay;
+  st.last.http_status = info ? info->http_status : 0;
+  st.last.close_code = info ? info->close_code : 0;
+  fan_out(self, caf::make_message(st.last));
 }
 
 /// Arms a timer that reaches the machine through the relay, which holds only
 /// a weak reference: a pending timer never keeps a machine alive.
 template <class Atom>
-void arm_timer(machine_self self, Atom, caf::timespan delay) {
+void arm_timer(machine_self self, Atom, caf::timespan delay,
+               uint64_t stamp) {
   auto& st = self->state;
   auto& clock = self->clock();
-  auto payload = caf::make_message(Atom::value, st.generation);
+  auto payload = caf::make_message(Atom::value, stamp);
   clock.schedule_message(
     clock.now() + delay, caf::actor_cast<caf::strong_actor_ptr>(st.timer_relay),
     caf::make_mailbox_element(nullptr, caf::make_message_id(), {},
                               fire_atom::value, self->address(),
                               std::move(payload)));
 }
+
+template <class Atom>
+void arm_timer(machine_self self, Atom atom, caf::timespan delay) {
+  arm_timer(self, atom, delay, self->state.generation);
+}
+
+/// Returns whether an event belongs to the current connection.
+bool is_current(machine_self self, uint64_t connection) {
+  return connection != 0 && connection == self->state.connection;
+}
+
+/// Returns whether a timer was armed in the current state.
+bool is_current_timer(machine_self self, uint64_t generation) {
+  return generation == self->state.generation;
+}
+
+// -- subscribers --------------------------------------------------------------
 
 void update_self_reference(machine_self self) {
   auto& st = self->state;
@@ -170,51 +222,303 @@ void remove_subscriber(machine_self self, const caf::actor_addr& subscriber) {
   update_self_reference(self);
 }
 
+// -- outputs ------------------------------------------------------------------
+
 bool is_text(const machine_state& st, frame_format format) {
   return format == frame_format::machine_default ? st.text
                                                  : format == frame_format::text;
 }
 
-void write_now(machine_self self, output& x) {
-  auto& st = self->state;
-  self->send(st.broker, write_atom::value, st.connection,
-             std::move(x.payload), is_text(st, x.format));
-}
-
-void tell_undelivered(machine_self self, queued_output& x, const char* reason) {
+/// Tells the sender of an output that it will never be written: an error
+/// reply if it came as a request, an `undelivered` message otherwise.
+void give_back(machine_self self, pending_output& x, const std::string& reason) {
+  ++self->state.counters.undelivered;
+  if (x.receipt.pending() && !x.receipt.async()) {
+    x.receipt.deliver(make_error(errc::undelivered, reason));
+    return;
+  }
   deliver(self, x.sender,
           caf::make_message(undelivered{std::move(x.message.payload), reason}));
 }
 
-/// Holds an output until the machine is connected; a full queue hands the
-/// newest back to its sender.
+/// Hands one output to the broker; it stays in flight until written.
+void write_now(machine_self self, pending_output x) {
+  auto& st = self->state;
+  // The broker gets a copy: should the link drop first, the output goes back
+  // to the queue.
+  self->send(st.broker, write_atom::value, st.connection, x.message.payload,
+             is_text(st, x.message.format));
+  st.in_flight.push_back(std::move(x));
+}
+
+pending_output make_pending(machine_self self, output& x) {
+  return pending_output{std::move(x), self->current_sender(),
+                        self->make_response_promise()};
+}
+
+/// Holds an output until the machine is connected; a full queue follows the
+/// overflow policy, and whatever goes is handed back to its sender.
 void enqueue(machine_self self, output& x) {
   auto& st = self->state;
-  queued_output item{std::move(x), self->current_sender()};
-  if (st.queue.size() >= st.opts.max_queue) {
-    tell_undelivered(self, item, "queue full");
+  auto item = make_pending(self, x);
+  if (st.queue.size() < st.opts.max_queue) {
+    st.queue.push_back(std::move(item));
     return;
+  }
+  switch (st.opts.overflow) {
+    case overflow_policy::reject:
+      give_back(self, item, "queue full");
+      return;
+    case overflow_policy::drop_oldest:
+      give_back(self, st.queue.front(), "queue full: dropped the oldest");
+      st.queue.pop_front();
+      break;
+    case overflow_policy::drop_newest:
+      give_back(self, st.queue.back(), "queue full: replaced by a newer one");
+      st.queue.pop_back();
+      break;
   }
   st.queue.push_back(std::move(item));
 }
 
 void flush_queue(machine_self self) {
   auto& queue = self->state.queue;
-  for (auto& item : queue)
-    write_now(self, item.message);
-  queue.clear();
-}
-
-/// Leaves the connection to the broker to close, if there is one.
-void release_connection(machine_self self) {
-  auto& st = self->state;
-  if (st.connection != 0) {
-    self->send(st.broker, close_atom::value, st.connection);
-    st.connection = 0;
+  while (!queue.empty()) {
+    auto item = std::move(queue.front());
+    queue.pop_front();
+    write_now(self, std::move(item));
   }
 }
 
-/// Applies the commands whose meaning is the same in every state.
+/// The broker wrote `count` more frames: their senders may hear about it.
+void acknowledge(machine_self self, uint64_t count) {
+  auto& st = self->state;
+  for (; count > 0 && !st.in_flight.empty(); --count) {
+    auto& item = st.in_flight.front();
+    ++st.counters.messages_out;
+    st.counters.bytes_out += item.message.payload.size();
+    if (item.receipt.pending() && !item.receipt.async())
+      item.receipt.deliver(caf::unit);
+    st.in_flight.pop_front();
+  }
+}
+
+/// The link is gone: what was in flight goes back to the front of the queue,
+/// in order, to be written on the next link.
+void requeue_in_flight(machine_self self) {
+  auto& st = self->state;
+  while (!st.in_flight.empty()) {
+    st.queue.push_front(std::move(st.in_flight.back()));
+    st.in_flight.pop_back();
+  }
+}
+
+void give_back_all(machine_self self, const std::string& reason) {
+  auto& st = self->state;
+  requeue_in_flight(self);
+  for (auto& item : st.queue)
+    give_back(self, item, reason);
+  st.queue.clear();
+}
+
+// -- the link -----------------------------------------------------------------
+
+/// Leaves the connection to the broker to close (or abort), if there is one.
+void release_connection(machine_self self, bool graceful = true) {
+  auto& st = self->state;
+  if (st.connection == 0)
+    return;
+  if (graceful)
+    self->send(st.broker, close_atom::value, st.connection);
+  else
+    self->send(st.broker, abort_atom::value, st.connection);
+  st.connection = 0;
+}
+
+void count_disconnect(machine_self self, close_cause cause) {
+  auto& counters = self->state.counters.disconnects;
+  counters.resize(cause_count);
+  ++counters[static_cast<size_t>(cause)];
+}
+
+/// A refused handshake is worth retrying if the server may change its mind.
+bool is_retryable(const options& opts, const disconnect_info& info) {
+  if (info.cause != close_cause::handshake_rejected)
+    return true;
+  auto code = info.http_status;
+  return code >= 500 || code == 429
+         || std::find(opts.retryable_statuses.begin(),
+                      opts.retryable_statuses.end(), code)
+              != opts.retryable_statuses.end();
+}
+
+void send_ping(machine_self self) {
+  auto& st = self->state;
+  self->send(st.broker, ping_atom::value, st.connection);
+  st.ping_sent_at = self->clock().now();
+  ++st.pings_sent;
+  arm_timer(self, pong_timeout_atom{}, st.opts.pong_timeout, st.pings_sent);
+}
+
+// -- transitions --------------------------------------------------------------
+
+/// The last step of every quit: subscribers see DISCONNECTED, and the actor
+/// ends, with `reason` if it gave up.
+void finish(machine_self self, const std::string& undelivered_reason = "quit",
+            caf::error reason = {}, const disconnect_info* info = nullptr) {
+  auto& st = self->state;
+  ++st.generation;
+  release_connection(self);
+  std::vector<std::string> unsent;
+  if (reason) {
+    requeue_in_flight(self);
+    for (auto& item : st.queue)
+      unsent.push_back(item.message.payload);
+  }
+  give_back_all(self, undelivered_reason);
+  if (reason) {
+    publish(self, wsm::state::disconnected, describe(reason), info);
+    reason = make_exit_reason(static_cast<errc>(reason.code()),
+                              describe(reason), std::move(unsent));
+  } else {
+    publish(self, wsm::state::disconnected);
+  }
+  st.subscribers.clear();
+  st.self_reference = nullptr;
+  self->quit(std::move(reason));
+}
+
+/// Opens a new connection: every attempt gets a fresh id so that events of
+/// an earlier one are told apart.
+void start_attempt(machine_self self) {
+  auto& st = self->state;
+  ++st.generation;
+  ++st.last.attempt;
+  st.connection = next_connection_id();
+  publish(self, wsm::state::connecting);
+  self->send(st.broker, open_atom::value, st.connection, st.request);
+}
+
+void enter_connecting(machine_self self) {
+  start_attempt(self);
+  self->become(connecting(self));
+}
+
+void enter_closing(machine_self self);
+
+void enter_connected(machine_self self) {
+  auto& st = self->state;
+  ++st.generation;
+  ++st.last.epoch;
+  ++st.counters.connects;
+  st.last_heard = self->clock().now();
+  publish(self, wsm::state::connected);
+  flush_queue(self);
+  arm_timer(self, keepalive_atom{}, st.opts.ping_interval);
+  if (st.draining)
+    return enter_closing(self);
+  self->become(connected(self));
+}
+
+/// Moves to DISCONNECTED after a link that was up is gone, and reconnects
+/// at once plus a little jitter.
+void enter_disconnected(machine_self self, const disconnect_info& info) {
+  auto& st = self->state;
+  ++st.generation;
+  st.connection = 0;
+  count_disconnect(self, info.cause);
+  requeue_in_flight(self);
+  publish(self, wsm::state::disconnected, info.reason, &info);
+  // The next attempt is the first since this link was up.
+  st.last.attempt = 0;
+  auto pause = std::chrono::duration_cast<caf::timespan>(
+    st.opts.reconnect_jitter * st.unit_random());
+  if (pause.count() == 0)
+    self->send(self, retry_atom::value, st.generation);
+  else
+    arm_timer(self, retry_atom{}, pause);
+  self->become(disconnected(self));
+}
+
+/// An attempt failed: give up if it can't get better, else report why and
+/// wait as the backoff says.
+void enter_waiting(machine_self self, const disconnect_info& info) {
+  auto& st = self->state;
+  ++st.generation;
+  st.connection = 0;
+  count_disconnect(self, info.cause);
+  if (!is_retryable(st.opts, info))
+    return finish(self, "gave up: " + info.reason,
+                  make_error(errc::handshake_rejected, info.reason), &info);
+  if (st.opts.max_retries != 0 && st.last.attempt > st.opts.max_retries)
+    return finish(self, "gave up: retries exhausted",
+                  make_error(errc::retries_exhausted,
+                             std::to_string(st.last.attempt)
+                               + " attempts failed, the last: "
+                               + info.reason),
+                  &info);
+  publish(self, wsm::state::disconnected, info.reason, &info);
+  auto pause = backoff_delay(st.opts.backoff(), st.last.attempt,
+                             st.unit_random());
+  publish(self, wsm::state::waiting, info.reason, &info, pause);
+  arm_timer(self, retry_atom{}, pause);
+  self->become(waiting(self));
+}
+
+void enter_closing(machine_self self) {
+  auto& st = self->state;
+  ++st.generation;
+  // The broker writes what is in flight, then closes with 1000.
+  self->send(st.broker, close_atom::value, st.connection);
+  arm_timer(self, close_timeout_atom{}, st.opts.close_timeout);
+  self->become(closing(self));
+}
+
+/// quit outside CONNECTED: ends at once unless outputs wait to be written,
+/// which get up to close_timeout to find a link.
+void quit_unconnected(machine_self self) {
+  auto& st = self->state;
+  if (st.queue.empty())
+    return finish(self);
+  if (st.draining)
+    return;
+  st.draining = true;
+  // A separate stamp: transitions while draining must not make it stale.
+  arm_timer(self, close_timeout_atom{}, st.opts.close_timeout, 0);
+  if (st.current == wsm::state::waiting || st.current == wsm::state::disconnected)
+    enter_connecting(self);
+}
+
+void enter_suspended(machine_self self) {
+  auto& st = self->state;
+  ++st.generation;
+  // A graceful close would still write what is in flight, which goes back
+  // to the queue: with frames in flight the link is dropped instead, so that
+  // none is written twice.
+  release_connection(self, st.in_flight.empty());
+  requeue_in_flight(self);
+  st.last.attempt = 0;
+  publish(self, wsm::state::disconnected, "suspended");
+  self->become(suspended(self));
+}
+
+/// Drops whatever is going on and attempts at once.
+void reconnect_now(machine_self self) {
+  auto& st = self->state;
+  requeue_in_flight(self);
+  release_connection(self, false);
+  if (st.current == wsm::state::connected) {
+    ++st.generation;
+    disconnect_info info{close_cause::closed_by_machine, "reconnect requested"};
+    publish(self, wsm::state::disconnected, info.reason, &info);
+  }
+  st.last.attempt = 0;
+  enter_connecting(self);
+}
+
+// -- behaviors ----------------------------------------------------------------
+
+/// Applies a command that means the same in every state but quit.
 void apply_command(machine_self self, command x) {
   auto& st = self->state;
   switch (x) {
@@ -227,114 +531,64 @@ void apply_command(machine_self self, command x) {
     case command::ping:
       // Only a live link can carry a ping; elsewhere there is nobody to ask.
       if (st.current == wsm::state::connected && st.connection != 0)
-        self->send(st.broker, ping_atom::value, st.connection);
+        send_ping(self);
       break;
+    case command::reconnect:
+      reconnect_now(self);
+      break;
+    case command::suspend:
+      enter_suspended(self);
+      break;
+    case command::resume:
     case command::quit:
-      break; // each state quits its own way
+      break; // only some states resume; each state quits its own way
   }
 }
 
-// -- transitions --------------------------------------------------------------
-
-/// The last step of every quit: whatever is still queued goes back to its
-/// senders, subscribers see DISCONNECTED, and the actor ends.
-void finish(machine_self self) {
-  auto& st = self->state;
-  ++st.generation;
-  release_connection(self);
-  for (auto& item : st.queue)
-    tell_undelivered(self, item, "quit");
-  st.queue.clear();
-  publish(self, wsm::state::disconnected);
-  st.subscribers.clear();
-  st.self_reference = nullptr;
-  self->quit();
-}
-
-/// Opens a new connection: every attempt gets a fresh id so that events of
-/// an earlier one are told apart.
-void start_attempt(machine_self self) {
-  auto& st = self->state;
-  ++st.generation;
-  ++st.attempt;
-  st.connection = next_connection_id();
-  publish(self, wsm::state::connecting);
-  self->send(st.broker, open_atom::value, st.connection, st.request);
-}
-
-void enter_connecting(machine_self self) {
-  start_attempt(self);
-  self->become(connecting(self));
-}
-
-void enter_connected(machine_self self) {
-  auto& st = self->state;
-  ++st.generation;
-  ++st.epoch;
-  st.last_heard = self->clock().now();
-  publish(self, wsm::state::connected);
-  flush_queue(self);
-  arm_timer(self, keepalive_atom{}, st.opts.ping_interval);
-  self->become(connected(self));
-}
-
-/// A link that was up dropped: reconnect at once, through the mailbox so
-/// that DISCONNECTED is a state of its own that quit can still reach.
-void enter_disconnected(machine_self self, std::string reason) {
-  auto& st = self->state;
-  ++st.generation;
-  st.connection = 0;
-  publish(self, wsm::state::disconnected, std::move(reason));
-  // The next attempt is the first since this link was up.
-  st.attempt = 0;
-  self->send(self, retry_atom::value, st.generation);
-  self->become(disconnected(self));
-}
-
-/// An attempt failed: report why, then wait `retry_delay`.
-void enter_waiting(machine_self self, std::string reason) {
-  auto& st = self->state;
-  ++st.generation;
-  st.connection = 0;
-  publish(self, wsm::state::disconnected, std::move(reason));
-  publish(self, wsm::state::waiting, st.error);
-  arm_timer(self, retry_atom{}, st.opts.retry_delay);
-  self->become(waiting(self));
-}
-
-void enter_closing(machine_self self) {
-  auto& st = self->state;
-  ++st.generation;
-  // The broker writes what it holds, then closes with 1000.
-  self->send(st.broker, close_atom::value, st.connection);
-  arm_timer(self, close_timeout_atom{}, st.opts.close_timeout);
-  self->become(closing(self));
-}
-
-// -- behaviors ----------------------------------------------------------------
-
-/// What every state does alike: subscriptions, status requests, queueing
-/// outputs, and ignoring events of abandoned connections and stale timers.
+/// What every state does alike: subscriptions, status and stats requests,
+/// queueing outputs, commands, and ignoring events of abandoned connections
+/// and stale timers.
 caf::message_handler common_handlers(machine_self self) {
   return {
     [=](subscribe_atom, const caf::actor& subscriber) {
       add_subscriber(self, subscriber);
-      return current_status(self->state);
+      return self->state.last;
     },
     [=](unsubscribe_atom, const caf::actor& subscriber) {
       self->demonitor(subscriber);
       remove_subscriber(self, subscriber.address());
     },
-    [=](get_atom, status_atom) { return current_status(self->state); },
+    [=](get_atom, status_atom) { return self->state.last; },
+    [=](get_atom, stats_atom) {
+      auto& st = self->state;
+      auto result = st.counters;
+      result.disconnects.resize(cause_count);
+      result.queue_depth = st.queue.size() + st.in_flight.size();
+      return result;
+    },
     [=](output& x) { enqueue(self, x); },
-    [=](command x) { apply_command(self, x); },
+    [=](command x) {
+      if (x == command::quit)
+        quit_unconnected(self);
+      else
+        apply_command(self, x);
+    },
+    [=](written_atom, uint64_t connection, uint64_t count) {
+      if (is_current(self, connection))
+        acknowledge(self, count);
+    },
+    [=](close_timeout_atom, uint64_t stamp) {
+      // The deadline of a quit that waited for queued outputs.
+      if (stamp == 0 && self->state.draining)
+        finish(self, "quit: no link to write it within close_timeout");
+    },
     [=](connected_atom, uint64_t) {},
     [=](received_atom, uint64_t, const input&) {},
     [=](pong_atom, uint64_t) {},
-    [=](closed_atom, uint64_t, const std::string&) {},
+    [=](closed_atom, uint64_t, const disconnect_info&) {},
     [=](retry_atom, uint64_t) {},
     [=](keepalive_atom, uint64_t) {},
-    [=](close_timeout_atom, uint64_t) {},
+    [=](pong_timeout_atom, uint64_t) {},
   };
 }
 
@@ -345,42 +599,36 @@ machine_actor::behavior_type compose(machine_self self,
           own.or_else(common_handlers(self))};
 }
 
-/// Returns whether an event belongs to the current connection.
-bool is_current(machine_self self, uint64_t connection) {
-  return connection != 0 && connection == self->state.connection;
-}
-
-/// Returns whether a timer was armed in the current state.
-bool is_current_timer(machine_self self, uint64_t generation) {
-  return generation == self->state.generation;
-}
-
 machine_actor::behavior_type connecting(machine_self self) {
   return compose(
     self,
     {
-      [=](command x) {
-        if (x == command::quit)
-          finish(self);
-        else
-          apply_command(self, x);
-      },
       [=](connected_atom, uint64_t connection) {
         if (is_current(self, connection))
           enter_connected(self);
       },
-      [=](closed_atom, uint64_t connection, std::string& reason) {
+      [=](closed_atom, uint64_t connection, const disconnect_info& info) {
         if (is_current(self, connection))
-          enter_waiting(self, std::move(reason));
+          enter_waiting(self, info);
       },
     });
+}
+
+/// Counts an incoming frame and passes it on.
+void receive(machine_self self, input& x) {
+  auto& st = self->state;
+  st.last_heard = self->clock().now();
+  ++st.counters.messages_in;
+  st.counters.bytes_in += x.payload.size();
+  // Moved, not copied: the broker's message is ours alone.
+  fan_out(self, caf::make_message(std::move(x)));
 }
 
 machine_actor::behavior_type connected(machine_self self) {
   return compose(
     self,
     {
-      [=](output& x) { write_now(self, x); },
+      [=](output& x) { write_now(self, make_pending(self, x)); },
       [=](command x) {
         if (x == command::quit)
           enter_closing(self);
@@ -388,19 +636,19 @@ machine_actor::behavior_type connected(machine_self self) {
           apply_command(self, x);
       },
       [=](received_atom, uint64_t connection, input& x) {
-        if (!is_current(self, connection))
-          return;
-        self->state.last_heard = self->clock().now();
-        // Moved, not copied: the broker's message is ours alone.
-        fan_out(self, caf::make_message(std::move(x)));
+        if (is_current(self, connection))
+          receive(self, x);
       },
       [=](pong_atom, uint64_t connection) {
-        if (is_current(self, connection))
-          self->state.last_heard = self->clock().now();
+        if (!is_current(self, connection))
+          return;
+        auto& st = self->state;
+        st.last_heard = self->clock().now();
+        st.counters.last_rtt = st.last_heard - st.ping_sent_at;
       },
-      [=](closed_atom, uint64_t connection, std::string& reason) {
+      [=](closed_atom, uint64_t connection, const disconnect_info& info) {
         if (is_current(self, connection))
-          enter_disconnected(self, std::move(reason));
+          enter_disconnected(self, info);
       },
       [=](keepalive_atom, uint64_t generation) {
         if (!is_current_timer(self, generation))
@@ -408,11 +656,24 @@ machine_actor::behavior_type connected(machine_self self) {
         auto& st = self->state;
         auto silent_for = self->clock().now() - st.last_heard;
         if (silent_for >= st.opts.ping_interval) {
-          self->send(st.broker, ping_atom::value, st.connection);
+          send_ping(self);
           arm_timer(self, keepalive_atom{}, st.opts.ping_interval);
         } else {
           arm_timer(self, keepalive_atom{}, st.opts.ping_interval - silent_for);
         }
+      },
+      [=](pong_timeout_atom, uint64_t ping) {
+        auto& st = self->state;
+        // Only the latest ping counts, and any frame since it is an answer.
+        if (ping != st.pings_sent || st.last_heard >= st.ping_sent_at)
+          return;
+        auto seconds = std::chrono::duration_cast<std::chrono::milliseconds>(
+          st.opts.pong_timeout);
+        disconnect_info info{close_cause::dead_peer,
+                             "no pong within " + std::to_string(seconds.count())
+                               + "ms: the peer is gone"};
+        release_connection(self, false);
+        enter_disconnected(self, info);
       },
     });
 }
@@ -422,41 +683,35 @@ machine_actor::behavior_type closing(machine_self self) {
     self,
     {
       [=](output& x) {
-        queued_output item{std::move(x), self->current_sender()};
-        tell_undelivered(self, item, "quit");
+        auto item = make_pending(self, x);
+        give_back(self, item, "quit");
       },
       [=](command x) {
-        if (x != command::quit)
+        // Closing already: only the frame format still means something.
+        if (x == command::use_text || x == command::use_binary)
           apply_command(self, x);
       },
       [=](received_atom, uint64_t connection, input& x) {
         // The peer may still talk until it answers our close frame.
         if (is_current(self, connection))
-          fan_out(self, caf::make_message(std::move(x)));
+          receive(self, x);
       },
-      [=](closed_atom, uint64_t connection, const std::string&) {
+      [=](closed_atom, uint64_t connection, const disconnect_info&) {
         if (is_current(self, connection)) {
           self->state.connection = 0; // the broker has let go already
-          finish(self);
+          finish(self, "quit: the link closed before it was written");
         }
       },
-      [=](close_timeout_atom, uint64_t generation) {
-        if (is_current_timer(self, generation))
-          finish(self);
+      [=](close_timeout_atom, uint64_t stamp) {
+        if (is_current_timer(self, stamp) || stamp == 0)
+          finish(self, "quit: not written within close_timeout");
       },
     });
 }
 
-/// What DISCONNECTED and WAITING share: both only wait for their retry to
-/// start the next attempt, and quit ends them at once.
+/// What DISCONNECTED and WAITING share: the retry starts the next attempt.
 caf::message_handler idle_handlers(machine_self self) {
   return {
-    [=](command x) {
-      if (x == command::quit)
-        finish(self);
-      else
-        apply_command(self, x);
-    },
     [=](retry_atom, uint64_t generation) {
       if (is_current_timer(self, generation))
         enter_connecting(self);
@@ -464,15 +719,30 @@ caf::message_handler idle_handlers(machine_self self) {
   };
 }
 
-/// Entered when a link that was up dropped; the retry is already in the
-/// mailbox.
+/// Entered when a link that was up dropped; the retry comes at once, or
+/// after a little jitter.
 machine_actor::behavior_type disconnected(machine_self self) {
   return compose(self, idle_handlers(self));
 }
 
-/// Entered after a failed attempt; the retry comes from the timer.
+/// Entered after a failed attempt; the retry comes after the backoff.
 machine_actor::behavior_type waiting(machine_self self) {
   return compose(self, idle_handlers(self));
+}
+
+/// DISCONNECTED on purpose: nothing happens until resume, reconnect or quit.
+machine_actor::behavior_type suspended(machine_self self) {
+  return compose(self, {
+                         [=](command x) {
+                           if (x == command::quit)
+                             quit_unconnected(self);
+                           else if (x == command::resume
+                                    || x == command::reconnect)
+                             reconnect_now(self);
+                           else if (x != command::suspend)
+                             apply_command(self, x);
+                         },
+                       });
 }
 
 machine_actor::behavior_type machine(machine_self self, connect_request request,
@@ -485,6 +755,7 @@ machine_actor::behavior_type machine(machine_self self, connect_request request,
   st.text = st.opts.text;
   st.broker = std::move(broker);
   st.timer_relay = std::move(timer_relay);
+  st.counters.disconnects.resize(cause_count);
   self->set_down_handler([=](caf::down_msg& x) {
     remove_subscriber(self, x.source);
   });
@@ -492,10 +763,6 @@ machine_actor::behavior_type machine(machine_self self, connect_request request,
   start_attempt(self);
   return connecting(self);
 }
-
-} // namespace
-
-namespace {
 
 /// Forwards a timer to its machine if the machine still exists. A class,
 /// not a function: CAF 0.17 dereferences a null argument pack when it

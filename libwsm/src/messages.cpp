@@ -3,6 +3,7 @@
 #include "wsm/transport.hpp"
 
 #include <atomic>
+#include <chrono>
 
 namespace wsm {
 
@@ -42,6 +43,12 @@ const char* to_string(command x) noexcept {
       return "use_text";
     case command::use_binary:
       return "use_binary";
+    case command::reconnect:
+      return "reconnect";
+    case command::suspend:
+      return "suspend";
+    case command::resume:
+      return "resume";
   }
   return "unknown";
 }
@@ -56,8 +63,56 @@ std::string to_string(const status& x) {
   result += std::to_string(x.attempt);
   result += ", epoch ";
   result += std::to_string(x.epoch);
+  if (x.state == state::waiting) {
+    result += ", retry in ";
+    result += std::to_string(
+      std::chrono::duration_cast<std::chrono::milliseconds>(x.retry_delay)
+        .count());
+    result += "ms";
+  }
+  if (x.http_status != 0)
+    result += ", HTTP " + std::to_string(x.http_status);
+  if (x.close_code != 0)
+    result += ", close code " + std::to_string(x.close_code);
   result += ')';
   return result;
+}
+
+const char* to_string(overflow_policy x) noexcept {
+  switch (x) {
+    case overflow_policy::reject:
+      return "reject";
+    case overflow_policy::drop_oldest:
+      return "drop-oldest";
+    case overflow_policy::drop_newest:
+      return "drop-newest";
+  }
+  return "unknown";
+}
+
+const char* to_string(close_cause x) noexcept {
+  switch (x) {
+    case close_cause::network:
+      return "network";
+    case close_cause::timeout:
+      return "timeout";
+    case close_cause::handshake_rejected:
+      return "handshake_rejected";
+    case close_cause::closed_by_peer:
+      return "closed_by_peer";
+    case close_cause::closed_by_machine:
+      return "closed_by_machine";
+    case close_cause::message_too_big:
+      return "message_too_big";
+    case close_cause::dead_peer:
+      return "dead_peer";
+  }
+  return "unknown";
+}
+
+bool operator==(const disconnect_info& x, const disconnect_info& y) noexcept {
+  return x.cause == y.cause && x.reason == y.reason
+         && x.http_status == y.http_status && x.close_code == y.close_code;
 }
 
 bool operator==(const output& x, const output& y) noexcept {
@@ -70,7 +125,8 @@ bool operator==(const input& x, const input& y) noexcept {
 
 bool operator==(const status& x, const status& y) noexcept {
   return x.state == y.state && x.error == y.error && x.attempt == y.attempt
-         && x.epoch == y.epoch;
+         && x.epoch == y.epoch && x.retry_delay == y.retry_delay
+         && x.http_status == y.http_status && x.close_code == y.close_code;
 }
 
 bool operator==(const undelivered& x, const undelivered& y) noexcept {
@@ -90,7 +146,9 @@ bool operator==(const connect_request& x, const connect_request& y) noexcept {
   return x.host == y.host && x.port == y.port && x.host_header == y.host_header
          && x.target == y.target && same_headers(x.headers, y.headers)
          && x.handshake_timeout == y.handshake_timeout
-         && x.close_timeout == y.close_timeout;
+         && x.write_timeout == y.write_timeout
+         && x.close_timeout == y.close_timeout
+         && x.max_message_size == y.max_message_size;
 }
 
 uint64_t next_connection_id() noexcept {

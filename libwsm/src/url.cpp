@@ -99,7 +99,9 @@ caf::expected<connect_request> make_connect_request(const std::string& url,
       return err;
   result.headers = opts.headers;
   result.handshake_timeout = opts.handshake_timeout;
+  result.write_timeout = opts.write_timeout;
   result.close_timeout = opts.close_timeout;
+  result.max_message_size = opts.max_message_size;
   return result;
 }
 

@@ -10,5 +10,6 @@ using subscribe_atom = caf::atom_constant<caf::atom("wsm_sub")>;
 using unsubscribe_atom = caf::atom_constant<caf::atom("wsm_unsub")>;
 using get_atom = caf::atom_constant<caf::atom("wsm_get")>;
 using status_atom = caf::atom_constant<caf::atom("wsm_status")>;
+using stats_atom = caf::atom_constant<caf::atom("wsm_stats")>;
 
 } // namespace wsm

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <caf/error.hpp>
 
@@ -14,6 +15,13 @@ enum class errc : uint8_t {
   invalid_option,
   /// The actor system was not set up with `wsm::config` or `wsm::init`.
   not_configured,
+  /// Exit reason: the server refused the handshake with a status that is
+  /// not worth retrying (4xx other than 429, unless listed as retryable).
+  handshake_rejected,
+  /// Exit reason: `max_retries` failed attempts in a row.
+  retries_exhausted,
+  /// Reply to an output sent as a request that was never written.
+  undelivered,
 };
 
 const char* to_string(errc x) noexcept;
@@ -24,5 +32,13 @@ caf::error make_error(errc code, std::string what);
 /// Returns the text of an error for people: for libwsm's errors the sentence
 /// that names the problem, for others CAF's rendering.
 std::string describe(const caf::error& err);
+
+/// For a machine's exit reason: the payloads that were still queued when it
+/// gave up (they also went back to their senders as `undelivered`).
+std::vector<std::string> unsent_payloads(const caf::error& exit_reason);
+
+/// Makes an exit reason that carries the payloads still queued.
+caf::error make_exit_reason(errc code, std::string what,
+                            std::vector<std::string> unsent);
 
 } // namespace wsm

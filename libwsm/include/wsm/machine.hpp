@@ -22,26 +22,34 @@ namespace wsm {
 using retry_atom = caf::atom_constant<caf::atom("wsm_retry")>;
 using keepalive_atom = caf::atom_constant<caf::atom("wsm_keepal")>;
 using close_timeout_atom = caf::atom_constant<caf::atom("wsm_clto")>;
+using pong_timeout_atom = caf::atom_constant<caf::atom("wsm_pongto")>;
 
 /// A WebSocket client connection as a finite state machine.
 ///
 /// Send it `output` and `command`; `subscribe` an actor to receive every
-/// `status` and `input`. The remaining signatures are its broker's events and
-/// its own timers.
+/// `status` and `input`. An `output` sent as a request is answered once the
+/// frame is written, or with an error (`errc::undelivered`) saying why it
+/// never will be; sent plainly, an output that is never written comes back
+/// to its sender as `undelivered`. A machine that gives up ends with an exit
+/// reason of `errc::handshake_rejected` or `errc::retries_exhausted`. The
+/// remaining signatures are its broker's events and its own timers.
 using machine_actor = caf::typed_actor<
   // public vocabulary
   caf::reacts_to<output>, caf::reacts_to<command>,
   caf::replies_to<subscribe_atom, caf::actor>::with<status>,
   caf::reacts_to<unsubscribe_atom, caf::actor>,
   caf::replies_to<get_atom, status_atom>::with<status>,
+  caf::replies_to<get_atom, stats_atom>::with<stats>,
   // events from the broker
   caf::reacts_to<connected_atom, uint64_t>,
   caf::reacts_to<received_atom, uint64_t, input>,
   caf::reacts_to<pong_atom, uint64_t>,
-  caf::reacts_to<closed_atom, uint64_t, std::string>,
+  caf::reacts_to<written_atom, uint64_t, uint64_t>,
+  caf::reacts_to<closed_atom, uint64_t, disconnect_info>,
   // timers
   caf::reacts_to<retry_atom, uint64_t>, caf::reacts_to<keepalive_atom, uint64_t>,
-  caf::reacts_to<close_timeout_atom, uint64_t>>;
+  caf::reacts_to<close_timeout_atom, uint64_t>,
+  caf::reacts_to<pong_timeout_atom, uint64_t>>;
 
 /// Spawns a machine for `url` (`ws://host[:port][/path][?query]`) that starts
 /// connecting at once. `first_subscriber`, if given, sees the very first

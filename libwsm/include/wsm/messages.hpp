@@ -2,8 +2,10 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <caf/meta/type_name.hpp>
+#include <caf/timespan.hpp>
 
 #include "wsm/state.hpp"
 
@@ -47,6 +49,13 @@ enum class command : uint8_t {
   use_text,
   /// Later outputs go as binary frames (the default).
   use_binary,
+  /// Connect now: drop the link (or the attempt, or the wait) and start a
+  /// fresh attempt at once.
+  reconnect,
+  /// Close the link and stay DISCONNECTED, queueing outputs, until `resume`.
+  suspend,
+  /// Leave a `suspend`: connect again.
+  resume,
 };
 
 const char* to_string(command x) noexcept;
@@ -63,6 +72,13 @@ struct status {
   uint32_t attempt = 0;
   /// The number of successful connections so far.
   uint64_t epoch = 0;
+  /// In WAITING: the pause chosen before the next attempt.
+  caf::timespan retry_delay{};
+  /// In DISCONNECTED after a refused handshake: the HTTP status.
+  uint16_t http_status = 0;
+  /// In DISCONNECTED after a close frame: the code the peer sent, or the one
+  /// the machine sent.
+  uint16_t close_code = 0;
 };
 
 /// From a machine: an output that will never be written, back to its sender.
@@ -73,13 +89,35 @@ struct undelivered {
   std::string reason;
 };
 
+/// A machine's counters, the reply to `(get_atom, stats_atom)`.
+struct stats {
+  /// Successful connections (the epoch).
+  uint64_t connects = 0;
+  /// Links lost or attempts failed, by cause (`network`, `timeout`,
+  /// `handshake_rejected`, `closed_by_peer`, `message_too_big`,
+  /// `dead_peer`), indexed by `close_cause`.
+  std::vector<uint64_t> disconnects;
+  /// Messages and bytes received.
+  uint64_t messages_in = 0;
+  uint64_t bytes_in = 0;
+  /// Messages and bytes written to the socket.
+  uint64_t messages_out = 0;
+  uint64_t bytes_out = 0;
+  /// Outputs queued or in flight, not yet written.
+  uint64_t queue_depth = 0;
+  /// Outputs handed back as undelivered.
+  uint64_t undelivered = 0;
+  /// The round trip of the last ping answered by a pong; 0 before any.
+  caf::timespan last_rtt{};
+};
+
 bool operator==(const output& x, const output& y) noexcept;
 bool operator==(const input& x, const input& y) noexcept;
 bool operator==(const status& x, const status& y) noexcept;
 bool operator==(const undelivered& x, const undelivered& y) noexcept;
 
 /// Renders a status the way logs and tests print it, e.g.
-/// `DISCONNECTED: connection refused (attempt 1, epoch 0)`.
+/// `WAITING: connect: Connection refused (attempt 1, epoch 0, retry in 500ms)`.
 std::string to_string(const status& x);
 
 template <class Inspector>
@@ -95,7 +133,14 @@ typename Inspector::result_type inspect(Inspector& f, input& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, status& x) {
   return f(caf::meta::type_name("wsm::status"), x.state, x.error, x.attempt,
-           x.epoch);
+           x.epoch, x.retry_delay, x.http_status, x.close_code);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stats& x) {
+  return f(caf::meta::type_name("wsm::stats"), x.connects, x.disconnects,
+           x.messages_in, x.bytes_in, x.messages_out, x.bytes_out,
+           x.queue_depth, x.undelivered, x.last_rtt);
 }
 
 template <class Inspector>

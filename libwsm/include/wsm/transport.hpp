@@ -30,8 +30,43 @@ struct connect_request {
   std::string target;
   std::vector<header> headers;
   caf::timespan handshake_timeout{};
+  caf::timespan write_timeout{};
   caf::timespan close_timeout{};
+  uint64_t max_message_size = 0;
 };
+
+/// Why a connection ended.
+enum class close_cause : uint8_t {
+  /// Resolve, connect, read or write failed, or the peer dropped the link.
+  network,
+  /// The handshake or a write took longer than its timeout.
+  timeout,
+  /// The server answered the upgrade with an HTTP status other than 101.
+  handshake_rejected,
+  /// The peer sent a close frame.
+  closed_by_peer,
+  /// The machine closed it (quit, or abandoning an attempt).
+  closed_by_machine,
+  /// A message larger than max_message_size arrived; closed with 1009.
+  message_too_big,
+  /// No pong nor any other frame within pong_timeout after a ping.
+  dead_peer,
+};
+
+const char* to_string(close_cause x) noexcept;
+
+/// How a connection ended, as a broker reports it.
+struct disconnect_info {
+  close_cause cause = close_cause::network;
+  /// For people: what happened, e.g. `connect: Connection refused`.
+  std::string reason;
+  /// The status of a refused handshake; 0 otherwise.
+  uint16_t http_status = 0;
+  /// The close code sent or received; 0 when none was.
+  uint16_t close_code = 0;
+};
+
+bool operator==(const disconnect_info& x, const disconnect_info& y) noexcept;
 
 bool operator==(const connect_request& x, const connect_request& y) noexcept;
 
@@ -44,7 +79,13 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, connect_request& x) {
   return f(caf::meta::type_name("wsm::connect_request"), x.host, x.port,
            x.host_header, x.target, x.headers, x.handshake_timeout,
-           x.close_timeout);
+           x.write_timeout, x.close_timeout, x.max_message_size);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, disconnect_info& x) {
+  return f(caf::meta::type_name("wsm::disconnect_info"), x.cause, x.reason,
+           x.http_status, x.close_code);
 }
 
 // Commands, machine to broker.
@@ -52,21 +93,30 @@ using open_atom = caf::atom_constant<caf::atom("wsm_open")>;
 using write_atom = caf::atom_constant<caf::atom("wsm_write")>;
 using ping_atom = caf::atom_constant<caf::atom("wsm_ping")>;
 using close_atom = caf::atom_constant<caf::atom("wsm_close")>;
+using abort_atom = caf::atom_constant<caf::atom("wsm_abort")>;
 
 // Events, broker to machine.
 using connected_atom = caf::atom_constant<caf::atom("wsm_up")>;
 using received_atom = caf::atom_constant<caf::atom("wsm_recv")>;
 using pong_atom = caf::atom_constant<caf::atom("wsm_pong")>;
 using closed_atom = caf::atom_constant<caf::atom("wsm_down")>;
+using written_atom = caf::atom_constant<caf::atom("wsm_wrote")>;
 
 /// The broker's interface. `open` starts a connection under a fresh id;
 /// `write` queues one frame (`true` = text); `ping` sends a ping; `close`
 /// closes gracefully with 1000 after the queued frames (or abandons an attempt
-/// still in progress) and forgets the id.
+/// still in progress) and forgets the id; `abort` drops the link at once,
+/// without a close handshake, and forgets the id.
+///
+/// Events back to the machine: `(connected_atom, id)`, `(received_atom, id,
+/// input)`, `(pong_atom, id)`, `(written_atom, id, count)` after `count` more
+/// frames went to the socket, and `(closed_atom, id, disconnect_info)` once,
+/// at the end.
 using broker_actor = caf::typed_actor<
   caf::reacts_to<open_atom, uint64_t, connect_request>,
   caf::reacts_to<write_atom, uint64_t, std::string, bool>,
-  caf::reacts_to<ping_atom, uint64_t>, caf::reacts_to<close_atom, uint64_t>>;
+  caf::reacts_to<ping_atom, uint64_t>, caf::reacts_to<close_atom, uint64_t>,
+  caf::reacts_to<abort_atom, uint64_t>>;
 
 /// Returns a connection id never returned before in this process.
 uint64_t next_connection_id() noexcept;
