@@ -668,4 +668,280 @@ CAF_TEST(every message survives serialization for remoting) {
                   "wsm::status");
 }
 
+// -- resilience -----------------------------------------------------------------
+
+CAF_TEST(failed attempts in a row wait as the backoff says) {
+  auto id = start();
+  expect_status(state::connecting, "", 1, 0);
+  closed(id, "connect: Connection refused");
+  expect_failed("connect: Connection refused", 1, 0, 2s);
+  expect_timer(wsm::retry_atom{});
+  expect_status(state::connecting, "", 2, 0);
+  closed(expect_open(), "connect: Connection refused");
+  expect_failed("connect: Connection refused", 2, 0, 4s);
+  CAF_CHECK_EQUAL(sched.clock().advance_time(4s - 1ms), 0u);
+  expect_timer(wsm::retry_atom{});
+  expect_status(state::connecting, "", 3, 0);
+  closed(expect_open(), "connect: Connection refused");
+  expect_failed("connect: Connection refused", 3, 0, 8s);
+}
+
+CAF_TEST(a link that was up starts over from the initial pause) {
+  auto id = start();
+  expect_status(state::connecting, "", 1, 0);
+  closed(id, "connect: Connection refused");
+  expect_failed("connect: Connection refused", 1, 0, 2s);
+  expect_timer(wsm::retry_atom{});
+  expect_status(state::connecting, "", 2, 0);
+  auto second = expect_open();
+  connected(second);
+  expect_status(state::connected, "", 2, 1);
+  closed(second, "read: End of file");
+  expect_status(state::disconnected, "read: End of file", 2, 1);
+  expect((wsm::retry_atom, uint64_t), from(machine).to(machine));
+  expect_status(state::connecting, "", 1, 1);
+  closed(expect_open(), "connect: Connection refused");
+  expect_failed("connect: Connection refused", 1, 1, 2s);
+}
+
+CAF_TEST(the first reconnect after a drop waits a random pause below the jitter) {
+  opts.reconnect_jitter = 100ms;
+  auto id = start_connected();
+  closed(id, "read: End of file");
+  expect_status(state::disconnected, "read: End of file", 1, 1);
+  // Not at once...
+  CAF_CHECK(!received<wsm::retry_atom, uint64_t>(machine));
+  // ...but within the jitter.
+  sched.clock().advance_time(100ms);
+  expect((caf::atom_value, caf::actor_addr, caf::message), from(_).to(relay));
+  expect((wsm::retry_atom, uint64_t), from(_).to(machine));
+  expect_status(state::connecting, "", 1, 1);
+}
+
+CAF_TEST(retries exhausted end the machine with a typed reason and its queue) {
+  opts.max_retries = 1;
+  auto id = start();
+  self->monitor(machine);
+  expect_status(state::connecting, "", 1, 0);
+  send_output("kept");
+  closed(id, "connect: Connection refused");
+  expect_failed("connect: Connection refused", 1, 0, 2s);
+  expect_timer(wsm::retry_atom{});
+  expect_status(state::connecting, "", 2, 0);
+  closed(expect_open(), "connect: Connection refused");
+  expect((wsm::undelivered), from(machine).to(sub).with(wsm::undelivered{
+                               "kept", "gave up: retries exhausted"}));
+  expect_status(state::disconnected,
+                "2 attempts failed, the last: connect: Connection refused", 2,
+                0);
+  CAF_CHECK(is_terminated(machine));
+  caf::error reason;
+  self->receive([&](caf::down_msg& x) { reason = x.reason; });
+  CAF_CHECK(reason.category() == caf::atom("wsm"));
+  CAF_CHECK_EQUAL(reason.code(),
+                  static_cast<uint8_t>(wsm::errc::retries_exhausted));
+  CAF_CHECK_EQUAL(wsm::unsent_payloads(reason),
+                  std::vector<std::string>{"kept"});
+}
+
+CAF_TEST(a handshake refused with 401 ends the machine) {
+  auto id = start();
+  self->monitor(machine);
+  expect_status(state::connecting, "", 1, 0);
+  closed(id, wsm::disconnect_info{wsm::close_cause::handshake_rejected,
+                                  "handshake rejected: HTTP 401 Unauthorized",
+                                  401});
+  expect_status(wsm::status{state::disconnected,
+                            "handshake rejected: HTTP 401 Unauthorized", 1, 0,
+                            {}, 401});
+  CAF_CHECK(is_terminated(machine));
+  caf::error reason;
+  self->receive([&](caf::down_msg& x) { reason = x.reason; });
+  CAF_CHECK_EQUAL(reason.code(),
+                  static_cast<uint8_t>(wsm::errc::handshake_rejected));
+  CAF_CHECK_EQUAL(wsm::describe(reason),
+                  "handshake rejected: HTTP 401 Unauthorized");
+}
+
+CAF_TEST(refusals with 5xx and 429 and listed statuses are retried) {
+  opts.retryable_statuses = {403};
+  auto id = start();
+  expect_status(state::connecting, "", 1, 0);
+  uint32_t attempt = 1;
+  for (uint16_t code : {503, 429, 403}) {
+    auto text = "handshake rejected: HTTP " + std::to_string(code);
+    closed(id, wsm::disconnect_info{wsm::close_cause::handshake_rejected, text,
+                                    code});
+    auto pause = std::chrono::duration_cast<caf::timespan>(
+      opts.retry_delay * (1 << (attempt - 1)));
+    expect_status(
+      wsm::status{state::disconnected, text, attempt, 0, {}, code});
+    expect_status(wsm::status{state::waiting, text, attempt, 0, pause, code});
+    expect_timer(wsm::retry_atom{});
+    expect_status(state::connecting, "", ++attempt, 0);
+    id = expect_open();
+  }
+  CAF_CHECK(!is_terminated(machine));
+}
+
+CAF_TEST(the close code the peer sent is in the status) {
+  auto id = start_connected();
+  closed(id, wsm::disconnect_info{wsm::close_cause::closed_by_peer,
+                                  "closed by peer: 4000 maintenance", 0, 4000});
+  expect_status(wsm::status{state::disconnected,
+                            "closed by peer: 4000 maintenance", 1, 1, {}, 0,
+                            4000});
+}
+
+CAF_TEST(an output sent as a request is answered once written) {
+  auto id = start_connected();
+  auto answer = self->request(machine, caf::infinite, wsm::output{"receipt"});
+  expect((wsm::output), from(_).to(machine));
+  expect_write(id, "receipt", false);
+  // In flight is not written: no answer yet.
+  CAF_CHECK(self->mailbox().empty());
+  written(id, 1);
+  auto answered = false;
+  answer.receive([&] { answered = true; },
+                 [&](caf::error& err) { CAF_FAIL(wsm::describe(err)); });
+  CAF_CHECK(answered);
+}
+
+CAF_TEST(an output sent as a request that will never be written gets an error) {
+  start();
+  expect_status(state::connecting, "", 1, 0);
+  send_output("1");
+  send_output("2");
+  auto answer = self->request(machine, caf::infinite, wsm::output{"3"});
+  expect((wsm::output), from(_).to(machine));
+  std::string why;
+  answer.receive([] { CAF_FAIL("a full queue answered success"); },
+                 [&](caf::error& err) { why = wsm::describe(err); });
+  CAF_CHECK_EQUAL(why, "queue full");
+  // An error reply replaces the undelivered message.
+  CAF_CHECK(!received<wsm::undelivered>(sub));
+}
+
+CAF_TEST(a dropped link puts what was in flight back in the queue in order) {
+  auto id = start_connected();
+  send_output("a");
+  send_output("b");
+  send_output("c");
+  expect_write(id, "a", false);
+  expect_write(id, "b", false);
+  expect_write(id, "c", false);
+  written(id, 1); // only a made it
+  closed(id, "write: Broken pipe");
+  expect_status(state::disconnected, "write: Broken pipe", 1, 1);
+  expect((wsm::retry_atom, uint64_t), from(machine).to(machine));
+  expect_status(state::connecting, "", 1, 1);
+  auto second = expect_open();
+  connected(second);
+  expect_status(state::connected, "", 1, 2);
+  expect_write(second, "b", false);
+  expect_write(second, "c", false);
+  CAF_CHECK(!received<wsm::write_atom, uint64_t, std::string, bool>(broker));
+}
+
+CAF_TEST(a full queue drops the oldest when told to) {
+  opts.overflow = wsm::overflow_policy::drop_oldest;
+  auto id = start();
+  expect_status(state::connecting, "", 1, 0);
+  send_output("1");
+  send_output("2");
+  send_output("3");
+  expect((wsm::undelivered), from(machine).to(sub).with(wsm::undelivered{
+                               "1", "queue full: dropped the oldest"}));
+  connected(id);
+  expect_status(state::connected, "", 1, 1);
+  expect_write(id, "2", false);
+  expect_write(id, "3", false);
+}
+
+CAF_TEST(a full queue replaces the newest when told to) {
+  opts.overflow = wsm::overflow_policy::drop_newest;
+  auto id = start();
+  expect_status(state::connecting, "", 1, 0);
+  send_output("1");
+  send_output("2");
+  send_output("3");
+  expect((wsm::undelivered), from(machine).to(sub).with(wsm::undelivered{
+                               "2", "queue full: replaced by a newer one"}));
+  connected(id);
+  expect_status(state::connected, "", 1, 1);
+  expect_write(id, "1", false);
+  expect_write(id, "3", false);
+}
+
+CAF_TEST(suspend closes and stays DISCONNECTED until resume) {
+  auto id = start_connected();
+  send_command(wsm::command::suspend);
+  expect((wsm::close_atom, uint64_t), from(machine).to(broker).with(_, id));
+  expect_status(state::disconnected, "suspended", 0, 1);
+  send_output("later");
+  // Time passes, stale timers fire, nothing connects.
+  sched.clock().advance_time(1min);
+  consume_messages();
+  CAF_CHECK(!received<wsm::open_atom, uint64_t, wsm::connect_request>(broker));
+  send_command(wsm::command::resume);
+  expect_status(state::connecting, "", 1, 1);
+  auto second = expect_open();
+  connected(second);
+  expect_status(state::connected, "", 1, 2);
+  expect_write(second, "later", false);
+}
+
+CAF_TEST(reconnect skips the wait) {
+  auto id = start();
+  expect_status(state::connecting, "", 1, 0);
+  closed(id, "connect: Connection refused");
+  expect_failed("connect: Connection refused", 1, 0, 2s);
+  send_command(wsm::command::reconnect);
+  expect_status(state::connecting, "", 1, 0);
+  expect_open();
+}
+
+CAF_TEST(reconnect drops a live link and connects at once) {
+  auto id = start_connected();
+  send_command(wsm::command::reconnect);
+  expect((wsm::abort_atom, uint64_t), from(machine).to(broker).with(_, id));
+  expect_status(state::disconnected, "reconnect requested", 1, 1);
+  expect_status(state::connecting, "", 1, 1);
+  expect_open();
+}
+
+CAF_TEST(stats count what went through) {
+  auto id = start_connected();
+  send_output("four");
+  expect_write(id, "four", false);
+  written(id, 1);
+  send_output("in flight");
+  expect_write(id, "in flight", false);
+  inject((wsm::received_atom, uint64_t, wsm::input),
+         from(broker).to(machine).with(wsm::received_atom::value, id,
+                                       wsm::input{"twelve bytes", false}));
+  expect((wsm::input), from(machine).to(sub));
+  sched.clock().advance_time(opts.ping_interval);
+  expect((caf::atom_value, caf::actor_addr, caf::message), from(_).to(relay));
+  expect((wsm::keepalive_atom, uint64_t), from(_).to(machine));
+  expect((wsm::ping_atom, uint64_t), from(machine).to(broker));
+  sched.clock().advance_time(7ms);
+  inject((wsm::pong_atom, uint64_t),
+         from(broker).to(machine).with(wsm::pong_atom::value, id));
+  closed(id, "read: End of file");
+  expect_status(state::disconnected, "read: End of file", 1, 1);
+  auto result = request<wsm::stats>(machine, wsm::get_atom::value,
+                                    wsm::stats_atom::value);
+  CAF_CHECK_EQUAL(result.connects, 1u);
+  CAF_CHECK_EQUAL(result.messages_out, 1u);
+  CAF_CHECK_EQUAL(result.bytes_out, 4u);
+  CAF_CHECK_EQUAL(result.messages_in, 1u);
+  CAF_CHECK_EQUAL(result.bytes_in, 12u);
+  CAF_CHECK_EQUAL(result.queue_depth, 1u); // "in flight" went back
+  CAF_CHECK(result.last_rtt == 7ms);
+  CAF_REQUIRE_EQUAL(result.disconnects.size(), 7u);
+  CAF_CHECK_EQUAL(
+    result.disconnects[static_cast<size_t>(wsm::close_cause::network)], 1u);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
