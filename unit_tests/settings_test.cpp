@@ -100,30 +100,80 @@ CAF_TEST(every key of the wsm group is applied) {
   CAF_CHECK_EQUAL(result.io_threads, 2u);
 }
 
-CAF_TEST(the shipped configs hold the defaults) {
-  wsm::settings from_file;
-  wsm::settings defaults;
-  from_file.machine.max_queue = 1; // proves the file sets it
+CAF_TEST(the shipped config lists every key with its default) {
   std::ifstream shipped{WSM_SOURCE_DIR "/configs/wsm.ini"};
   std::stringstream text;
   text << shipped.rdbuf();
+  for (auto& key : wsm::settings_keys())
+    CAF_CHECK_NOT_EQUAL(text.str().find("\n" + key + "="), std::string::npos);
+  wsm::settings from_file;
+  from_file.machine.max_queue = 1; // proves the file sets it
+  from_file.machine.retryable_statuses = {403};
   CAF_REQUIRE_EQUAL(load(text.str(), from_file), "");
-  CAF_CHECK_EQUAL(from_file.machine.text, defaults.machine.text);
-  CAF_CHECK(from_file.machine.headers.empty());
-  CAF_CHECK(from_file.machine.ping_interval == defaults.machine.ping_interval);
-  CAF_CHECK(from_file.machine.retry_delay == defaults.machine.retry_delay);
-  CAF_CHECK(from_file.machine.handshake_timeout
-            == defaults.machine.handshake_timeout);
-  CAF_CHECK(from_file.machine.close_timeout == defaults.machine.close_timeout);
-  CAF_CHECK_EQUAL(from_file.machine.max_queue, defaults.machine.max_queue);
-  CAF_CHECK_EQUAL(from_file.io_threads, defaults.io_threads);
+  wsm::options defaults;
+  auto& opts = from_file.machine;
+  CAF_CHECK_EQUAL(opts.text, defaults.text);
+  CAF_CHECK(opts.headers.empty());
+  CAF_CHECK(opts.ping_interval == defaults.ping_interval);
+  CAF_CHECK(opts.pong_timeout == defaults.pong_timeout);
+  CAF_CHECK(opts.retry_delay == defaults.retry_delay);
+  CAF_CHECK_EQUAL(opts.backoff_factor, defaults.backoff_factor);
+  CAF_CHECK(opts.backoff_max == defaults.backoff_max);
+  CAF_CHECK_EQUAL(opts.backoff_jitter, defaults.backoff_jitter);
+  CAF_CHECK_EQUAL(opts.max_retries, defaults.max_retries);
+  CAF_CHECK(opts.reconnect_jitter == defaults.reconnect_jitter);
+  CAF_CHECK(opts.retryable_statuses.empty());
+  CAF_CHECK(opts.handshake_timeout == defaults.handshake_timeout);
+  CAF_CHECK(opts.write_timeout == defaults.write_timeout);
+  CAF_CHECK(opts.close_timeout == defaults.close_timeout);
+  CAF_CHECK_EQUAL(opts.max_message_size, defaults.max_message_size);
+  CAF_CHECK_EQUAL(opts.max_queue, defaults.max_queue);
+  CAF_CHECK(opts.overflow == defaults.overflow);
+  CAF_CHECK_EQUAL(from_file.io_threads, wsm::settings{}.io_threads);
+}
+
+CAF_TEST(the resilience keys are applied and checked) {
+  wsm::settings result;
+  CAF_CHECK_EQUAL(load("[wsm]\n"
+                       "pong-timeout=2s\n"
+                       "backoff-factor=1.5\n"
+                       "backoff-max=1min\n"
+                       "backoff-jitter=0.5\n"
+                       "max-retries=3\n"
+                       "reconnect-jitter=0s\n"
+                       "retryable-statuses=[403, 408]\n"
+                       "write-timeout=1s\n"
+                       "max-message-size=1024\n"
+                       "overflow=\"drop-oldest\"\n",
+                       result),
+                  "");
+  auto& opts = result.machine;
+  CAF_CHECK(opts.pong_timeout == 2s);
+  CAF_CHECK_EQUAL(opts.backoff_factor, 1.5);
+  CAF_CHECK(opts.backoff_max == 1min);
+  CAF_CHECK_EQUAL(opts.backoff_jitter, 0.5);
+  CAF_CHECK_EQUAL(opts.max_retries, 3u);
+  CAF_CHECK(opts.reconnect_jitter == 0s);
+  CAF_CHECK_EQUAL(opts.retryable_statuses, (std::vector<uint16_t>{403, 408}));
+  CAF_CHECK(opts.write_timeout == 1s);
+  CAF_CHECK_EQUAL(opts.max_message_size, 1024u);
+  CAF_CHECK(opts.overflow == wsm::overflow_policy::drop_oldest);
+  CAF_CHECK_EQUAL(load_error("[wsm]\noverflow=\"drop-all\"\n"),
+                  "wsm.overflow: 'drop-all' is not an overflow policy "
+                  "(reject, drop-oldest, drop-newest)");
+  CAF_CHECK_EQUAL(load_error("[wsm]\nbackoff-jitter=1.5\n"),
+                  "wsm.backoff-jitter: 1.5 is not between 0 and 1");
+  CAF_CHECK_EQUAL(load_error("[wsm]\nretryable-statuses=[99]\n"),
+                  "wsm.retryable-statuses: 99 is not an HTTP status");
+  CAF_CHECK_EQUAL(load_error("[wsm]\nmax-retries=-1\n"),
+                  "wsm.max-retries: -1 is not an integer of at least 0");
 }
 
 CAF_TEST(errors name the key at fault) {
   CAF_CHECK_EQUAL(load_error("[wsm]\nping-intervl=5s\n"),
                   "unknown key wsm.ping-intervl");
   CAF_CHECK_EQUAL(load_error("[wsm]\nmax-queue=-3\n"),
-                  "wsm.max-queue: -3 is not a positive integer");
+                  "wsm.max-queue: -3 is not an integer of at least 1");
   CAF_CHECK_EQUAL(load_error("[wsm]\nretry-delay=\"soon\"\n"),
                   "wsm.retry-delay: 'soon' is not a duration (write it like "
                   "250ms, 5s, 2min)");

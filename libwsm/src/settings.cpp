@@ -1,6 +1,7 @@
 #include "wsm/settings.hpp"
 
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <caf/actor_system_config.hpp>
@@ -28,13 +29,6 @@ caf::expected<caf::timespan> to_duration(const caf::config_value& x) {
   if (auto text = caf::get_if<std::string>(&x))
     return parse_duration(*text);
   return parse_duration(caf::to_string(x));
-}
-
-caf::expected<size_t> to_positive(const caf::config_value& x) {
-  if (auto value = caf::get_if<caf::config_value::integer>(&x); value && *value > 0)
-    return static_cast<size_t>(*value);
-  return make_error(errc::invalid_option, caf::to_string(x)
-                                            + " is not a positive integer");
 }
 
 /// Returns the key on line `line` (1-based) of `text`, if the line has one.
@@ -106,6 +100,194 @@ caf::expected<caf::settings> read_ini_file(const std::string& path) {
   return std::move(raw.content);
 }
 
+namespace {
+
+using setter = caf::error (*)(const caf::config_value&, settings&);
+
+caf::error set_duration(const caf::config_value& x, caf::timespan& field) {
+  auto parsed = to_duration(x);
+  if (!parsed)
+    return parsed.error();
+  field = *parsed;
+  return {};
+}
+
+template <class T>
+caf::error set_count(const caf::config_value& x, T& field, int64_t min) {
+  auto value = caf::get_if<caf::config_value::integer>(&x);
+  if (value == nullptr || *value < min)
+    return make_error(errc::invalid_option,
+                      caf::to_string(x) + " is not an integer of at least "
+                        + std::to_string(min));
+  field = static_cast<T>(*value);
+  return {};
+}
+
+/// Writes a number the short way: 1.5, not 1.500000.
+std::string number(double x) {
+  std::ostringstream out;
+  out << x;
+  return out.str();
+}
+
+caf::error set_real(const caf::config_value& x, double& field, double min,
+                    double max) {
+  double value = 0;
+  if (auto real = caf::get_if<caf::config_value::real>(&x))
+    value = *real;
+  else if (auto integer = caf::get_if<caf::config_value::integer>(&x))
+    value = static_cast<double>(*integer);
+  else
+    return make_error(errc::invalid_option,
+                      caf::to_string(x) + " is not a number");
+  if (value < min || value > max)
+    return make_error(errc::invalid_option, number(value) + " is not between "
+                                              + number(min) + " and "
+                                              + number(max));
+  field = value;
+  return {};
+}
+
+const caf::config_value::list* as_list(const caf::config_value& x) {
+  return caf::get_if<caf::config_value::list>(&x);
+}
+
+/// Every key of group [wsm] and how it applies.
+const std::map<std::string, setter>& setters() {
+  static const std::map<std::string, setter> result{
+    {"text",
+     [](const caf::config_value& x, settings& s) -> caf::error {
+       if (auto flag = caf::get_if<bool>(&x)) {
+         s.machine.text = *flag;
+         return {};
+       }
+       return make_error(errc::invalid_option,
+                         caf::to_string(x) + " is not true or false");
+     }},
+    {"headers",
+     [](const caf::config_value& x, settings& s) -> caf::error {
+       auto list = as_list(x);
+       if (list == nullptr)
+         return make_error(errc::invalid_option,
+                           "must be a list like [\"Name: Value\"]");
+       s.machine.headers.clear();
+       for (auto& item : *list) {
+         auto text = caf::get_if<std::string>(&item);
+         if (text == nullptr)
+           return make_error(errc::invalid_header,
+                             caf::to_string(item) + " is not a string");
+         auto parsed = parse_header(*text);
+         if (!parsed)
+           return parsed.error();
+         s.machine.headers.push_back(std::move(*parsed));
+       }
+       return {};
+     }},
+    {"ping-interval",
+     [](const caf::config_value& x, settings& s) {
+       return set_duration(x, s.machine.ping_interval);
+     }},
+    {"pong-timeout",
+     [](const caf::config_value& x, settings& s) {
+       return set_duration(x, s.machine.pong_timeout);
+     }},
+    {"retry-delay",
+     [](const caf::config_value& x, settings& s) {
+       return set_duration(x, s.machine.retry_delay);
+     }},
+    {"backoff-factor",
+     [](const caf::config_value& x, settings& s) {
+       return set_real(x, s.machine.backoff_factor, 1.0, 100.0);
+     }},
+    {"backoff-max",
+     [](const caf::config_value& x, settings& s) {
+       return set_duration(x, s.machine.backoff_max);
+     }},
+    {"backoff-jitter",
+     [](const caf::config_value& x, settings& s) {
+       return set_real(x, s.machine.backoff_jitter, 0.0, 1.0);
+     }},
+    {"max-retries",
+     [](const caf::config_value& x, settings& s) {
+       return set_count(x, s.machine.max_retries, 0);
+     }},
+    {"reconnect-jitter",
+     [](const caf::config_value& x, settings& s) {
+       return set_duration(x, s.machine.reconnect_jitter);
+     }},
+    {"retryable-statuses",
+     [](const caf::config_value& x, settings& s) -> caf::error {
+       auto list = as_list(x);
+       if (list == nullptr)
+         return make_error(errc::invalid_option,
+                           "must be a list of HTTP statuses like [403]");
+       s.machine.retryable_statuses.clear();
+       for (auto& item : *list) {
+         uint16_t code = 0;
+         if (auto err = set_count(item, code, 100); err || code > 599)
+           return make_error(errc::invalid_option,
+                             caf::to_string(item) + " is not an HTTP status");
+         s.machine.retryable_statuses.push_back(code);
+       }
+       return {};
+     }},
+    {"handshake-timeout",
+     [](const caf::config_value& x, settings& s) {
+       return set_duration(x, s.machine.handshake_timeout);
+     }},
+    {"write-timeout",
+     [](const caf::config_value& x, settings& s) {
+       return set_duration(x, s.machine.write_timeout);
+     }},
+    {"close-timeout",
+     [](const caf::config_value& x, settings& s) {
+       return set_duration(x, s.machine.close_timeout);
+     }},
+    {"max-message-size",
+     [](const caf::config_value& x, settings& s) {
+       return set_count(x, s.machine.max_message_size, 1);
+     }},
+    {"max-queue",
+     [](const caf::config_value& x, settings& s) {
+       return set_count(x, s.machine.max_queue, 1);
+     }},
+    {"overflow",
+     [](const caf::config_value& x, settings& s) -> caf::error {
+       auto text = caf::get_if<std::string>(&x);
+       auto parsed = parse_overflow_policy(text ? *text : caf::to_string(x));
+       if (!parsed)
+         return parsed.error();
+       s.machine.overflow = *parsed;
+       return {};
+     }},
+    {"io-threads",
+     [](const caf::config_value& x, settings& s) {
+       return set_count(x, s.io_threads, 1);
+     }},
+  };
+  return result;
+}
+
+} // namespace
+
+caf::expected<overflow_policy> parse_overflow_policy(const std::string& text) {
+  for (auto x : {overflow_policy::reject, overflow_policy::drop_oldest,
+                 overflow_policy::drop_newest})
+    if (text == to_string(x))
+      return x;
+  return make_error(errc::invalid_option,
+                    quoted(text)
+                      + " is not an overflow policy (reject, drop-oldest, "
+                        "drop-newest)");
+}
+
+std::vector<std::string> settings_keys() {
+  std::vector<std::string> result;
+  for (auto& entry : setters())
+    result.push_back(entry.first);
+  return result;
+}
+
 caf::error apply_settings(const caf::settings& content, settings& result) {
   auto group = content.find("wsm");
   if (group == content.end())
@@ -113,55 +295,13 @@ caf::error apply_settings(const caf::settings& content, settings& result) {
   auto entries = caf::get_if<caf::settings>(&group->second);
   if (entries == nullptr)
     return make_error(errc::invalid_option, "wsm must be a group");
-  auto& opts = result.machine;
+  auto& table = setters();
   for (auto& [key, value] : *entries) {
-    auto duration = [&, &value = value](caf::timespan& field) -> caf::error {
-      auto parsed = to_duration(value);
-      if (!parsed)
-        return bad_key(key, describe(parsed.error()));
-      field = *parsed;
-      return {};
-    };
-    caf::error err;
-    if (key == "text") {
-      if (auto flag = caf::get_if<bool>(&value))
-        opts.text = *flag;
-      else
-        err = bad_key(key, caf::to_string(value) + " is not true or false");
-    } else if (key == "headers") {
-      auto list = caf::get_if<caf::config_value::list>(&value);
-      if (list == nullptr)
-        return bad_key(key, "must be a list like [\"Name: Value\"]");
-      opts.headers.clear();
-      for (auto& item : *list) {
-        auto text = caf::get_if<std::string>(&item);
-        auto parsed = text ? parse_header(*text)
-                           : caf::expected<header>{make_error(
-                             errc::invalid_header,
-                             caf::to_string(item) + " is not a string")};
-        if (!parsed)
-          return bad_key(key, describe(parsed.error()));
-        opts.headers.push_back(std::move(*parsed));
-      }
-    } else if (key == "ping-interval") {
-      err = duration(opts.ping_interval);
-    } else if (key == "retry-delay") {
-      err = duration(opts.retry_delay);
-    } else if (key == "handshake-timeout") {
-      err = duration(opts.handshake_timeout);
-    } else if (key == "close-timeout") {
-      err = duration(opts.close_timeout);
-    } else if (key == "max-queue" || key == "io-threads") {
-      auto n = to_positive(value);
-      if (!n)
-        return bad_key(key, describe(n.error()));
-      (key == "max-queue" ? opts.max_queue : result.io_threads) = *n;
-    } else {
-      err = make_error(errc::invalid_option,
-                       "unknown key wsm." + key);
-    }
-    if (err)
-      return err;
+    auto i = table.find(key);
+    if (i == table.end())
+      return make_error(errc::invalid_option, "unknown key wsm." + key);
+    if (auto err = i->second(value, result))
+      return bad_key(key, describe(err));
   }
   return {};
 }

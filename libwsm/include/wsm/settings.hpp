@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include <caf/expected.hpp>
 #include <caf/settings.hpp>
@@ -18,17 +19,13 @@ caf::expected<caf::timespan> parse_duration(const std::string& text);
 /// Parses a header written like `Name: Value` and checks it as spawn does.
 caf::expected<header> parse_header(const std::string& text);
 
-/// libwsm's settings, as group `[wsm]` of a CAF INI file holds them:
-///
-///     [wsm]
-///     text=false
-///     headers=["X-Client: demo"]
-///     ping-interval=30s
-///     retry-delay=1s
-///     handshake-timeout=10s
-///     close-timeout=5s
-///     max-queue=1024
-///     io-threads=1
+/// Parses `reject`, `drop-oldest` or `drop-newest`.
+caf::expected<overflow_policy> parse_overflow_policy(const std::string& text);
+
+/// libwsm's settings, as group `[wsm]` of a CAF INI file holds them; each
+/// key is the option's name with dashes (`ping-interval`, `max-queue`, ...),
+/// see `settings_keys()`, and configs/wsm.ini lists them all with their
+/// defaults.
 struct settings {
   options machine;
   size_t io_threads = 1;
@@ -37,6 +34,9 @@ struct settings {
 /// Reads a file in CAF's INI format without interpreting it. A file that
 /// can't be read or parsed is an error naming the file and the line.
 caf::expected<caf::settings> read_ini_file(const std::string& path);
+
+/// The keys of group `[wsm]`.
+std::vector<std::string> settings_keys();
 
 /// Applies group `[wsm]` of `content` over `result`. An unknown key or a
 /// value of the wrong type is an error naming the key.
