@@ -123,7 +123,10 @@ bad "unknown option" "wsm-cat: The following argument was not expected: --frobni
 bad "header with CR" "wsm-cat: --header: header 'X-A' has a value with CR, LF or NUL in it" --header $'X-A: 1\r\nX-B: 2' "$URL"
 bad "header without colon" "wsm-cat: --header: header 'X-A' has no ':' (write Name: Value)" --header X-A "$URL"
 bad "bad duration" "wsm-cat: --ping-interval: '5' is not a duration (write it like 250ms, 5s, 2min)" --ping-interval=5 "$URL"
-bad "bad max-queue" "wsm-cat: --max-queue: Value 0 not in range 0.000000 to 179769313486231570814527423731704356798070567525844996598917476803157260780028538760589558632766878171540458953514382464234321326889464182768467546703537516986049910576551282076245490090389328944075868508455133942304583236903222948165808559332123348274797826204144723168738177180919299881250404026184124858368.000000" --max-queue=0 "$URL"
+bad "bad max-queue" "wsm-cat: --max-queue: 0 is not an integer of at least 1" --max-queue=0 "$URL"
+bad "bad overflow" "wsm-cat: --overflow: 'drop-all' is not an overflow policy (reject, drop-oldest, drop-newest)" --overflow=drop-all "$URL"
+bad "bad backoff factor" "wsm-cat: --backoff-factor: 0.5 is not between 1 and 100" --backoff-factor=0.5 "$URL"
+bad "bad pong timeout" "wsm-cat: --pong-timeout: 'soon' is not a duration (write it like 250ms, 5s, 2min)" --pong-timeout=soon "$URL"
 printf '[wsm]\nping-intervl=5s\n' >"$work/typo.ini"
 bad "config typo" "wsm-cat: $work/typo.ini: unknown key wsm.ping-intervl" --config="$work/typo.ini" "$URL"
 printf '[wsm-cat]\nlingr="1s"\n' >"$work/typo2.ini"
@@ -132,7 +135,9 @@ check "bad input: no connection attempted" "$connections_before" "$(grep -c CONN
 
 help=$(timeout 10 "$bin_dir/wsm-cat" --help); help_status=$?
 check "help: status" 0 "$help_status"
-for flag in --text --header --ping-interval --retry-delay --max-queue --config; do
+for flag in --text --header --ping-interval --retry-delay --max-queue --config \
+    --pong-timeout --backoff-initial --backoff-max --backoff-factor --max-retries \
+    --max-message-size --handshake-timeout --write-timeout --close-timeout --overflow; do
   contains "help: $flag" "$flag" "$help"
 done
 
@@ -143,6 +148,19 @@ check "refuse: statuses" "$(printf '%s\n' 'STATE CONNECTING' 'STATE DISCONNECTED
 
 ( printf 'a\nb\nc\n'; sleep 1 ) | timeout 1.5 "$bin_dir/wsm-cat" --max-queue=1 "$URL" >/dev/null 2>"$work/queue.err"
 check "max-queue: the overflow is reported" "$(printf '%s\n' 'wsm-cat: not delivered (queue full): b' 'wsm-cat: not delivered (queue full): c')" "$(grep '^wsm-cat:' "$work/queue.err")"
+
+server unauthorized --refuse=401
+cat_run unauthorized 'never\n' "$URL"
+check "401: gives up at once" 1 "$STATUS"
+check "401: says why" "$(printf '%s\n' 'STATE CONNECTING' \
+  'wsm-cat: not delivered (gave up: handshake rejected: HTTP 401 Unauthorized): never' \
+  'STATE DISCONNECTED: handshake rejected: HTTP 401 Unauthorized' \
+  'wsm-cat: gave up: handshake rejected: HTTP 401 Unauthorized')" "$ERR"
+
+# Port 1 on loopback: nothing listens there.
+cat_run retries 'x\n' --max-retries=1 --retry-delay=50ms "ws://127.0.0.1:1/"
+check "max-retries: status" 1 "$STATUS"
+contains "max-retries: gives up" "wsm-cat: gave up: 2 attempts failed, the last: connect: Connection refused" "$ERR"
 
 server drop --drop-every=300ms
 ( printf 'x\n'; sleep 1.2 ) | timeout 10 "$bin_dir/wsm-cat" --retry-delay=100ms "$URL" >/dev/null 2>"$work/drop.err"

@@ -16,6 +16,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
+#include <map>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -36,6 +38,7 @@ namespace {
 using line_atom = caf::atom_constant<caf::atom("cat_line")>;
 using eof_atom = caf::atom_constant<caf::atom("cat_eof")>;
 using linger_atom = caf::atom_constant<caf::atom("cat_linger")>;
+using give_up_atom = caf::atom_constant<caf::atom("cat_giveup")>;
 
 using clock_type = std::chrono::steady_clock;
 
@@ -48,6 +51,7 @@ struct cat_state {
   bool lingering = false;
   bool quitting = false;
   caf::timespan linger{};
+  caf::timespan close_timeout{};
   clock_type::time_point last_heard;
   size_t undelivered = 0;
   std::atomic<int>* exit_code = nullptr;
@@ -76,11 +80,17 @@ void quit_when_done(cat_actor* self) {
 }
 
 caf::behavior cat(cat_actor* self, std::atomic<int>* exit_code,
-                  caf::timespan linger) {
+                  caf::timespan linger, caf::timespan close_timeout) {
   self->state.exit_code = exit_code;
   self->state.linger = linger;
-  self->set_down_handler([=](const caf::down_msg&) {
-    *self->state.exit_code = self->state.undelivered == 0 ? 0 : 1;
+  self->state.close_timeout = close_timeout;
+  self->set_down_handler([=](const caf::down_msg& x) {
+    // A machine that gave up says why in its exit reason.
+    if (x.reason && x.reason != caf::exit_reason::normal)
+      std::cerr << "wsm-cat: gave up: " << wsm::describe(x.reason) << std::endl;
+    auto failed = self->state.undelivered > 0
+                  || (x.reason && x.reason != caf::exit_reason::normal);
+    *self->state.exit_code = failed ? 1 : 0;
     self->quit();
   });
   return {
@@ -92,8 +102,17 @@ caf::behavior cat(cat_actor* self, std::atomic<int>* exit_code,
       self->send(self->state.machine, wsm::output{std::move(line)});
     },
     [=](eof_atom) {
-      self->state.end_of_input = true;
+      auto& st = self->state;
+      st.end_of_input = true;
+      // Without a link, wait for one no longer than the close timeout: then
+      // quit, and the machine hands back what it could not write.
+      if (!st.connected)
+        self->delayed_send(self, st.close_timeout, give_up_atom::value);
       quit_when_done(self);
+    },
+    [=](give_up_atom) {
+      if (!self->state.connected && !self->state.quitting)
+        quit(self);
     },
     [=](linger_atom) {
       auto& st = self->state;
@@ -124,89 +143,112 @@ caf::behavior cat(cat_actor* self, std::atomic<int>* exit_code,
   };
 }
 
-/// The command line, before it is checked and applied.
-struct command_line {
-  std::string url;
-  std::string config_file;
+/// The library's options on the command line: one flag per key of group
+/// [wsm], with the same name and the same checks as in a config file.
+struct library_options {
   bool text = false;
   std::vector<std::string> headers;
-  std::string ping_interval;
-  std::string retry_delay;
-  size_t max_queue = 0;
-  std::string linger = "250ms";
+  /// Value as typed, by key; a std::map so CLI11 can keep references.
+  std::map<std::string, std::string> values;
 };
 
-/// Applies the command line over the settings of the config file, which
-/// apply over the defaults. Returns the problem, if any.
-std::string make_settings(const CLI::App& app, const command_line& cl,
-                          wsm::settings& result) {
-  if (!cl.config_file.empty()) {
-    auto content = wsm::read_ini_file(cl.config_file);
+void add_library_options(CLI::App& app, library_options& lib) {
+  app.add_flag("--text", lib.text, "send text frames instead of binary ones");
+  app.add_option("--header", lib.headers,
+                 "an extra upgrade header, NAME: VALUE (repeatable)")
+    ->type_size(1)
+    ->expected(1)
+    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  static const std::pair<const char*, const char*> documented[] = {
+    {"ping-interval", "keepalive ping after this long without a frame (30s)"},
+    {"pong-timeout", "no pong this long after that ping: reconnect (10s)"},
+    {"retry-delay", "the pause after the first failed attempt (1s)"},
+    {"backoff-initial", "the same as --retry-delay"},
+    {"backoff-factor", "each further failure multiplies the pause (2.0)"},
+    {"backoff-max", "the pause never exceeds this (30s)"},
+    {"backoff-jitter", "the pause varies by up to this fraction (0.2)"},
+    {"max-retries", "failed attempts in a row before giving up, 0: never (0)"},
+    {"reconnect-jitter", "random pause before reconnecting a dropped link (100ms)"},
+    {"handshake-timeout", "bounds resolve, connect and upgrade (10s)"},
+    {"write-timeout", "bounds every write (10s)"},
+    {"close-timeout", "bounds the close, and the wait to write at the end (5s)"},
+    {"max-message-size", "bytes; a larger message closes the link with 1009 "
+                         "(16777216)"},
+    {"max-queue", "messages held while not connected (1024)"},
+    {"overflow", "a full queue: reject, drop-oldest or drop-newest (reject)"},
+  };
+  for (auto& [name, description] : documented)
+    app.add_option(std::string{"--"} + name, lib.values[name], description);
+}
+
+/// Turns what was given on the command line into a [wsm] group.
+caf::settings as_settings(const CLI::App& app, const library_options& lib) {
+  caf::settings group;
+  if (lib.text)
+    group["text"] = true;
+  if (!lib.headers.empty()) {
+    caf::config_value::list headers;
+    for (auto& text : lib.headers)
+      headers.emplace_back(text);
+    group["headers"] = std::move(headers);
+  }
+  for (auto& [name, text] : lib.values) {
+    if (app.count("--" + name) == 0)
+      continue;
+    auto key = name == "backoff-initial" ? std::string{"retry-delay"} : name;
+    // Typed the way a config file would type it: 5s, 1.5, 3, or a word.
+    auto value = caf::config_value::parse(text);
+    group[key] = value ? std::move(*value) : caf::config_value{text};
+  }
+  caf::settings result;
+  result["wsm"] = std::move(group);
+  return result;
+}
+
+/// Names a problem of the command line by its flag, not its config key.
+std::string as_flag_problem(std::string text) {
+  for (auto [key, flag] : {std::pair{"wsm.headers", "--header"},
+                           std::pair{"wsm.", "--"}})
+    if (text.rfind(key, 0) == 0)
+      return flag + text.substr(std::strlen(key));
+  return text;
+}
+
+/// Applies the command line over the config file's [wsm] group, which
+/// applies over the defaults. Returns the problem, if any.
+std::string make_settings(const CLI::App& app, const std::string& config_file,
+                          const library_options& lib, wsm::settings& result) {
+  if (!config_file.empty()) {
+    auto content = wsm::read_ini_file(config_file);
     if (!content)
       return wsm::describe(content.error());
     if (auto err = wsm::apply_settings(*content, result))
-      return cl.config_file + ": " + wsm::describe(err);
+      return config_file + ": " + wsm::describe(err);
   }
-  auto& opts = result.machine;
-  if (cl.text)
-    opts.text = true;
-  for (auto& text : cl.headers) {
-    auto parsed = wsm::parse_header(text);
-    if (!parsed)
-      return "--header: " + wsm::describe(parsed.error());
-    opts.headers.push_back(std::move(*parsed));
-  }
-  auto duration = [](const std::string& flag, const std::string& text,
-                     caf::timespan& field) -> std::string {
-    if (text.empty())
-      return {};
-    auto parsed = wsm::parse_duration(text);
-    if (!parsed)
-      return flag + ": " + wsm::describe(parsed.error());
-    field = *parsed;
-    return {};
-  };
-  if (auto problem = duration("--ping-interval", cl.ping_interval,
-                              opts.ping_interval);
-      !problem.empty())
-    return problem;
-  if (auto problem = duration("--retry-delay", cl.retry_delay,
-                              opts.retry_delay);
-      !problem.empty())
-    return problem;
-  if (app.count("--max-queue") > 0)
-    opts.max_queue = cl.max_queue;
+  if (auto err = wsm::apply_settings(as_settings(app, lib), result))
+    return as_flag_problem(wsm::describe(err));
   return {};
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
-  command_line cl;
+  std::string url;
+  std::string config_file;
+  std::string linger_text = "250ms";
+  library_options lib;
   CLI::App app{"A reconnecting websocat: each line of stdin is one message, "
                "each message received one line of stdout, each change of "
                "state one line of stderr.",
                "wsm-cat"};
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  app.add_option("URL", cl.url, "ws://host[:port][/path][?query]")->required();
-  app.add_flag("--text", cl.text, "send text frames instead of binary ones");
-  app.add_option("--header", cl.headers,
-                 "an extra upgrade header, NAME: VALUE (repeatable)")
-    ->type_size(1)
-    ->expected(1)
-    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  app.add_option("--ping-interval", cl.ping_interval,
-                 "keepalive ping after this long without a frame (30s)");
-  app.add_option("--retry-delay", cl.retry_delay,
-                 "pause after a failed attempt (1s)");
-  app.add_option("--max-queue", cl.max_queue,
-                 "messages held while not connected (1024)")
-    ->check(CLI::PositiveNumber);
-  app.add_option("--linger", cl.linger,
+  app.add_option("URL", url, "ws://host[:port][/path][?query]")->required();
+  add_library_options(app, lib);
+  app.add_option("--linger", linger_text,
                  "at the end of stdin, wait until the peer has been silent "
                  "this long before closing, so replies in flight are printed")
     ->capture_default_str();
-  app.add_option("--config", cl.config_file,
+  app.add_option("--config", config_file,
                  "a CAF INI file: its [wsm] group sets the library's "
                  "options, its [wsm-cat] group any option above "
                  "(see configs/wsm-cat.ini)");
@@ -214,11 +256,12 @@ int main(int argc, char** argv) {
       status >= 0)
     return status;
   wsm::settings settings;
-  if (auto problem = make_settings(app, cl, settings); !problem.empty()) {
+  if (auto problem = make_settings(app, config_file, lib, settings);
+      !problem.empty()) {
     std::cerr << "wsm-cat: " << problem << '\n';
     return exit_usage;
   }
-  auto linger = wsm::parse_duration(cl.linger);
+  auto linger = wsm::parse_duration(linger_text);
   if (!linger) {
     std::cerr << "wsm-cat: --linger: " << wsm::describe(linger.error()) << '\n';
     return exit_usage;
@@ -228,8 +271,9 @@ int main(int argc, char** argv) {
     wsm::config cfg;
     cfg.set("wsm.io-threads", settings.io_threads);
     caf::actor_system sys{cfg};
-    auto subscriber = sys.spawn(cat, &exit_code, *linger);
-    auto machine = wsm::spawn_machine(sys, cl.url, settings.machine,
+    auto subscriber = sys.spawn(cat, &exit_code, *linger,
+                                settings.machine.close_timeout);
+    auto machine = wsm::spawn_machine(sys, url, settings.machine,
                                       subscriber);
     if (!machine) {
       std::cerr << "wsm-cat: " << wsm::describe(machine.error()) << '\n';
