@@ -16,6 +16,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include "echo_server.hpp"
+#include "support/live_fixture.hpp"
 #include "wsm/wsm.hpp"
 
 using namespace std::chrono_literals;
@@ -23,7 +24,7 @@ using wsm::state;
 
 namespace {
 
-constexpr auto event_timeout = 5s;
+using wsm_test::event_timeout;
 
 /// Threads of this process that run an Asio context of libwsm (named
 /// `wsm-io`), from /proc. The tests connect to an address, which needs no
@@ -45,62 +46,11 @@ size_t io_thread_count() {
   return result;
 }
 
-struct fixture {
+struct fixture : wsm_test::live_fixture {
   wsm_echo::echo_server server;
-  wsm::config cfg;
-  caf::actor_system sys{cfg};
-  caf::scoped_actor self{sys};
-  wsm::options opts;
-
-  fixture() {
-    opts.retry_delay = 10s; // long enough that no test sees a second attempt
-    opts.backoff_jitter = 0;
-  }
 
   std::string url() const {
-    return "ws://127.0.0.1:" + std::to_string(server.port()) + "/echo";
-  }
-
-  wsm::machine_actor spawn(const std::string& target) {
-    auto result = wsm::spawn_machine(sys, target, opts,
-                                     caf::actor_cast<caf::actor>(self));
-    CAF_REQUIRE(result);
-    return *result;
-  }
-
-  wsm::status next_status() {
-    wsm::status result;
-    self->receive([&](wsm::status& x) { result = std::move(x); },
-                  caf::after(event_timeout) >> [] {
-                    CAF_FAIL("no status within the bound");
-                  });
-    return result;
-  }
-
-  wsm::input next_input() {
-    wsm::input result;
-    self->receive([&](wsm::input& x) { result = std::move(x); },
-                  caf::after(event_timeout) >> [] {
-                    CAF_FAIL("no input within the bound");
-                  });
-    return result;
-  }
-
-  void expect_state(state expected) {
-    auto x = next_status();
-    CAF_CHECK_EQUAL(std::string{wsm::to_string(x.state)},
-                    std::string{wsm::to_string(expected)});
-  }
-
-  /// Quits the machine and waits for its final DISCONNECTED and its end.
-  void quit(const wsm::machine_actor& machine) {
-    self->monitor(machine);
-    self->send(machine, wsm::command::quit);
-    expect_state(state::disconnected);
-    self->receive([](const caf::down_msg&) {},
-                  caf::after(event_timeout) >> [] {
-                    CAF_FAIL("the machine did not end");
-                  });
+    return url_of(server.port());
   }
 };
 

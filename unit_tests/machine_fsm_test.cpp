@@ -464,6 +464,24 @@ CAF_TEST(a keepalive ping goes out after ping_interval of silence) {
   expect((wsm::ping_atom, uint64_t), from(machine).to(broker).with(_, id));
 }
 
+CAF_TEST(a pong timeout longer than the ping interval still finds a dead peer) {
+  opts.pong_timeout = 25s; // two and a half ping intervals
+  auto id = start_connected();
+  sched.clock().advance_time(opts.ping_interval);
+  expect((caf::atom_value, caf::actor_addr, caf::message), from(_).to(relay));
+  expect((wsm::keepalive_atom, uint64_t), from(_).to(machine));
+  expect((wsm::ping_atom, uint64_t), from(machine).to(broker).with(_, id));
+  // The keepalives at 20s and 30s send no second ping...
+  expect_timer(wsm::keepalive_atom{});
+  expect_timer(wsm::keepalive_atom{});
+  CAF_CHECK(!received<wsm::ping_atom, uint64_t>(broker));
+  // ...so the first ping's deadline at 35s still counts.
+  expect_timer(wsm::pong_timeout_atom{});
+  expect((wsm::abort_atom, uint64_t), from(machine).to(broker).with(_, id));
+  expect_status(state::disconnected,
+                "no pong within 25000ms: the peer is gone", 1, 1);
+}
+
 CAF_TEST(no pong within pong_timeout drops the link and reconnects) {
   auto id = start_connected();
   sched.clock().advance_time(opts.ping_interval);

@@ -45,6 +45,8 @@ public:
   }
 
   void start() {
+    if (opts_.stall_handshake)
+      return hang();
     ws_.set_option(
       websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
@@ -131,9 +133,17 @@ private:
     std::string_view text{static_cast<const char*>(data.data()), data.size()};
     log(std::string{"RECV "} + (ws_.got_text() ? "text " : "binary ")
         + std::to_string(text.size()));
-    if (text == "/CLOSE") {
-      ws_.async_close(websocket::close_code::normal,
-                      [self = shared_from_this()](beast::error_code) {});
+    if (text == "/CLOSE" || text.rfind("/CLOSE ", 0) == 0) {
+      // "/CLOSE CODE REASON" closes with that code and reason.
+      websocket::close_reason reason{websocket::close_code::normal};
+      if (text.size() > 7) {
+        auto rest = std::string{text.substr(7)};
+        auto space = rest.find(' ');
+        reason.code = static_cast<uint16_t>(std::stoul(rest.substr(0, space)));
+        if (space != std::string::npos)
+          reason.reason = rest.substr(space + 1);
+      }
+      ws_.async_close(reason, [self = shared_from_this()](beast::error_code) {});
       return;
     }
     if (!opts_.play.empty() && !played_) {

@@ -21,6 +21,8 @@ struct server_options {
   /// Stops reading after the handshake: pings go unanswered and nothing is
   /// echoed, like a peer that hung.
   bool no_pong = false;
+  /// Accepts TCP connections and never answers the upgrade request.
+  bool stall_handshake = false;
   /// Waits this long before each echo.
   std::chrono::milliseconds echo_delay{0};
   /// Sent as text frames, one per line, after the first message of each
@@ -34,7 +36,8 @@ struct server_options {
 
 /// A WebSocket echo server on 127.0.0.1 running on a thread of its own.
 /// Each message comes back with its frame type; `/CLOSE` makes the server
-/// close that connection with 1000, as the seed's test server does.
+/// close that connection with 1000, as the seed's test server does, and
+/// `/CLOSE CODE [REASON]` with that code and reason.
 class echo_server {
 public:
   explicit echo_server(server_options opts = {});

@@ -54,6 +54,8 @@ int main(int argc, char** argv) {
   app.add_flag("--no-pong", opts.no_pong,
                "stop reading after the handshake: no pong, no echo, like a "
                "peer that hung");
+  app.add_flag("--stall-handshake", opts.stall_handshake,
+               "accept TCP connections and never answer the upgrade");
   app.add_option("--echo-delay", echo_delay, "wait this long before each echo");
   app.add_option("--play", play_file,
                  "after the first message of a connection, send each line "

@@ -91,6 +91,8 @@ struct machine_state {
   /// When the last ping went out, and its number.
   caf::actor_clock::time_point ping_sent_at;
   uint64_t pings_sent = 0;
+  /// A ping went out and nothing was heard since.
+  bool awaiting_pong = false;
   bool text = false;
   /// quit came while outputs were queued: deliver them, then end.
   bool draining = false;
@@ -357,6 +359,7 @@ void send_ping(machine_self self) {
   self->send(st.broker, ping_atom::value, st.connection);
   st.ping_sent_at = self->clock().now();
   ++st.pings_sent;
+  st.awaiting_pong = true;
   arm_timer(self, pong_timeout_atom{}, st.opts.pong_timeout, st.pings_sent);
 }
 
@@ -412,6 +415,7 @@ void enter_connected(machine_self self) {
   ++st.last.epoch;
   ++st.counters.connects;
   st.last_heard = self->clock().now();
+  st.awaiting_pong = false;
   publish(self, wsm::state::connected);
   flush_queue(self);
   arm_timer(self, keepalive_atom{}, st.opts.ping_interval);
@@ -618,6 +622,7 @@ machine_actor::behavior_type connecting(machine_self self) {
 void receive(machine_self self, input& x) {
   auto& st = self->state;
   st.last_heard = self->clock().now();
+  st.awaiting_pong = false;
   ++st.counters.messages_in;
   st.counters.bytes_in += x.payload.size();
   // Moved, not copied: the broker's message is ours alone.
@@ -644,6 +649,7 @@ machine_actor::behavior_type connected(machine_self self) {
           return;
         auto& st = self->state;
         st.last_heard = self->clock().now();
+        st.awaiting_pong = false;
         st.counters.last_rtt = st.last_heard - st.ping_sent_at;
       },
       [=](closed_atom, uint64_t connection, const disconnect_info& info) {
@@ -655,7 +661,11 @@ machine_actor::behavior_type connected(machine_self self) {
           return;
         auto& st = self->state;
         auto silent_for = self->clock().now() - st.last_heard;
-        if (silent_for >= st.opts.ping_interval) {
+        if (st.awaiting_pong) {
+          // One unanswered ping at a time: a new one would move the pong
+          // deadline ever further away.
+          arm_timer(self, keepalive_atom{}, st.opts.ping_interval);
+        } else if (silent_for >= st.opts.ping_interval) {
           send_ping(self);
           arm_timer(self, keepalive_atom{}, st.opts.ping_interval);
         } else {
@@ -665,7 +675,7 @@ machine_actor::behavior_type connected(machine_self self) {
       [=](pong_timeout_atom, uint64_t ping) {
         auto& st = self->state;
         // Only the latest ping counts, and any frame since it is an answer.
-        if (ping != st.pings_sent || st.last_heard >= st.ping_sent_at)
+        if (ping != st.pings_sent || !st.awaiting_pong)
           return;
         auto seconds = std::chrono::duration_cast<std::chrono::milliseconds>(
           st.opts.pong_timeout);

@@ -1,0 +1,167 @@
+#include "tcp_proxy.hpp"
+
+#include <array>
+#include <atomic>
+#include <list>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+
+namespace wsm_test {
+
+namespace net = boost::asio;
+using tcp = boost::asio::ip::tcp;
+using error_code = boost::system::error_code;
+
+namespace {
+
+struct shared_mode {
+  std::atomic<tcp_proxy::mode> current{tcp_proxy::mode::pass};
+  std::atomic<int64_t> delay_ms{0};
+};
+
+/// One direction of one connection: read a chunk, forward it (or not).
+class pump : public std::enable_shared_from_this<pump> {
+public:
+  pump(tcp::socket& from, tcp::socket& to, shared_mode& mode)
+    : from_(from), to_(to), timer_(from.get_executor()), mode_(mode) {
+  }
+
+  void start() {
+    from_.async_read_some(net::buffer(buffer_),
+                          [self = shared_from_this()](error_code ec, size_t n) {
+                            self->on_read(ec, n);
+                          });
+  }
+
+private:
+  void on_read(error_code ec, size_t n) {
+    if (ec) {
+      error_code ignored;
+      to_.shutdown(tcp::socket::shutdown_send, ignored);
+      return;
+    }
+    switch (mode_.current.load()) {
+      case tcp_proxy::mode::blackhole:
+        return start(); // dropped on the floor
+      case tcp_proxy::mode::delay:
+        timer_.expires_after(std::chrono::milliseconds(mode_.delay_ms.load()));
+        timer_.async_wait([self = shared_from_this(), n](error_code ec) {
+          if (!ec)
+            self->forward(n);
+        });
+        return;
+      case tcp_proxy::mode::pass:
+        return forward(n);
+    }
+  }
+
+  void forward(size_t n) {
+    net::async_write(to_, net::buffer(buffer_.data(), n),
+                     [self = shared_from_this()](error_code ec, size_t) {
+                       if (!ec)
+                         self->start();
+                     });
+  }
+
+  tcp::socket& from_;
+  tcp::socket& to_;
+  net::steady_timer timer_;
+  shared_mode& mode_;
+  std::array<char, 16 * 1024> buffer_;
+};
+
+struct link {
+  explicit link(net::io_context& context) : client(context), server(context) {
+  }
+  tcp::socket client;
+  tcp::socket server;
+
+  void reset() {
+    error_code ignored;
+    for (auto* socket : {&client, &server}) {
+      socket->set_option(net::socket_base::linger(true, 0), ignored);
+      socket->close(ignored);
+    }
+  }
+};
+
+} // namespace
+
+struct tcp_proxy::impl {
+  net::io_context context{1};
+  tcp::acceptor acceptor{context};
+  tcp::endpoint target;
+  shared_mode mode;
+  std::list<std::shared_ptr<link>> links;
+  std::atomic<size_t> accepted{0};
+  std::thread thread;
+  uint16_t port = 0;
+
+  void do_accept() {
+    auto next = std::make_shared<link>(context);
+    acceptor.async_accept(next->client, [this, next](error_code ec) {
+      if (ec)
+        return;
+      ++accepted;
+      links.push_back(next);
+      next->server.async_connect(target, [this, next](error_code ec) {
+        if (ec)
+          return next->reset();
+        std::make_shared<pump>(next->client, next->server, mode)->start();
+        std::make_shared<pump>(next->server, next->client, mode)->start();
+      });
+      do_accept();
+    });
+  }
+};
+
+tcp_proxy::tcp_proxy(uint16_t target_port) : impl_(std::make_unique<impl>()) {
+  auto loopback = net::ip::make_address("127.0.0.1");
+  impl_->target = tcp::endpoint{loopback, target_port};
+  tcp::endpoint endpoint{loopback, 0};
+  impl_->acceptor.open(endpoint.protocol());
+  impl_->acceptor.bind(endpoint);
+  impl_->acceptor.listen();
+  impl_->port = impl_->acceptor.local_endpoint().port();
+  impl_->do_accept();
+  impl_->thread = std::thread{[this] { impl_->context.run(); }};
+}
+
+tcp_proxy::~tcp_proxy() {
+  net::post(impl_->context, [this] {
+    error_code ignored;
+    impl_->acceptor.close(ignored);
+    for (auto& x : impl_->links)
+      x->reset();
+    impl_->links.clear();
+  });
+  impl_->thread.join();
+}
+
+uint16_t tcp_proxy::port() const noexcept {
+  return impl_->port;
+}
+
+void tcp_proxy::set_mode(mode m, std::chrono::milliseconds delay) {
+  impl_->mode.delay_ms = delay.count();
+  impl_->mode.current = m;
+}
+
+void tcp_proxy::reset_all() {
+  net::post(impl_->context, [this] {
+    for (auto& x : impl_->links)
+      x->reset();
+    impl_->links.clear();
+  });
+}
+
+size_t tcp_proxy::connections() const noexcept {
+  return impl_->accepted;
+}
+
+} // namespace wsm_test
