@@ -41,6 +41,49 @@ public:
   }
 };
 
+/// A session gate that logs in with an output of its own, then lets the
+/// session open.
+class logging_in_gate : public caf::event_based_actor {
+public:
+  using caf::event_based_actor::event_based_actor;
+
+  caf::behavior make_behavior() override {
+    return {
+      [=](wsm::gate_atom, uint64_t epoch) {
+        auto machine = caf::actor_cast<wsm::machine_actor>(current_sender());
+        send(machine, wsm::output{"login " + std::to_string(epoch)});
+      },
+    };
+  }
+};
+
+/// A session gate that refuses.
+class refusing_gate : public caf::event_based_actor {
+public:
+  using caf::event_based_actor::event_based_actor;
+
+  caf::behavior make_behavior() override {
+    return {
+      [](wsm::gate_atom, uint64_t) -> caf::result<void> {
+        return wsm::make_error(wsm::errc::invalid_option, "bad token");
+      },
+    };
+  }
+};
+
+/// A session gate that never answers.
+class silent_gate : public caf::event_based_actor {
+public:
+  using caf::event_based_actor::event_based_actor;
+
+  caf::behavior make_behavior() override {
+    return {
+      // "Someone else answers", and nobody ever does.
+      [](wsm::gate_atom, uint64_t) -> caf::delegated<void> { return {}; },
+    };
+  }
+};
+
 /// Accepts what a machine sends its subscribers.
 class fake_subscriber : public caf::event_based_actor {
 public:
@@ -312,8 +355,10 @@ CAF_TEST(quit while connected closes gracefully then ends) {
   // Still CONNECTED until the close handshake is over.
   CAF_CHECK(!received<wsm::status>(sub));
   CAF_CHECK(!is_terminated(machine));
-  closed(id, "");
-  expect_status(state::disconnected, "", 1, 1);
+  closed(id, wsm::disconnect_info{wsm::close_cause::closed_by_machine,
+                                  "closed", 0, 1000});
+  // The close code the machine sent is in the last status.
+  expect_status(wsm::status{state::disconnected, "", 1, 1, {}, 0, 1000});
   CAF_CHECK(is_terminated(machine));
   CAF_CHECK(!received<wsm::close_atom, uint64_t>(broker));
 }
@@ -387,7 +432,7 @@ CAF_TEST(quit with a queue first tries to write it) {
   written(id, 1);
   closed(id, wsm::disconnect_info{wsm::close_cause::closed_by_machine,
                                   "closed", 0, 1000});
-  expect_status(state::disconnected, "", 1, 1);
+  expect_status(wsm::status{state::disconnected, "", 1, 1, {}, 0, 1000});
   CAF_CHECK(is_terminated(machine));
   CAF_CHECK(!received<wsm::undelivered>(sub));
 }
@@ -960,6 +1005,57 @@ CAF_TEST(stats count what went through) {
   CAF_REQUIRE_EQUAL(result.disconnects.size(), 7u);
   CAF_CHECK_EQUAL(
     result.disconnects[static_cast<size_t>(wsm::close_cause::network)], 1u);
+}
+
+CAF_TEST(the session gate logs in before anything queued goes out) {
+  auto gate = sys.spawn<logging_in_gate>();
+  consume_messages(); // its start
+  opts.gate = gate;
+  auto id = start();
+  expect_status(state::connecting, "", 1, 0);
+  send_output("queued");
+  connected(id);
+  expect_status(state::connected, "", 1, 1);
+  // Arriving while the gate has not answered: waits too.
+  send_output("meanwhile");
+  CAF_CHECK(!received<wsm::write_atom, uint64_t, std::string, bool>(broker));
+  expect((wsm::gate_atom, uint64_t), from(machine).to(gate).with(_, 1u));
+  // The gate's own output, then its answer.
+  expect((wsm::output), from(gate).to(machine));
+  expect_write(id, "login 1", false);
+  CAF_REQUIRE(consume_message()); // the answer
+  expect_write(id, "queued", false);
+  expect_write(id, "meanwhile", false);
+  send_output("after");
+  expect_write(id, "after", false);
+}
+
+CAF_TEST(a session gate that refuses drops the link and reconnects) {
+  auto gate = sys.spawn<refusing_gate>();
+  consume_messages(); // its start
+  opts.gate = gate;
+  auto id = start_connected();
+  expect((wsm::gate_atom, uint64_t), from(machine).to(gate).with(_, 1u));
+  CAF_REQUIRE(consume_message()); // the error
+  expect((wsm::abort_atom, uint64_t), from(machine).to(broker).with(_, id));
+  expect_status(state::disconnected, "session gate failed: bad token", 1, 1);
+  expect((wsm::retry_atom, uint64_t), from(machine).to(machine));
+  expect_status(state::connecting, "", 1, 1);
+}
+
+CAF_TEST(a session gate that does not answer in time drops the link) {
+  auto silent = sys.spawn<silent_gate>();
+  consume_messages(); // its start
+  opts.gate = silent;
+  opts.gate_timeout = 2s;
+  auto id = start_connected();
+  expect((wsm::gate_atom, uint64_t), from(machine).to(silent));
+  CAF_CHECK_EQUAL(sched.clock().advance_time(2s - 1ms), 0u);
+  CAF_REQUIRE(sched.trigger_timeout()); // the request's own timeout
+  CAF_REQUIRE(consume_message());
+  expect((wsm::abort_atom, uint64_t), from(machine).to(broker).with(_, id));
+  expect_status(state::disconnected,
+                "session gate failed: no answer within 2000ms", 1, 1);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

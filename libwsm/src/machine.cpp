@@ -132,6 +132,8 @@ machine_actor::behavior_type closing(machine_self self);
 machine_actor::behavior_type disconnected(machine_self self);
 machine_actor::behavior_type waiting(machine_self self);
 machine_actor::behavior_type suspended(machine_self self);
+machine_actor::behavior_type gated(machine_self self);
+void enter_disconnected(machine_self self, const disconnect_info& info);
 
 // -- messaging ----------------------------------------------------------------
 
@@ -384,7 +386,8 @@ void finish(machine_self self, const std::string& undelivered_reason = "quit",
     reason = make_exit_reason(static_cast<errc>(reason.code()),
                               describe(reason), std::move(unsent));
   } else {
-    publish(self, wsm::state::disconnected);
+    // No error, but the close code the link ended with, if any.
+    publish(self, wsm::state::disconnected, {}, info);
   }
   st.subscribers.clear();
   st.self_reference = nullptr;
@@ -409,6 +412,51 @@ void enter_connecting(machine_self self) {
 
 void enter_closing(machine_self self);
 
+/// The link is up and the session ready: what waited goes out.
+void open_session(machine_self self) {
+  flush_queue(self);
+  if (self->state.draining)
+    return enter_closing(self);
+  self->become(connected(self));
+}
+
+/// Asks the session gate whether the session is ready (re-authenticated,
+/// re-subscribed); queued outputs wait for its answer, bounded by
+/// gate_timeout. No answer, or an error, drops the link.
+void ask_gate(machine_self self) {
+  auto& st = self->state;
+  auto generation = st.generation;
+  auto stale = [=] {
+    return generation != self->state.generation
+           || self->state.current != wsm::state::connected;
+  };
+  self->request(st.opts.gate, st.opts.gate_timeout, gate_atom::value,
+                st.last.epoch)
+    .then(
+      [=]() {
+        if (!stale())
+          open_session(self);
+      },
+      [=](caf::error& err) {
+        if (stale())
+          return;
+        auto& st = self->state;
+        auto why = err == caf::sec::request_timeout
+                     ? "no answer within "
+                         + std::to_string(
+                           std::chrono::duration_cast<std::chrono::milliseconds>(
+                             st.opts.gate_timeout)
+                             .count())
+                         + "ms"
+                     : describe(err);
+        release_connection(self, false);
+        enter_disconnected(self, disconnect_info{close_cause::closed_by_machine,
+                                                 "session gate failed: "
+                                                   + why});
+      });
+  self->become(gated(self));
+}
+
 void enter_connected(machine_self self) {
   auto& st = self->state;
   ++st.generation;
@@ -417,11 +465,10 @@ void enter_connected(machine_self self) {
   st.last_heard = self->clock().now();
   st.awaiting_pong = false;
   publish(self, wsm::state::connected);
-  flush_queue(self);
   arm_timer(self, keepalive_atom{}, st.opts.ping_interval);
-  if (st.draining)
-    return enter_closing(self);
-  self->become(connected(self));
+  if (st.opts.gate)
+    return ask_gate(self);
+  open_session(self);
 }
 
 /// Moves to DISCONNECTED after a link that was up is gone, and reconnects
@@ -629,10 +676,9 @@ void receive(machine_self self, input& x) {
   fan_out(self, caf::make_message(std::move(x)));
 }
 
-machine_actor::behavior_type connected(machine_self self) {
-  return compose(
-    self,
-    {
+/// What a live link does; the gate's wait shares most of it.
+caf::message_handler connected_handlers(machine_self self) {
+  return {
       [=](output& x) { write_now(self, make_pending(self, x)); },
       [=](command x) {
         if (x == command::quit)
@@ -685,7 +731,39 @@ machine_actor::behavior_type connected(machine_self self) {
         release_connection(self, false);
         enter_disconnected(self, info);
       },
-    });
+  };
+}
+
+machine_actor::behavior_type connected(machine_self self) {
+  return compose(self, connected_handlers(self));
+}
+
+/// CONNECTED, while the session gate has not answered: outputs of the gate
+/// itself go out, all others wait in the queue.
+machine_actor::behavior_type gated(machine_self self) {
+  caf::message_handler own{
+    [=](output& x) {
+      auto& st = self->state;
+      if (self->current_sender() == caf::actor_cast<caf::strong_actor_ptr>(
+            st.opts.gate))
+        write_now(self, make_pending(self, x));
+      else
+        enqueue(self, x);
+    },
+    [=](command x) {
+      auto& st = self->state;
+      if (x != command::quit) {
+        apply_command(self, x);
+      } else if (st.queue.empty()) {
+        enter_closing(self);
+      } else if (!st.draining) {
+        // Close once the gate has let the queue through, or at the deadline.
+        st.draining = true;
+        arm_timer(self, close_timeout_atom{}, st.opts.close_timeout, 0);
+      }
+    },
+  };
+  return compose(self, own.or_else(connected_handlers(self)));
 }
 
 machine_actor::behavior_type closing(machine_self self) {
@@ -706,10 +784,11 @@ machine_actor::behavior_type closing(machine_self self) {
         if (is_current(self, connection))
           receive(self, x);
       },
-      [=](closed_atom, uint64_t connection, const disconnect_info&) {
+      [=](closed_atom, uint64_t connection, const disconnect_info& info) {
         if (is_current(self, connection)) {
           self->state.connection = 0; // the broker has let go already
-          finish(self, "quit: the link closed before it was written");
+          finish(self, "quit: the link closed before it was written", {},
+                 &info);
         }
       },
       [=](close_timeout_atom, uint64_t stamp) {

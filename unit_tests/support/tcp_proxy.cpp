@@ -76,7 +76,8 @@ private:
 };
 
 struct link {
-  explicit link(net::io_context& context) : client(context), server(context) {
+  link(tcp::socket accepted, net::io_context& context)
+    : client(std::move(accepted)), server(context) {
   }
   tcp::socket client;
   tcp::socket server;
@@ -103,10 +104,10 @@ struct tcp_proxy::impl {
   uint16_t port = 0;
 
   void do_accept() {
-    auto next = std::make_shared<link>(context);
-    acceptor.async_accept(next->client, [this, next](error_code ec) {
+    acceptor.async_accept([this](error_code ec, tcp::socket socket) {
       if (ec)
         return;
+      auto next = std::make_shared<link>(std::move(socket), context);
       ++accepted;
       links.push_back(next);
       next->server.async_connect(target, [this, next](error_code ec) {

@@ -11,5 +11,8 @@ using unsubscribe_atom = caf::atom_constant<caf::atom("wsm_unsub")>;
 using get_atom = caf::atom_constant<caf::atom("wsm_get")>;
 using status_atom = caf::atom_constant<caf::atom("wsm_status")>;
 using stats_atom = caf::atom_constant<caf::atom("wsm_stats")>;
+/// To a session gate: `(gate_atom, epoch)`, answered with nothing when the
+/// session is ready, or with an error.
+using gate_atom = caf::atom_constant<caf::atom("wsm_gate")>;
 
 } // namespace wsm

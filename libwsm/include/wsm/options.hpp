@@ -79,6 +79,13 @@ struct options {
   overflow_policy overflow = overflow_policy::reject;
   /// Start in text mode (as after `command::use_text`); binary otherwise.
   bool text = false;
+  /// The session gate, if any: after every CONNECTED it is asked
+  /// `(gate_atom, epoch)` and may send outputs of its own (to log in, to
+  /// subscribe again) that go out at once; everything else waits until it
+  /// answers with nothing. An error or no answer within `gate_timeout` drops
+  /// the link.
+  caf::actor gate;
+  caf::timespan gate_timeout = std::chrono::seconds(10);
 
   /// The backoff these options describe.
   backoff_policy backoff() const noexcept {
