@@ -10,9 +10,6 @@
 #include <caf/test/unit_test_impl.hpp>
 
 #include <chrono>
-#include <memory>
-
-#include <caf/event_based_actor.hpp>
 
 #include "echo_server.hpp"
 #include "support/live_fixture.hpp"
@@ -25,52 +22,7 @@ using wsm_test::tcp_proxy;
 
 namespace {
 
-using answered_atom = caf::atom_constant<caf::atom("answered")>;
-
-/// Sends `count` outputs as requests, then reports how many were answered
-/// as written and how many with an error.
-caf::behavior counting_sender(caf::event_based_actor* self,
-                              wsm::machine_actor machine, size_t count,
-                              std::string payload, caf::actor report_to) {
-  auto written = std::make_shared<size_t>(0);
-  auto failed = std::make_shared<size_t>(0);
-  auto done = [=] {
-    if (*written + *failed == count) {
-      self->send(report_to, answered_atom::value, *written, *failed);
-      self->quit();
-    }
-  };
-  for (size_t i = 0; i < count; ++i)
-    self->request(machine, std::chrono::seconds(30), wsm::output{payload})
-      .then([=] { ++*written; done(); },
-            [=](caf::error&) { ++*failed; done(); });
-  return {[](const wsm::input&) {}};
-}
-
-struct fixture : wsm_test::live_fixture {
-  caf::actor counter;
-
-  /// Starts sending `count` outputs as requests.
-  void send_requests(const wsm::machine_actor& machine, size_t count,
-                     const std::string& payload) {
-    counter = sys.spawn(counting_sender, machine, count, payload,
-                        caf::actor_cast<caf::actor>(self));
-  }
-
-  /// Waits until every request was answered: how many were written, how
-  /// many failed.
-  std::pair<size_t, size_t> answers() {
-    std::pair<size_t, size_t> result;
-    self->receive(
-      [&](answered_atom, size_t written, size_t failed) {
-        result = {written, failed};
-      },
-      caf::after(std::chrono::seconds(30)) >> [] {
-        CAF_FAIL("an output was never answered");
-      });
-    return result;
-  }
-};
+using fixture = wsm_test::live_fixture;
 
 wsm_echo::server_options server_with(void (*tweak)(wsm_echo::server_options&)) {
   wsm_echo::server_options result;
