@@ -92,8 +92,11 @@ CAF_TEST(every output is accounted for while links keep dropping) {
   CAF_CHECK_EQUAL(written, sent);
   CAF_CHECK_LESS_OR_EQUAL(echoes, written);
   CAF_CHECK_GREATER(dropped_links, 0u);
-  // Flat: growth across rounds stays within allocator noise.
+  // Flat: growth across rounds stays within allocator noise. AddressSanitizer
+  // keeps freed memory in quarantine, so there the figure means nothing.
+#ifndef __SANITIZE_ADDRESS__
   CAF_CHECK_LESS(last_round_rss, first_round_rss + 4 * 1024);
+#endif
   for (auto& machine : fleet)
     self->send(machine, wsm::command::quit);
   size_t ended = 0;

@@ -24,11 +24,32 @@ struct shared_mode {
   std::atomic<int64_t> delay_ms{0};
 };
 
+struct link {
+  link(tcp::socket accepted, net::io_context& context)
+    : client(std::move(accepted)), server(context) {
+  }
+  tcp::socket client;
+  tcp::socket server;
+
+  void reset() {
+    error_code ignored;
+    for (auto* socket : {&client, &server}) {
+      socket->set_option(net::socket_base::linger(true, 0), ignored);
+      socket->close(ignored);
+    }
+  }
+};
+
 /// One direction of one connection: read a chunk, forward it (or not).
+/// Holds the connection, so its sockets outlive every pending operation.
 class pump : public std::enable_shared_from_this<pump> {
 public:
-  pump(tcp::socket& from, tcp::socket& to, shared_mode& mode)
-    : from_(from), to_(to), timer_(from.get_executor()), mode_(mode) {
+  pump(std::shared_ptr<link> connection, bool upstream, shared_mode& mode)
+    : connection_(std::move(connection)),
+      from_(upstream ? connection_->client : connection_->server),
+      to_(upstream ? connection_->server : connection_->client),
+      timer_(from_.get_executor()),
+      mode_(mode) {
   }
 
   void start() {
@@ -68,27 +89,12 @@ private:
                      });
   }
 
+  std::shared_ptr<link> connection_;
   tcp::socket& from_;
   tcp::socket& to_;
   net::steady_timer timer_;
   shared_mode& mode_;
   std::array<char, 16 * 1024> buffer_;
-};
-
-struct link {
-  link(tcp::socket accepted, net::io_context& context)
-    : client(std::move(accepted)), server(context) {
-  }
-  tcp::socket client;
-  tcp::socket server;
-
-  void reset() {
-    error_code ignored;
-    for (auto* socket : {&client, &server}) {
-      socket->set_option(net::socket_base::linger(true, 0), ignored);
-      socket->close(ignored);
-    }
-  }
 };
 
 } // namespace
@@ -113,8 +119,8 @@ struct tcp_proxy::impl {
       next->server.async_connect(target, [this, next](error_code ec) {
         if (ec)
           return next->reset();
-        std::make_shared<pump>(next->client, next->server, mode)->start();
-        std::make_shared<pump>(next->server, next->client, mode)->start();
+        std::make_shared<pump>(next, true, mode)->start();
+        std::make_shared<pump>(next, false, mode)->start();
       });
       do_accept();
     });
