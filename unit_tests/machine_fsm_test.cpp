@@ -906,34 +906,28 @@ CAF_TEST(a dropped link puts what was in flight back in the queue in order) {
   CAF_CHECK(!received<wsm::write_atom, uint64_t, std::string, bool>(broker));
 }
 
-CAF_TEST(a full queue drops the oldest when told to) {
-  opts.overflow = wsm::overflow_policy::drop_oldest;
-  auto id = start();
-  expect_status(state::connecting, "", 1, 0);
-  send_output("1");
-  send_output("2");
-  send_output("3");
-  expect((wsm::undelivered), from(machine).to(sub).with(wsm::undelivered{
-                               "1", "queue full: dropped the oldest"}));
-  connected(id);
-  expect_status(state::connected, "", 1, 1);
-  expect_write(id, "2", false);
-  expect_write(id, "3", false);
-}
-
-CAF_TEST(a full queue replaces the newest when told to) {
-  opts.overflow = wsm::overflow_policy::drop_newest;
-  auto id = start();
-  expect_status(state::connecting, "", 1, 0);
-  send_output("1");
-  send_output("2");
-  send_output("3");
-  expect((wsm::undelivered), from(machine).to(sub).with(wsm::undelivered{
-                               "2", "queue full: replaced by a newer one"}));
-  connected(id);
-  expect_status(state::connected, "", 1, 1);
-  expect_write(id, "1", false);
-  expect_write(id, "3", false);
+CAF_TEST(a full queue drops the oldest or replaces the newest when told to) {
+  // Outputs 1, 2, 3 into a queue of two: which one goes, and why.
+  auto check = [&](wsm::overflow_policy policy, const char* dropped,
+                   const char* reason, const char* kept) {
+    opts.overflow = policy;
+    auto id = start();
+    expect_status(state::connecting, "", 1, 0);
+    for (auto payload : {"1", "2", "3"})
+      send_output(payload);
+    expect((wsm::undelivered), from(machine).to(sub).with(
+                                 wsm::undelivered{dropped, reason}));
+    connected(id);
+    expect_status(state::connected, "", 1, 1);
+    expect_write(id, kept, false);
+    expect_write(id, "3", false);
+    caf::anon_send_exit(machine, caf::exit_reason::kill);
+    consume_messages(); // the machine ends and its broker closes the link
+  };
+  check(wsm::overflow_policy::drop_oldest, "1",
+        "queue full: dropped the oldest", "2");
+  check(wsm::overflow_policy::drop_newest, "2",
+        "queue full: replaced by a newer one", "1");
 }
 
 CAF_TEST(suspend closes and stays DISCONNECTED until resume) {
