@@ -1,5 +1,6 @@
-// The broker: one actor per actor system that owns every Beast connection and
-// the Asio context they run on. The actor only routes a machine's commands to
+// The broker: one actor per actor system that owns every Beast connection;
+// the Asio context they run on belongs to the runtime module (runtime.hpp).
+// The actor only routes a machine's commands to
 // the connection's session; sessions live on Asio, touch nothing of any
 // actor, and report back to their machine with `anon_send` through a weak
 // address, stamped with the connection id.

@@ -78,7 +78,7 @@ struct machine_state {
   caf::actor timer_relay;
 
   // -- what subscribers see ---------------------------------------------------
-  wsm::state current = wsm::state::connecting;
+  /// The last status published; its state is the machine's state.
   status last;
 
   // -- the link ---------------------------------------------------------------
@@ -158,7 +158,6 @@ void publish(machine_self self, wsm::state next, std::string error = {},
              const disconnect_info* info = nullptr,
              caf::timespan retry_delay = {}) {
   auto& st = self->state;
-  st.current = next;
   st.last.state = next;
   st.last.error = std::move(error);
   st.last.retry_delay = retry_delay;
@@ -428,7 +427,7 @@ void ask_gate(machine_self self) {
   auto generation = st.generation;
   auto stale = [=] {
     return generation != self->state.generation
-           || self->state.current != wsm::state::connected;
+           || self->state.last.state != wsm::state::connected;
   };
   self->request(st.opts.gate, st.opts.gate_timeout, gate_atom::value,
                 st.last.epoch)
@@ -536,7 +535,7 @@ void quit_unconnected(machine_self self) {
   st.draining = true;
   // A separate stamp: transitions while draining must not make it stale.
   arm_timer(self, close_timeout_atom{}, st.opts.close_timeout, 0);
-  if (st.current == wsm::state::waiting || st.current == wsm::state::disconnected)
+  if (st.last.state == wsm::state::waiting || st.last.state == wsm::state::disconnected)
     enter_connecting(self);
 }
 
@@ -558,7 +557,7 @@ void reconnect_now(machine_self self) {
   auto& st = self->state;
   requeue_in_flight(self);
   release_connection(self, false);
-  if (st.current == wsm::state::connected) {
+  if (st.last.state == wsm::state::connected) {
     ++st.generation;
     disconnect_info info{close_cause::closed_by_machine, "reconnect requested"};
     publish(self, wsm::state::disconnected, info.reason, &info);
@@ -581,7 +580,7 @@ void apply_command(machine_self self, command x) {
       break;
     case command::ping:
       // Only a live link can carry a ping; elsewhere there is nobody to ask.
-      if (st.current == wsm::state::connected && st.connection != 0)
+      if (st.last.state == wsm::state::connected && st.connection != 0)
         send_ping(self);
       break;
     case command::reconnect:
