@@ -117,7 +117,7 @@ bad() { # NAME EXPECTED_LINE ARGS...
   check "$name: message" "$expected" "$ERR"
   check "$name: stdout" "" "$OUT"
 }
-bad "bad url" "wsm-cat: invalid URL 'http://127.0.0.1/': scheme must be ws://, not http://" http://127.0.0.1/
+bad "bad url" "wsm-cat: invalid URL 'http://127.0.0.1/': scheme must be ws:// or wss://, not http://" http://127.0.0.1/
 bad "no url" "wsm-cat: URL is required"
 bad "unknown option" "wsm-cat: The following argument was not expected: --frobnicate" --frobnicate "$URL"
 bad "header with CR" "wsm-cat: --header: header 'X-A' has a value with CR, LF or NUL in it" --header $'X-A: 1\r\nX-B: 2' "$URL"

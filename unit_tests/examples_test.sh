@@ -22,7 +22,7 @@ check "echo: lines" "$(printf '%s\n' 'STATE CONNECTING' 'STATE CONNECTED' \
 error=$("$bin_dir/wsm-example-echo" "http://127.0.0.1/" 2>&1 >/dev/null)
 check "echo: bad URL status" 2 $?
 check "echo: bad URL message" \
-  "wsm-example-echo: invalid URL 'http://127.0.0.1/': scheme must be ws://, not http://" "$error"
+  "wsm-example-echo: invalid URL 'http://127.0.0.1/': scheme must be ws:// or wss://, not http://" "$error"
 
 # examples/select: two machines, a timer and a plain actor in one behavior.
 output=$(timeout 20 "$bin_dir/wsm-example-select" "$ECHO_SERVER_URL" 2)

@@ -67,12 +67,12 @@ CAF_TEST(a bad URL is refused and no actor is left running) {
     CAF_CHECK_EQUAL(wsm::describe(result.error()),
                     "invalid URL '" + target + "': " + why);
   };
-  refused("http://127.0.0.1/", "scheme must be ws://, not http://");
+  refused("http://127.0.0.1/", "scheme must be ws:// or wss://, not http://");
   refused("ws://", "host is missing");
   refused("ws://127.0.0.1:99999/", "port '99999' is not valid");
   refused("ws://127.0.0.1/#top", "a WebSocket URL cannot have a fragment");
   refused("no url at all",
-          "not a URL of the form ws://host[:port][/path][?query]");
+          "not a URL of the form ws[s]://host[:port][/path][?query]");
   CAF_CHECK_EQUAL(sys.registry().running(), running_before);
   // The spawn-time subscriber sees nothing either.
   self->receive([](const wsm::status&) { CAF_FAIL("unexpected status"); },

@@ -172,9 +172,10 @@ struct fixture : test_coordinator_fixture<wsm::config> {
            from(machine).to(broker).with(_, id, std::move(payload), text));
   }
 
-  void connected(uint64_t id) {
-    inject((wsm::connected_atom, uint64_t),
-           from(broker).to(machine).with(wsm::connected_atom::value, id));
+  void connected(uint64_t id, wsm::link_info link = {}) {
+    inject((wsm::connected_atom, uint64_t, wsm::link_info),
+           from(broker).to(machine).with(wsm::connected_atom::value, id,
+                                         std::move(link)));
   }
 
   void closed(uint64_t id, wsm::disconnect_info info) {
@@ -267,8 +268,8 @@ CAF_TEST(a bad URL is refused at spawn and no actor runs) {
     caf::actor_cast<wsm::broker_actor>(broker), relay);
   CAF_REQUIRE(!result);
   CAF_CHECK_EQUAL(wsm::describe(result.error()),
-                  "invalid URL 'http://feed.example/': scheme must be ws://, "
-                  "not http://");
+                  "invalid URL 'http://feed.example/': scheme must be ws:// or "
+                  "wss://, not http://");
   CAF_CHECK(!sched.has_job());
 }
 
@@ -278,6 +279,23 @@ CAF_TEST(a successful attempt gives CONNECTING then CONNECTED) {
   connected(id);
   expect_status(state::connected, "", 1, 1);
   CAF_CHECK(!sched.has_job());
+}
+
+CAF_TEST(CONNECTED carries what the handshake agreed and later states do not) {
+  auto id = start();
+  expect_status(state::connecting, "", 1, 0);
+  connected(id, wsm::link_info{"chat.v2", true});
+  wsm::status up{state::connected, "", 1, 1};
+  up.subprotocol = "chat.v2";
+  up.compressed = true;
+  expect_status(up);
+  closed(id, "closed by peer: 1000");
+  // The agreement belonged to the link that is gone.
+  expect_status(state::disconnected, "closed by peer: 1000", 1, 1);
+  expect((wsm::retry_atom, uint64_t), from(machine).to(machine));
+  expect_status(state::connecting, "", 1, 1);
+  connected(expect_open());
+  expect_status(state::connected, "", 1, 2);
 }
 
 CAF_TEST(a failed attempt gives DISCONNECTED then WAITING then a retry) {
@@ -1004,7 +1022,7 @@ CAF_TEST(stats count what went through) {
   CAF_CHECK_EQUAL(result.bytes_in, 12u);
   CAF_CHECK_EQUAL(result.queue_depth, 1u); // "in flight" went back
   CAF_CHECK(result.last_rtt == 7ms);
-  CAF_REQUIRE_EQUAL(result.disconnects.size(), 7u);
+  CAF_REQUIRE_EQUAL(result.disconnects.size(), wsm::close_cause_count);
   CAF_CHECK_EQUAL(
     result.disconnects[static_cast<size_t>(wsm::close_cause::network)], 1u);
 }

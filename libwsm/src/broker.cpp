@@ -5,17 +5,23 @@
 // actor, and report back to their machine with `anon_send` through a weak
 // address, stamped with the connection id.
 //
+// A session is a template over its stream, `ws://` (TCP) or `wss://` (TLS
+// over TCP); the TLS one adds a step between connect and upgrade.
+//
 // This is the only file of libwsm that includes Beast and Asio.
 
 #include "broker.hpp"
 
+#include <algorithm>
 #include <deque>
+#include <map>
 #include <memory>
 #include <thread>
-
-#include <pthread.h>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
+
+#include <pthread.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -26,7 +32,9 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
@@ -34,6 +42,8 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "tls_context.hpp"
+#include "wsm/error.hpp"
 #include "wsm/machine.hpp"
 #include "wsm/version.hpp"
 
@@ -93,15 +103,40 @@ std::string in_milliseconds(caf::timespan x) {
          + "ms";
 }
 
+/// What the broker routes a machine's commands to, whatever the stream.
+class session_base {
+public:
+  virtual ~session_base() = default;
+  virtual void start() = 0;
+  virtual void write(std::string payload, bool text) = 0;
+  virtual void ping() = 0;
+  /// Writes what is queued, then closes with 1000; abandons an attempt.
+  virtual void close() = 0;
+  /// Drops the link at once, without a close handshake.
+  virtual void abort() = 0;
+};
+
+using plain_stream = websocket::stream<beast::tcp_stream>;
+using tls_stream = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
+
 /// One client connection, from resolve to close. Every member function runs
 /// on the session's strand; the public ones post themselves there first.
-class session : public std::enable_shared_from_this<session> {
+template <class Stream>
+class session : public session_base,
+                public std::enable_shared_from_this<session<Stream>> {
 public:
-  session(net::io_context& context, uint64_t id, caf::actor_addr machine,
-          connect_request request)
-    : resolver_(net::make_strand(context)),
-      ws_(resolver_.get_executor()),
-      deadline_(resolver_.get_executor()),
+  static constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
+
+  /// `stream_args` follow the executor into the stream's constructor: the
+  /// TLS context for a TLS stream, nothing for a plain one.
+  template <class... StreamArgs>
+  session(net::any_io_executor executor, uint64_t id, caf::actor_addr machine,
+          connect_request request, std::shared_ptr<net::ssl::context> tls,
+          StreamArgs&... stream_args)
+    : resolver_(executor),
+      ws_(executor, stream_args...),
+      deadline_(executor),
+      tls_(std::move(tls)),
       id_(id),
       machine_(std::move(machine)),
       request_(std::move(request)) {
@@ -109,8 +144,8 @@ public:
       ws_.read_message_max(request_.max_message_size);
   }
 
-  void start() {
-    net::post(ws_.get_executor(), [self = shared_from_this()] {
+  void start() override {
+    net::post(ws_.get_executor(), [self = this->shared_from_this()] {
       // One deadline for resolve, connect and upgrade together.
       self->arm_deadline(self->request_.handshake_timeout,
                          "handshake timed out after "
@@ -119,8 +154,8 @@ public:
     });
   }
 
-  void write(std::string payload, bool text) {
-    net::post(ws_.get_executor(), [self = shared_from_this(),
+  void write(std::string payload, bool text) override {
+    net::post(ws_.get_executor(), [self = this->shared_from_this(),
                                    payload = std::move(payload), text]() mutable {
       self->writes_.push_back(pending_write{std::move(payload), text});
       // Beast allows one write in flight: the queue waits for on_write.
@@ -129,17 +164,16 @@ public:
     });
   }
 
-  void ping() {
-    net::post(ws_.get_executor(), [self = shared_from_this()] {
+  void ping() override {
+    net::post(ws_.get_executor(), [self = this->shared_from_this()] {
       // One ping in flight at a time; a second request adds nothing.
       if (self->open_ && !self->pinging_ && !self->close_started_)
         self->do_ping();
     });
   }
 
-  /// Writes what is queued, then closes with 1000; abandons an attempt.
-  void close() {
-    net::post(ws_.get_executor(), [self = shared_from_this()] {
+  void close() override {
+    net::post(ws_.get_executor(), [self = this->shared_from_this()] {
       self->closing_ = true;
       if (!self->open_)
         self->drop({close_cause::closed_by_machine,
@@ -150,9 +184,8 @@ public:
     });
   }
 
-  /// Drops the link at once, without a close handshake.
-  void abort() {
-    net::post(ws_.get_executor(), [self = shared_from_this()] {
+  void abort() override {
+    net::post(ws_.get_executor(), [self = this->shared_from_this()] {
       self->drop({close_cause::closed_by_machine, "aborted"});
     });
   }
@@ -214,7 +247,7 @@ private:
   /// Drops the link with a timeout after `limit`, unless cancelled first.
   void arm_deadline(caf::timespan limit, std::string reason) {
     deadline_.expires_after(limit);
-    deadline_.async_wait([self = shared_from_this(),
+    deadline_.async_wait([self = this->shared_from_this(),
                           reason = std::move(reason)](beast::error_code ec) {
       if (!ec)
         self->drop({close_cause::timeout, reason});
@@ -238,7 +271,7 @@ private:
     }
     resolver_.async_resolve(
       request_.host, request_.port,
-      [self = shared_from_this()](beast::error_code ec,
+      [self = this->shared_from_this()](beast::error_code ec,
                                   tcp::resolver::results_type results) {
         self->on_resolve(ec, std::move(results));
       });
@@ -248,7 +281,7 @@ private:
     if (ec)
       return fail(("resolve " + request_.host).c_str(), ec);
     beast::get_lowest_layer(ws_).async_connect(
-      results, [self = shared_from_this()](beast::error_code ec,
+      results, [self = this->shared_from_this()](beast::error_code ec,
                                            const tcp::endpoint&) {
         self->on_connect(ec);
       });
@@ -257,6 +290,37 @@ private:
   void on_connect(beast::error_code ec) {
     if (ec)
       return fail("connect", ec);
+    if constexpr (is_tls)
+      do_tls_handshake();
+    else
+      do_upgrade();
+  }
+
+  void do_tls_handshake() {
+    auto ssl = ws_.next_layer().native_handle();
+    // SNI, and the name (or address) the certificate must be for.
+    if (!prepare_tls_session(ssl, request_.host,
+                             !request_.tls.insecure_skip_verify))
+      return drop({close_cause::tls,
+                   "TLS: cannot check the certificate for host "
+                     + request_.host});
+    ws_.next_layer().async_handshake(
+      net::ssl::stream_base::client,
+      [self = this->shared_from_this()](beast::error_code ec) {
+        self->on_tls_handshake(ec);
+      });
+  }
+
+  void on_tls_handshake(beast::error_code ec) {
+    if (ec)
+      return drop({close_cause::tls,
+                   "TLS handshake: "
+                     + describe_tls_failure(ws_.next_layer().native_handle(),
+                                            ec.message())});
+    do_upgrade();
+  }
+
+  void do_upgrade() {
     // The session's deadline bounds the upgrade; idle pings are the
     // machine's business (keepalive), so Beast's own timeouts are off.
     websocket::stream_base::timeout timeouts;
@@ -264,16 +328,60 @@ private:
     timeouts.idle_timeout = websocket::stream_base::none();
     timeouts.keep_alive_pings = false;
     ws_.set_option(timeouts);
+    if (request_.deflate.enabled) {
+      auto& opts = request_.deflate;
+      websocket::permessage_deflate pmd;
+      pmd.client_enable = true;
+      pmd.client_max_window_bits = opts.max_window_bits;
+      pmd.server_max_window_bits = opts.max_window_bits;
+      pmd.client_no_context_takeover = opts.no_context_takeover;
+      pmd.server_no_context_takeover = opts.no_context_takeover;
+      pmd.compLevel = opts.level;
+      pmd.msg_size_threshold = opts.threshold;
+      ws_.set_option(pmd);
+    }
     ws_.set_option(websocket::stream_base::decorator(
-      [headers = request_.headers](websocket::request_type& req) {
-        req.set(beast::http::field::user_agent, user_agent);
-        for (auto& h : headers)
-          req.set(h.name, h.value);
-      }));
+      [this](websocket::request_type& req) { decorate(req); }));
     ws_.async_handshake(response_, request_.host_header, request_.target,
-                        [self = shared_from_this()](beast::error_code ec) {
+                        [self = this->shared_from_this()](beast::error_code ec) {
                           self->on_handshake(ec);
                         });
+  }
+
+  /// Adds our headers to the upgrade request. Values were checked at spawn.
+  void decorate(websocket::request_type& req) const {
+    req.set(beast::http::field::user_agent, user_agent);
+    for (auto& h : request_.headers) {
+      // The caller's User-Agent replaces ours; any other name may repeat.
+      if (beast::iequals(h.name, "User-Agent"))
+        req.set(beast::http::field::user_agent, h.value);
+      else
+        req.insert(h.name, h.value);
+    }
+    if (!request_.subprotocols.empty()) {
+      std::string offer;
+      for (auto& name : request_.subprotocols)
+        offer += (offer.empty() ? "" : ", ") + name;
+      req.set(beast::http::field::sec_websocket_protocol, offer);
+    }
+  }
+
+  /// What the server agreed to, or why its answer is not acceptable.
+  std::string read_agreement(link_info& link) const {
+    using beast::http::field;
+    link.subprotocol = std::string{response_[field::sec_websocket_protocol]};
+    auto& offered = request_.subprotocols;
+    if (!link.subprotocol.empty()
+        && std::find(offered.begin(), offered.end(), link.subprotocol)
+             == offered.end())
+      return "handshake: the server chose subprotocol '" + link.subprotocol
+             + "', which was not offered";
+    // Beast compresses once the server accepted the offer in this header.
+    auto extensions = response_[field::sec_websocket_extensions];
+    link.compressed = request_.deflate.enabled
+                      && extensions.find("permessage-deflate")
+                           != beast::string_view::npos;
+    return {};
   }
 
   void on_handshake(beast::error_code ec) {
@@ -288,6 +396,9 @@ private:
     }
     if (ec)
       return fail("handshake", ec);
+    link_info link;
+    if (auto problem = read_agreement(link); !problem.empty())
+      return drop({close_cause::protocol_violation, std::move(problem)});
     deadline_.cancel();
     response_ = {};
     open_ = true;
@@ -297,7 +408,7 @@ private:
         if (kind == websocket::frame_type::pong)
           caf::anon_send(machine(), pong_atom::value, id_);
       });
-    caf::anon_send(machine(), connected_atom::value, id_);
+    caf::anon_send(machine(), connected_atom::value, id_, std::move(link));
     do_read();
     if (!writes_.empty())
       do_write();
@@ -308,7 +419,7 @@ private:
   // -- reading ----------------------------------------------------------------
 
   void do_read() {
-    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec,
+    ws_.async_read(buffer_, [self = this->shared_from_this()](beast::error_code ec,
                                                         size_t) {
       self->on_read(ec);
     });
@@ -334,7 +445,7 @@ private:
     auto& next = writes_.front();
     ws_.text(next.text);
     ws_.async_write(net::buffer(next.payload),
-                    [self = shared_from_this()](beast::error_code ec, size_t) {
+                    [self = this->shared_from_this()](beast::error_code ec, size_t) {
                       self->on_write(ec);
                     });
   }
@@ -354,7 +465,7 @@ private:
 
   void do_ping() {
     pinging_ = true;
-    ws_.async_ping({}, [self = shared_from_this()](beast::error_code ec) {
+    ws_.async_ping({}, [self = this->shared_from_this()](beast::error_code ec) {
       self->pinging_ = false;
       if (ec)
         self->fail("ping", ec);
@@ -371,7 +482,7 @@ private:
                  "close timed out after "
                    + in_milliseconds(request_.close_timeout));
     ws_.async_close(websocket::close_code::normal,
-                    [self = shared_from_this()](beast::error_code ec) {
+                    [self = this->shared_from_this()](beast::error_code ec) {
                       if (ec)
                         self->fail("close", ec);
                       else
@@ -382,8 +493,11 @@ private:
   }
 
   tcp::resolver resolver_;
-  websocket::stream<beast::tcp_stream> ws_;
+  Stream ws_;
   net::steady_timer deadline_;
+  /// The TLS context the stream uses, shared by sessions alike; null for a
+  /// plain stream.
+  std::shared_ptr<net::ssl::context> tls_;
   beast::flat_buffer buffer_;
   websocket::response_type response_;
   std::deque<pending_write> writes_;
@@ -402,13 +516,16 @@ struct broker_state {
   std::shared_ptr<io_runtime> io;
   /// Weak: a session lives as long as its pending operations; the map only
   /// routes commands to it.
-  std::unordered_map<uint64_t, std::weak_ptr<session>> sessions;
+  std::unordered_map<uint64_t, std::weak_ptr<session_base>> sessions;
   /// Size at which the map is next swept of ended sessions.
   size_t sweep_at = 64;
+  /// One TLS context per set of TLS options: machines that share options
+  /// share certificates, store and session cache.
+  std::map<std::string, std::shared_ptr<net::ssl::context>> tls_contexts;
 
   static inline const char* name = "wsm.broker";
 
-  std::shared_ptr<session> find(uint64_t id) {
+  std::shared_ptr<session_base> find(uint64_t id) {
     auto i = sessions.find(id);
     return i == sessions.end() ? nullptr : i->second.lock();
   }
@@ -417,6 +534,39 @@ struct broker_state {
     for (auto i = sessions.begin(); i != sessions.end();)
       i = i->second.expired() ? sessions.erase(i) : std::next(i);
     sweep_at = std::max<size_t>(64, sessions.size() * 2);
+  }
+
+  /// The context for `opts`, made on first use.
+  caf::expected<std::shared_ptr<net::ssl::context>>
+  tls_context_for(const tls_options& opts) {
+    auto key = opts.ca_file + '\0' + opts.ca_path + '\0' + opts.cert_file
+               + '\0' + opts.key_file + '\0'
+               + (opts.insecure_skip_verify ? "insecure" : "verify");
+    if (auto i = tls_contexts.find(key); i != tls_contexts.end())
+      return i->second;
+    auto native = make_tls_context(opts);
+    if (!native)
+      return std::move(native.error());
+    // Asio's context takes over one reference to OpenSSL's.
+    SSL_CTX_up_ref(native->get());
+    auto result = std::make_shared<net::ssl::context>(native->get());
+    tls_contexts.emplace(std::move(key), result);
+    return result;
+  }
+
+  /// A session of the right kind for `request`, or why there can be none.
+  caf::expected<std::shared_ptr<session_base>>
+  make_session(uint64_t id, caf::actor_addr machine, connect_request request) {
+    net::any_io_executor executor = net::make_strand(io->context());
+    if (!request.secure)
+      return std::make_shared<session<plain_stream>>(
+        executor, id, std::move(machine), std::move(request), nullptr);
+    auto context = tls_context_for(request.tls);
+    if (!context)
+      return std::move(context.error());
+    return std::make_shared<session<tls_stream>>(
+      executor, id, std::move(machine), std::move(request), *context,
+      **context);
   }
 };
 
@@ -429,9 +579,16 @@ broker_actor::behavior_type broker(broker_self self,
     [=](open_atom, uint64_t id, connect_request& request) {
       auto& st = self->state;
       auto machine = caf::actor_cast<caf::actor_addr>(self->current_sender());
-      auto s = std::make_shared<session>(st.io->context(), id,
-                                         std::move(machine),
-                                         std::move(request));
+      auto made = st.make_session(id, machine, std::move(request));
+      if (!made) {
+        // Checked at spawn; a file may have gone since.
+        caf::anon_send(caf::actor_cast<machine_actor>(machine),
+                       closed_atom::value, id,
+                       disconnect_info{close_cause::tls,
+                                       describe(made.error())});
+        return;
+      }
+      auto& s = *made;
       st.sessions.emplace(id, s);
       if (st.sessions.size() >= st.sweep_at)
         st.sweep();

@@ -19,6 +19,9 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<header>("wsm::header");
   cfg.add_message_type<connect_request>("wsm::connect_request");
   cfg.add_message_type<disconnect_info>("wsm::disconnect_info");
+  cfg.add_message_type<link_info>("wsm::link_info");
+  cfg.add_message_type<tls_options>("wsm::tls_options");
+  cfg.add_message_type<deflate_options>("wsm::deflate_options");
   cfg.add_message_type<stats>("wsm::stats");
 }
 

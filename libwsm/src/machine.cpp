@@ -60,7 +60,6 @@ namespace {
 
 using fire_atom = caf::atom_constant<caf::atom("wsm_fire")>;
 
-constexpr size_t cause_count = static_cast<size_t>(close_cause::dead_peer) + 1;
 
 /// An output on its way, with whom to tell how it ends.
 struct pending_output {
@@ -163,6 +162,12 @@ void publish(machine_self self, wsm::state next, std::string error = {},
   st.last.retry_delay = retry_delay;
   st.last.http_status = info ? info->http_status : 0;
   st.last.close_code = info ? info->close_code : 0;
+  // What the handshake agreed on holds while the link is up (set by
+  // enter_connected); other states have no link to describe.
+  if (next != wsm::state::connected) {
+    st.last.subprotocol.clear();
+    st.last.compressed = false;
+  }
   fan_out(self, caf::make_message(st.last));
 }
 
@@ -340,7 +345,7 @@ void release_connection(machine_self self, bool graceful = true) {
 
 void count_disconnect(machine_self self, close_cause cause) {
   auto& counters = self->state.counters.disconnects;
-  counters.resize(cause_count);
+  counters.resize(close_cause_count);
   ++counters[static_cast<size_t>(cause)];
 }
 
@@ -456,10 +461,12 @@ void ask_gate(machine_self self) {
   self->become(gated(self));
 }
 
-void enter_connected(machine_self self) {
+void enter_connected(machine_self self, link_info& link) {
   auto& st = self->state;
   ++st.generation;
   ++st.last.epoch;
+  st.last.subprotocol = std::move(link.subprotocol);
+  st.last.compressed = link.compressed;
   ++st.counters.connects;
   st.last_heard = self->clock().now();
   st.awaiting_pong = false;
@@ -612,7 +619,7 @@ caf::message_handler common_handlers(machine_self self) {
     [=](get_atom, stats_atom) {
       auto& st = self->state;
       auto result = st.counters;
-      result.disconnects.resize(cause_count);
+      result.disconnects.resize(close_cause_count);
       result.queue_depth = st.queue.size() + st.in_flight.size();
       return result;
     },
@@ -632,7 +639,7 @@ caf::message_handler common_handlers(machine_self self) {
       if (stamp == 0 && self->state.draining)
         finish(self, "quit: no link to write it within close_timeout");
     },
-    [=](connected_atom, uint64_t) {},
+    [=](connected_atom, uint64_t, const link_info&) {},
     [=](received_atom, uint64_t, const input&) {},
     [=](pong_atom, uint64_t) {},
     [=](closed_atom, uint64_t, const disconnect_info&) {},
@@ -653,9 +660,9 @@ machine_actor::behavior_type connecting(machine_self self) {
   return compose(
     self,
     {
-      [=](connected_atom, uint64_t connection) {
+      [=](connected_atom, uint64_t connection, link_info& link) {
         if (is_current(self, connection))
-          enter_connected(self);
+          enter_connected(self, link);
       },
       [=](closed_atom, uint64_t connection, const disconnect_info& info) {
         if (is_current(self, connection))
@@ -843,7 +850,7 @@ machine_actor::behavior_type machine(machine_self self, connect_request request,
   st.text = st.opts.text;
   st.broker = std::move(broker);
   st.timer_relay = std::move(timer_relay);
-  st.counters.disconnects.resize(cause_count);
+  st.counters.disconnects.resize(close_cause_count);
   self->set_down_handler([=](caf::down_msg& x) {
     remove_subscriber(self, x.source);
   });

@@ -74,6 +74,10 @@ std::string to_string(const status& x) {
     result += ", HTTP " + std::to_string(x.http_status);
   if (x.close_code != 0)
     result += ", close code " + std::to_string(x.close_code);
+  if (!x.subprotocol.empty())
+    result += ", subprotocol " + x.subprotocol;
+  if (x.compressed)
+    result += ", compressed";
   result += ')';
   return result;
 }
@@ -106,6 +110,10 @@ const char* to_string(close_cause x) noexcept {
       return "message_too_big";
     case close_cause::dead_peer:
       return "dead_peer";
+    case close_cause::tls:
+      return "tls";
+    case close_cause::protocol_violation:
+      return "protocol_violation";
   }
   return "unknown";
 }
@@ -126,7 +134,8 @@ bool operator==(const input& x, const input& y) noexcept {
 bool operator==(const status& x, const status& y) noexcept {
   return x.state == y.state && x.error == y.error && x.attempt == y.attempt
          && x.epoch == y.epoch && x.retry_delay == y.retry_delay
-         && x.http_status == y.http_status && x.close_code == y.close_code;
+         && x.http_status == y.http_status && x.close_code == y.close_code
+         && x.subprotocol == y.subprotocol && x.compressed == y.compressed;
 }
 
 bool operator==(const undelivered& x, const undelivered& y) noexcept {
@@ -143,12 +152,29 @@ bool operator==(const connect_request& x, const connect_request& y) noexcept {
         return false;
     return true;
   };
+  auto& xt = x.tls;
+  auto& yt = y.tls;
+  auto same_tls = xt.ca_file == yt.ca_file && xt.ca_path == yt.ca_path
+                  && xt.cert_file == yt.cert_file && xt.key_file == yt.key_file
+                  && xt.insecure_skip_verify == yt.insecure_skip_verify;
+  auto& xd = x.deflate;
+  auto& yd = y.deflate;
+  auto same_deflate = xd.enabled == yd.enabled
+                      && xd.max_window_bits == yd.max_window_bits
+                      && xd.no_context_takeover == yd.no_context_takeover
+                      && xd.level == yd.level && xd.threshold == yd.threshold;
   return x.host == y.host && x.port == y.port && x.host_header == y.host_header
-         && x.target == y.target && same_headers(x.headers, y.headers)
+         && x.target == y.target && x.secure == y.secure
+         && same_headers(x.headers, y.headers)
+         && x.subprotocols == y.subprotocols && same_tls && same_deflate
          && x.handshake_timeout == y.handshake_timeout
          && x.write_timeout == y.write_timeout
          && x.close_timeout == y.close_timeout
          && x.max_message_size == y.max_message_size;
+}
+
+bool operator==(const link_info& x, const link_info& y) noexcept {
+  return x.subprotocol == y.subprotocol && x.compressed == y.compressed;
 }
 
 uint64_t next_connection_id() noexcept {

@@ -9,13 +9,22 @@
 
 namespace wsm::detail {
 
-/// Parses a `ws://` URL and checks the headers of `opts`; the error names
-/// what is wrong.
+/// Parses a `ws://` or `wss://` URL and checks `opts` as far as the
+/// handshake goes: headers, subprotocols, permessage-deflate parameters and
+/// the TLS files. The error names what is wrong; it never shows the URL's
+/// credentials nor a header's value.
 caf::expected<connect_request> make_connect_request(const std::string& url,
                                                     const options& opts);
 
-/// Checks one header: the name must be an HTTP token, the value free of CR,
-/// LF and NUL.
+/// Checks one header: the name must be an HTTP token that the handshake
+/// does not set itself, the value free of CR, LF and NUL.
 caf::error check_header(const header& x);
+
+/// Returns `url` with its userinfo, if any, replaced by `***`; works on
+/// text that is not a valid URL too.
+std::string redact_url(const std::string& url);
+
+/// Encodes `x` in base64 (RFC 4648, with padding).
+std::string base64(const std::string& x);
 
 } // namespace wsm::detail

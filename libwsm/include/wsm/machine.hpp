@@ -41,7 +41,7 @@ using machine_actor = caf::typed_actor<
   caf::replies_to<get_atom, status_atom>::with<status>,
   caf::replies_to<get_atom, stats_atom>::with<stats>,
   // events from the broker
-  caf::reacts_to<connected_atom, uint64_t>,
+  caf::reacts_to<connected_atom, uint64_t, link_info>,
   caf::reacts_to<received_atom, uint64_t, input>,
   caf::reacts_to<pong_atom, uint64_t>,
   caf::reacts_to<written_atom, uint64_t, uint64_t>,

@@ -79,6 +79,10 @@ struct status {
   /// In DISCONNECTED after a close frame: the code the peer sent, or the one
   /// the machine sent.
   uint16_t close_code = 0;
+  /// In CONNECTED: the subprotocol the server chose; empty if none.
+  std::string subprotocol;
+  /// In CONNECTED: permessage-deflate was negotiated.
+  bool compressed = false;
 };
 
 /// From a machine: an output that will never be written, back to its sender.
@@ -95,7 +99,7 @@ struct stats {
   uint64_t connects = 0;
   /// Links lost or attempts failed, by cause (`network`, `timeout`,
   /// `handshake_rejected`, `closed_by_peer`, `message_too_big`,
-  /// `dead_peer`), indexed by `close_cause`.
+  /// `dead_peer`, `tls`, `protocol_violation`), indexed by `close_cause`.
   std::vector<uint64_t> disconnects;
   /// Messages and bytes received.
   uint64_t messages_in = 0;
@@ -133,7 +137,8 @@ typename Inspector::result_type inspect(Inspector& f, input& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, status& x) {
   return f(caf::meta::type_name("wsm::status"), x.state, x.error, x.attempt,
-           x.epoch, x.retry_delay, x.http_status, x.close_code);
+           x.epoch, x.retry_delay, x.http_status, x.close_code, x.subprotocol,
+           x.compressed);
 }
 
 template <class Inspector>

@@ -35,10 +35,45 @@ enum class overflow_policy : uint8_t {
 
 const char* to_string(overflow_policy x) noexcept;
 
+/// How `wss://` connections prove who the server is, and who we are.
+struct tls_options {
+  /// PEM file of CA certificates to trust instead of the system's store.
+  std::string ca_file;
+  /// Directory of CA certificates (hashed names, as `openssl rehash` makes
+  /// them) to trust instead of the system's store.
+  std::string ca_path;
+  /// PEM file with our certificate (chain), presented when a server asks.
+  std::string cert_file;
+  /// PEM file with the private key of `cert_file`.
+  std::string key_file;
+  /// Accepts any certificate for any host name: no protection against
+  /// anyone on the path. For tests against throwaway certificates only.
+  bool insecure_skip_verify = false;
+};
+
+/// permessage-deflate (RFC 7692), offered in the upgrade request when
+/// enabled; messages are compressed both ways if the server agrees.
+struct deflate_options {
+  /// Offer the extension (off by default: it costs memory per connection).
+  bool enabled = false;
+  /// The LZ77 window both sides are asked to use, 9..15 (2^bits bytes).
+  int max_window_bits = 15;
+  /// Ask both sides to compress each message on its own: less memory per
+  /// connection, less compression.
+  bool no_context_takeover = false;
+  /// zlib compression level of our messages, 0..9.
+  int level = 6;
+  /// Messages shorter than this (bytes) go uncompressed.
+  size_t threshold = 0;
+};
+
 /// Everything a machine can be told at spawn time.
 struct options {
   /// Extra headers of the upgrade request. A name that is not an HTTP token,
-  /// or a value with CR, LF or NUL, is refused at spawn.
+  /// a value with CR, LF or NUL, or a header the handshake sets itself
+  /// (Host, Upgrade, Connection, Sec-WebSocket-*) is refused at spawn.
+  /// `User-Agent` replaces the library's own (`wsm/VERSION`). Values are
+  /// never printed.
   std::vector<header> headers;
   /// The pause in WAITING after the first failed attempt; the backoff's
   /// initial delay.
@@ -59,6 +94,14 @@ struct options {
   /// HTTP statuses of a refused handshake that are worth retrying besides
   /// 5xx and 429; any other refusal ends the machine (`handshake_rejected`).
   std::vector<uint16_t> retryable_statuses;
+  /// Subprotocols to offer (`Sec-WebSocket-Protocol`), most preferred
+  /// first; each must be an HTTP token. The server's choice is in the
+  /// CONNECTED status; a choice that was not offered fails the attempt.
+  std::vector<std::string> subprotocols;
+  /// permessage-deflate; off by default.
+  deflate_options deflate;
+  /// Certificates for `wss://` URLs; ignored for `ws://`.
+  tls_options tls;
   /// A keepalive ping goes out after this long without hearing from the peer.
   caf::timespan ping_interval = std::chrono::seconds(30);
   /// No pong nor any other frame this long after a keepalive ping: the peer

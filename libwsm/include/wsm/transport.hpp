@@ -7,8 +7,10 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include <caf/detail/stringification_inspector.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/timespan.hpp>
@@ -28,7 +30,13 @@ struct connect_request {
   std::string host_header;
   /// Path and query of the upgrade request.
   std::string target;
+  /// `wss://`: TLS with the certificates of `tls`.
+  bool secure = false;
+  /// Extra headers, the Authorization made of the URL's userinfo among them.
   std::vector<header> headers;
+  std::vector<std::string> subprotocols;
+  deflate_options deflate;
+  tls_options tls;
   caf::timespan handshake_timeout{};
   caf::timespan write_timeout{};
   caf::timespan close_timeout{};
@@ -51,6 +59,23 @@ enum class close_cause : uint8_t {
   message_too_big,
   /// No pong nor any other frame within pong_timeout after a ping.
   dead_peer,
+  /// The TLS handshake failed, e.g. the certificate did not verify.
+  tls,
+  /// The server's answer broke the handshake's rules, e.g. it chose a
+  /// subprotocol that was not offered.
+  protocol_violation,
+};
+
+/// The number of close causes, for counters indexed by cause.
+constexpr size_t close_cause_count =
+  static_cast<size_t>(close_cause::protocol_violation) + 1;
+
+/// What was agreed in the handshake of a connection that is up.
+struct link_info {
+  /// The subprotocol the server chose; empty if none.
+  std::string subprotocol;
+  /// permessage-deflate was negotiated.
+  bool compressed = false;
 };
 
 const char* to_string(close_cause x) noexcept;
@@ -70,16 +95,45 @@ bool operator==(const disconnect_info& x, const disconnect_info& y) noexcept;
 
 bool operator==(const connect_request& x, const connect_request& y) noexcept;
 
+bool operator==(const link_info& x, const link_info& y) noexcept;
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, header& x) {
-  return f(caf::meta::type_name("wsm::header"), x.name, x.value);
+  // Rendered for people (logs, to_string), a value is never shown: it may
+  // be a credential.
+  if constexpr (std::is_same<Inspector,
+                             caf::detail::stringification_inspector>::value) {
+    std::string hidden = "<hidden>";
+    return f(caf::meta::type_name("wsm::header"), x.name, hidden);
+  } else {
+    return f(caf::meta::type_name("wsm::header"), x.name, x.value);
+  }
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, tls_options& x) {
+  return f(caf::meta::type_name("wsm::tls_options"), x.ca_file, x.ca_path,
+           x.cert_file, x.key_file, x.insecure_skip_verify);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, deflate_options& x) {
+  return f(caf::meta::type_name("wsm::deflate_options"), x.enabled,
+           x.max_window_bits, x.no_context_takeover, x.level, x.threshold);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, connect_request& x) {
   return f(caf::meta::type_name("wsm::connect_request"), x.host, x.port,
-           x.host_header, x.target, x.headers, x.handshake_timeout,
-           x.write_timeout, x.close_timeout, x.max_message_size);
+           x.host_header, x.target, x.secure, x.headers, x.subprotocols,
+           x.deflate, x.tls, x.handshake_timeout, x.write_timeout,
+           x.close_timeout, x.max_message_size);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, link_info& x) {
+  return f(caf::meta::type_name("wsm::link_info"), x.subprotocol,
+           x.compressed);
 }
 
 template <class Inspector>
@@ -108,7 +162,7 @@ using written_atom = caf::atom_constant<caf::atom("wsm_wrote")>;
 /// still in progress) and forgets the id; `abort` drops the link at once,
 /// without a close handshake, and forgets the id.
 ///
-/// Events back to the machine: `(connected_atom, id)`, `(received_atom, id,
+/// Events back to the machine: `(connected_atom, id, link_info)`, `(received_atom, id,
 /// input)`, `(pong_atom, id)`, `(written_atom, id, count)` after `count` more
 /// frames went to the socket, and `(closed_atom, id, disconnect_info)` once,
 /// at the end.
