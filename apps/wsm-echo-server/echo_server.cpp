@@ -3,7 +3,10 @@
 #include <atomic>
 #include <cstdio>
 #include <list>
+#include <map>
+#include <mutex>
 #include <thread>
+#include <type_traits>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -14,7 +17,9 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
 namespace wsm_echo {
 
@@ -26,27 +31,102 @@ using tcp = boost::asio::ip::tcp;
 
 namespace {
 
+/// What the server counts and remembers, read from other threads.
 struct counters {
   std::atomic<size_t> connections{0};
   std::atomic<size_t> pings{0};
   std::atomic<size_t> closes{0};
   std::atomic<size_t> refused{0};
+  std::atomic<size_t> tls_failures{0};
+  mutable std::mutex mutex;
+  /// The last upgrade request's headers, by lower-case name.
+  std::map<std::string, std::string> last_request;
+  std::string last_client_certificate;
 };
 
-/// One accepted connection: read the upgrade request, accept or refuse it,
-/// then read a message, echo it, read the next.
-class connection : public std::enable_shared_from_this<connection> {
+std::string lower(std::string x) {
+  for (auto& c : x)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return x;
+}
+
+/// Returns the subject of the certificate the peer of `ssl` presented.
+std::string peer_subject(SSL* ssl) {
+  auto cert = SSL_get1_peer_certificate(ssl);
+  if (cert == nullptr)
+    return {};
+  char buffer[256] = {};
+  X509_NAME_oneline(X509_get_subject_name(cert), buffer, sizeof(buffer));
+  X509_free(cert);
+  std::string result = buffer;
+  // "/CN=name" in OpenSSL's one-line form; "CN=name" reads better.
+  return result.empty() || result[0] != '/' ? result : result.substr(1);
+}
+
+using plain_stream = websocket::stream<beast::tcp_stream>;
+using tls_stream = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
+
+/// What the server keeps of a connection: a way to drop it.
+class connection_base {
 public:
-  connection(tcp::socket socket, const server_options& opts, counters& stats)
-    : ws_(std::move(socket)),
+  virtual ~connection_base() = default;
+  virtual void start() = 0;
+  /// Drops the TCP connection without a close handshake.
+  virtual void abort() = 0;
+};
+
+/// One accepted connection: the TLS handshake if any, read the upgrade
+/// request, accept or refuse it, then read a message, echo it, read the
+/// next.
+template <class Stream>
+class connection : public connection_base,
+                   public std::enable_shared_from_this<connection<Stream>> {
+public:
+  static constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
+
+  template <class... StreamArgs>
+  connection(tcp::socket socket, const server_options& opts, counters& stats,
+             StreamArgs&... stream_args)
+    : ws_(std::move(socket), stream_args...),
       timer_(ws_.get_executor()),
       opts_(opts),
       stats_(stats) {
   }
 
-  void start() {
+  void start() override {
     if (opts_.stall_handshake)
       return hang();
+    if constexpr (is_tls) {
+      ws_.next_layer().async_handshake(
+        net::ssl::stream_base::server,
+        [self = this->shared_from_this()](beast::error_code ec) {
+          if (ec) {
+            ++self->stats_.tls_failures;
+            self->log("TLS-FAIL " + ec.message());
+            return;
+          }
+          auto subject = peer_subject(self->ws_.next_layer().native_handle());
+          if (!subject.empty())
+            self->log("CLIENT-CERT " + subject);
+          {
+            std::lock_guard<std::mutex> guard{self->stats_.mutex};
+            self->stats_.last_client_certificate = subject;
+          }
+          self->read_request();
+        });
+    } else {
+      read_request();
+    }
+  }
+
+  void abort() override {
+    beast::error_code ignored;
+    timer_.cancel();
+    beast::get_lowest_layer(ws_).socket().close(ignored);
+  }
+
+private:
+  void read_request() {
     ws_.set_option(
       websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
@@ -59,20 +139,13 @@ public:
       }
     });
     // The request is read first so that it can be refused or logged.
-    http::async_read(beast::get_lowest_layer(ws_), buffer_, request_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
+    http::async_read(ws_.next_layer(), buffer_, request_,
+                     [self = this->shared_from_this()](beast::error_code ec,
+                                                       size_t) {
                        self->on_request(ec);
                      });
   }
 
-  /// Drops the TCP connection without a close handshake.
-  void abort() {
-    beast::error_code ignored;
-    timer_.cancel();
-    beast::get_lowest_layer(ws_).socket().close(ignored);
-  }
-
-private:
   void log(const std::string& line) {
     if (opts_.log) {
       std::printf("%s\n", line.c_str());
@@ -83,12 +156,30 @@ private:
   void on_request(beast::error_code ec) {
     if (ec)
       return;
-    for (auto& field : request_)
-      log("HEADER " + std::string{field.name_string()} + ": "
-          + std::string{field.value()});
+    {
+      std::lock_guard<std::mutex> guard{stats_.mutex};
+      stats_.last_request.clear();
+      for (auto& field : request_) {
+        log("HEADER " + std::string{field.name_string()} + ": "
+            + std::string{field.value()});
+        stats_.last_request[lower(std::string{field.name_string()})] =
+          std::string{field.value()};
+      }
+    }
     if (opts_.refuse_status != 0)
       return refuse();
-    ws_.async_accept(request_, [self = shared_from_this()](beast::error_code ec) {
+    if (opts_.deflate) {
+      websocket::permessage_deflate pmd;
+      pmd.server_enable = true;
+      ws_.set_option(pmd);
+    }
+    if (auto chosen = choose_subprotocol(); !chosen.empty())
+      ws_.set_option(websocket::stream_base::decorator(
+        [chosen](websocket::response_type& res) {
+          res.set(http::field::sec_websocket_protocol, chosen);
+        }));
+    ws_.async_accept(request_, [self = this->shared_from_this()](
+                                 beast::error_code ec) {
       if (ec)
         return;
       ++self->stats_.connections;
@@ -100,10 +191,28 @@ private:
     });
   }
 
+  /// The first subprotocol of the client's offer that the server speaks.
+  std::string choose_subprotocol() const {
+    if (!opts_.force_subprotocol.empty())
+      return opts_.force_subprotocol;
+    std::string offer{request_[http::field::sec_websocket_protocol]};
+    for (size_t start = 0; start < offer.size();) {
+      auto end = std::min(offer.find(',', start), offer.size());
+      auto name = offer.substr(start, end - start);
+      name.erase(0, name.find_first_not_of(' '));
+      name.erase(name.find_last_not_of(' ') + 1);
+      for (auto& spoken : opts_.subprotocols)
+        if (spoken == name)
+          return name;
+      start = end + 1;
+    }
+    return {};
+  }
+
   /// Keeps the connection open without reading, until the server drops it.
   void hang() {
     timer_.expires_at(net::steady_timer::time_point::max());
-    timer_.async_wait([self = shared_from_this()](beast::error_code) {});
+    timer_.async_wait([self = this->shared_from_this()](beast::error_code) {});
   }
 
   void refuse() {
@@ -114,13 +223,13 @@ private:
     response->body() = "refused by wsm-echo-server\n";
     response->keep_alive(false);
     response->prepare_payload();
-    http::async_write(beast::get_lowest_layer(ws_), *response,
-                      [self = shared_from_this(),
+    http::async_write(ws_.next_layer(), *response,
+                      [self = this->shared_from_this(),
                        response](beast::error_code, size_t) { self->abort(); });
   }
 
   void do_read() {
-    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec,
+    ws_.async_read(buffer_, [self = this->shared_from_this()](beast::error_code ec,
                                                         size_t) {
       self->on_read(ec);
     });
@@ -143,7 +252,7 @@ private:
         if (space != std::string::npos)
           reason.reason = rest.substr(space + 1);
       }
-      ws_.async_close(reason, [self = shared_from_this()](beast::error_code) {});
+      ws_.async_close(reason, [self = this->shared_from_this()](beast::error_code) {});
       return;
     }
     if (!opts_.play.empty() && !played_) {
@@ -153,7 +262,7 @@ private:
     }
     if (opts_.echo_delay.count() > 0) {
       timer_.expires_after(opts_.echo_delay);
-      timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
         if (!ec)
           self->do_echo();
       });
@@ -164,7 +273,7 @@ private:
 
   void do_echo() {
     ws_.text(ws_.got_text());
-    ws_.async_write(buffer_.data(), [self = shared_from_this()](
+    ws_.async_write(buffer_.data(), [self = this->shared_from_this()](
                                       beast::error_code ec, size_t) {
       if (ec)
         return;
@@ -177,21 +286,21 @@ private:
     if (index == opts_.play.size()) {
       if (opts_.close_after_play) {
         ws_.async_close(websocket::close_code::going_away,
-                        [self = shared_from_this()](beast::error_code) {});
+                        [self = this->shared_from_this()](beast::error_code) {});
         return;
       }
       return do_read();
     }
     ws_.text(true);
     ws_.async_write(net::buffer(opts_.play[index]),
-                    [self = shared_from_this(), index](beast::error_code ec,
+                    [self = this->shared_from_this(), index](beast::error_code ec,
                                                        size_t) {
                       if (!ec)
                         self->do_play(index + 1);
                     });
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  Stream ws_;
   beast::flat_buffer buffer_;
   http::request<http::string_body> request_;
   net::steady_timer timer_;
@@ -208,7 +317,9 @@ struct echo_server::impl {
   tcp::acceptor acceptor{context};
   net::steady_timer drop_timer{context};
   counters stats;
-  std::list<std::weak_ptr<connection>> connections;
+  std::list<std::weak_ptr<connection_base>> connections;
+  /// Set when the server speaks TLS.
+  std::unique_ptr<net::ssl::context> tls;
   std::thread thread;
   uint16_t port = 0;
   bool stopped = false;
@@ -217,7 +328,13 @@ struct echo_server::impl {
     acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
       if (ec)
         return; // the acceptor was closed
-      auto conn = std::make_shared<connection>(std::move(socket), opts, stats);
+      std::shared_ptr<connection_base> conn;
+      if (tls)
+        conn = std::make_shared<connection<tls_stream>>(std::move(socket), opts,
+                                                        stats, *tls);
+      else
+        conn = std::make_shared<connection<plain_stream>>(std::move(socket),
+                                                          opts, stats);
       connections.remove_if([](auto& x) { return x.expired(); });
       connections.push_back(conn);
       conn->start();
@@ -249,7 +366,21 @@ struct echo_server::impl {
 
 echo_server::echo_server(server_options opts) : impl_(std::make_unique<impl>()) {
   impl_->opts = std::move(opts);
-  tcp::endpoint endpoint{net::ip::make_address("127.0.0.1"), impl_->opts.port};
+  if (!impl_->opts.cert_file.empty()) {
+    // Throws with OpenSSL's reason if a file is missing or bad.
+    impl_->tls = std::make_unique<net::ssl::context>(
+      net::ssl::context::tls_server);
+    impl_->tls->use_certificate_chain_file(impl_->opts.cert_file);
+    impl_->tls->use_private_key_file(impl_->opts.key_file,
+                                     net::ssl::context::pem);
+    if (!impl_->opts.client_ca_file.empty()) {
+      impl_->tls->load_verify_file(impl_->opts.client_ca_file);
+      impl_->tls->set_verify_mode(net::ssl::verify_peer
+                                  | net::ssl::verify_fail_if_no_peer_cert);
+    }
+  }
+  tcp::endpoint endpoint{net::ip::make_address(impl_->opts.address),
+                         impl_->opts.port};
   impl_->acceptor.open(endpoint.protocol());
   // A restarted server takes its port back at once.
   impl_->acceptor.set_option(net::socket_base::reuse_address(true));
@@ -297,6 +428,22 @@ size_t echo_server::closes_received() const noexcept {
 
 size_t echo_server::refused() const noexcept {
   return impl_->stats.refused;
+}
+
+std::string echo_server::last_request_header(const std::string& name) const {
+  std::lock_guard<std::mutex> guard{impl_->stats.mutex};
+  auto& headers = impl_->stats.last_request;
+  auto i = headers.find(lower(name));
+  return i == headers.end() ? std::string{} : i->second;
+}
+
+std::string echo_server::last_client_certificate() const {
+  std::lock_guard<std::mutex> guard{impl_->stats.mutex};
+  return impl_->stats.last_client_certificate;
+}
+
+size_t echo_server::tls_failures() const noexcept {
+  return impl_->stats.tls_failures;
 }
 
 } // namespace wsm_echo

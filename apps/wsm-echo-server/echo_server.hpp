@@ -12,8 +12,24 @@ namespace wsm_echo {
 /// What an echo server does besides echoing: the fault switches that tests
 /// and demos use.
 struct server_options {
-  /// Port on 127.0.0.1; 0 picks a free one.
+  /// Address to listen on; a loopback one in tests.
+  std::string address = "127.0.0.1";
+  /// Port; 0 picks a free one.
   uint16_t port = 0;
+  /// PEM files of the server's certificate (chain) and key: with both the
+  /// server speaks TLS (wss://).
+  std::string cert_file;
+  std::string key_file;
+  /// With TLS: asks every client for a certificate issued by a CA in this
+  /// PEM file and refuses the TLS handshake without one.
+  std::string client_ca_file;
+  /// Subprotocols the server speaks: it picks the first the client offers.
+  std::vector<std::string> subprotocols;
+  /// Answers every upgrade with this subprotocol, offered or not, like a
+  /// misconfigured server.
+  std::string force_subprotocol;
+  /// Accepts permessage-deflate when a client offers it.
+  bool deflate = false;
   /// Drops every connection (TCP reset, no close frame) this often; 0 never.
   std::chrono::milliseconds drop_every{0};
   /// Refuses every handshake with this HTTP status; 0 accepts.
@@ -34,7 +50,7 @@ struct server_options {
   bool log = false;
 };
 
-/// A WebSocket echo server on 127.0.0.1 running on a thread of its own.
+/// A WebSocket echo server (TLS optional) running on a thread of its own.
 /// Each message comes back with its frame type; `/CLOSE` makes the server
 /// close that connection with 1000, as the seed's test server does, and
 /// `/CLOSE CODE [REASON]` with that code and reason.
@@ -63,6 +79,17 @@ public:
 
   /// Handshakes refused so far.
   size_t refused() const noexcept;
+
+  /// The value of header `name` in the last upgrade request that arrived,
+  /// or "" if it had none.
+  std::string last_request_header(const std::string& name) const;
+
+  /// The subject of the certificate the last TLS client presented, e.g.
+  /// `CN=wsm test client`, or "" if it presented none.
+  std::string last_client_certificate() const;
+
+  /// TLS handshakes that failed so far.
+  size_t tls_failures() const noexcept;
 
 private:
   struct impl;

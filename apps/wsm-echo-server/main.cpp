@@ -1,11 +1,12 @@
 // wsm-echo-server: a WebSocket echo server on 127.0.0.1 for tests and demos,
-// with fault switches. Prints the URL it listens on, then serves on one
-// thread until SIGINT or SIGTERM.
+// with fault switches, TLS, subprotocols and permessage-deflate. Prints the
+// URL it listens on, then serves on one thread until SIGINT or SIGTERM.
 
 #include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <memory>
 
 #include <CLI/CLI.hpp>
 
@@ -38,14 +39,37 @@ int main(int argc, char** argv) {
   std::string echo_delay;
   std::string play_file;
   std::string config_file;
-  CLI::App app{"A WebSocket echo server on 127.0.0.1 with fault switches. "
+  CLI::App app{"A WebSocket echo server on 127.0.0.1 with fault switches, "
+               "TLS, subprotocols and permessage-deflate. "
                "Each message comes back with its frame type; /CLOSE closes "
                "the connection with 1000.",
                "wsm-echo-server"};
   // The command line wins over the config file: the last value counts.
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_option("--address", opts.address,
+                 "address to listen on, e.g. ::1 for IPv6 loopback")
+    ->capture_default_str();
   app.add_option("--port", opts.port, "port to listen on, 0 picks a free one")
     ->capture_default_str();
+  app.add_option("--cert", opts.cert_file,
+                 "PEM certificate (chain) of the server: speak TLS (wss://)")
+    ->check(CLI::ExistingFile);
+  app.add_option("--key", opts.key_file, "PEM private key of --cert")
+    ->check(CLI::ExistingFile);
+  app.add_option("--client-ca", opts.client_ca_file,
+                 "with TLS, require a client certificate issued by a CA of "
+                 "this PEM file")
+    ->check(CLI::ExistingFile);
+  app.add_option("--subprotocol", opts.subprotocols,
+                 "a subprotocol the server speaks (repeatable); it picks the "
+                 "first the client offers")
+    ->type_size(1)
+    ->expected(1)
+    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--force-subprotocol", opts.force_subprotocol,
+                 "answer every upgrade with this subprotocol, offered or not");
+  app.add_flag("--deflate", opts.deflate,
+               "accept permessage-deflate when a client offers it");
   app.add_option("--drop-every", drop_every,
                  "drop every connection (no close frame) this often, e.g. 2s");
   app.add_option("--refuse", opts.refuse_status,
@@ -76,6 +100,14 @@ int main(int argc, char** argv) {
       std::cerr << "wsm-echo-server: " << problem << '\n';
       return exit_usage;
     }
+  if (opts.cert_file.empty() != opts.key_file.empty()) {
+    std::cerr << "wsm-echo-server: --cert and --key go together\n";
+    return exit_usage;
+  }
+  if (!opts.client_ca_file.empty() && opts.cert_file.empty()) {
+    std::cerr << "wsm-echo-server: --client-ca needs --cert and --key\n";
+    return exit_usage;
+  }
   if (!play_file.empty()) {
     std::ifstream in{play_file};
     if (!in) {
@@ -94,11 +126,22 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  wsm_echo::echo_server server{opts};
-  std::printf("listening on ws://127.0.0.1:%u/\n", server.port());
+  std::unique_ptr<wsm_echo::echo_server> server;
+  try {
+    server = std::make_unique<wsm_echo::echo_server>(opts);
+  } catch (const std::exception& e) {
+    std::cerr << "wsm-echo-server: cannot start: " << e.what() << '\n';
+    return 1;
+  }
+  auto host = opts.address.find(':') == std::string::npos
+                ? opts.address
+                : "[" + opts.address + "]";
+  std::printf("listening on %s://%s:%u/\n",
+              opts.cert_file.empty() ? "ws" : "wss", host.c_str(),
+              server->port());
   std::fflush(stdout);
   int received = 0;
   sigwait(&signals, &received);
-  server.stop();
+  server->stop();
   return 0;
 }

@@ -241,6 +241,11 @@ private:
                      + std::to_string(request_.max_message_size)
                      + " bytes): closed with 1009",
                    0, websocket::close_code::too_big});
+    // TLS errors after the TLS handshake (a TLS 1.3 server refuses a client
+    // certificate only then) are TLS trouble, not the network's.
+    if (ec.category() == net::error::get_ssl_category())
+      return drop({close_cause::tls,
+                   std::string{what} + ": TLS: " + ec.message()});
     drop({close_cause::network, std::string{what} + ": " + ec.message()});
   }
 

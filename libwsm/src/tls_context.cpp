@@ -93,15 +93,24 @@ caf::expected<tls_context> make_tls_context(const tls_options& opts) {
                       "no certificate in it (" + last_openssl_error() + ")");
     if (auto err = check_readable("key_file", opts.key_file))
       return err;
-    if (SSL_CTX_use_PrivateKey_file(ctx, opts.key_file.c_str(),
-                                    SSL_FILETYPE_PEM)
-        != 1)
-      return bad_file("key_file", opts.key_file,
-                      "no private key in it (" + last_openssl_error() + ")");
-    if (SSL_CTX_check_private_key(ctx) != 1)
+    auto mismatch = [&] {
+      ERR_clear_error();
       return bad_file("key_file", opts.key_file,
                       "does not match the certificate in "
                         + quoted(opts.cert_file));
+    };
+    if (SSL_CTX_use_PrivateKey_file(ctx, opts.key_file.c_str(),
+                                    SSL_FILETYPE_PEM)
+        != 1) {
+      auto code = ERR_peek_last_error();
+      if (ERR_GET_LIB(code) == ERR_LIB_X509
+          && ERR_GET_REASON(code) == X509_R_KEY_VALUES_MISMATCH)
+        return mismatch();
+      return bad_file("key_file", opts.key_file,
+                      "no private key in it (" + last_openssl_error() + ")");
+    }
+    if (SSL_CTX_check_private_key(ctx) != 1)
+      return mismatch();
   }
   return result;
 }

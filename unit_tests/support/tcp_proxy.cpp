@@ -22,6 +22,8 @@ namespace {
 struct shared_mode {
   std::atomic<tcp_proxy::mode> current{tcp_proxy::mode::pass};
   std::atomic<int64_t> delay_ms{0};
+  /// Bytes forwarded client to server, and server to client.
+  std::atomic<size_t> forwarded[2] = {0, 0};
 };
 
 struct link {
@@ -46,6 +48,7 @@ class pump : public std::enable_shared_from_this<pump> {
 public:
   pump(std::shared_ptr<link> connection, bool upstream, shared_mode& mode)
     : connection_(std::move(connection)),
+      upstream_(upstream),
       from_(upstream ? connection_->client : connection_->server),
       to_(upstream ? connection_->server : connection_->client),
       timer_(from_.get_executor()),
@@ -83,13 +86,16 @@ private:
 
   void forward(size_t n) {
     net::async_write(to_, net::buffer(buffer_.data(), n),
-                     [self = shared_from_this()](error_code ec, size_t) {
-                       if (!ec)
-                         self->start();
+                     [self = shared_from_this()](error_code ec, size_t n) {
+                       if (ec)
+                         return;
+                       self->mode_.forwarded[self->upstream_ ? 0 : 1] += n;
+                       self->start();
                      });
   }
 
   std::shared_ptr<link> connection_;
+  bool upstream_;
   tcp::socket& from_;
   tcp::socket& to_;
   net::steady_timer timer_;
@@ -169,6 +175,14 @@ void tcp_proxy::reset_all() {
 
 size_t tcp_proxy::connections() const noexcept {
   return impl_->accepted;
+}
+
+size_t tcp_proxy::bytes_to_server() const noexcept {
+  return impl_->mode.forwarded[0];
+}
+
+size_t tcp_proxy::bytes_to_client() const noexcept {
+  return impl_->mode.forwarded[1];
 }
 
 } // namespace wsm_test

@@ -40,6 +40,13 @@ public:
   /// Connections accepted so far.
   size_t connections() const noexcept;
 
+  /// Bytes forwarded so far from clients to the server, over all
+  /// connections.
+  size_t bytes_to_server() const noexcept;
+
+  /// Bytes forwarded so far from the server to clients.
+  size_t bytes_to_client() const noexcept;
+
 private:
   struct impl;
   std::unique_ptr<impl> impl_;

@@ -1,0 +1,337 @@
+// The handshake against real servers on loopback: wss:// with certificates
+// made at test time (a trusted chain, an unknown CA, a wrong name, an
+// expired certificate, a client certificate), subprotocols, permessage-
+// deflate, the headers a server receives, and IPv6. Each case checks the
+// statuses a subscriber sees.
+
+#define CAF_SUITE handshake
+
+#include <caf/test/unit_test.hpp>
+#include <caf/test/unit_test_impl.hpp>
+
+#include <chrono>
+
+#include "echo_server.hpp"
+#include "support/live_fixture.hpp"
+#include "support/tcp_proxy.hpp"
+#include "support/test_pki.hpp"
+#include "wsm/version.hpp"
+
+using namespace std::chrono_literals;
+using wsm::state;
+using wsm_test::event_timeout;
+using wsm_test::test_pki;
+
+namespace {
+
+struct fixture : wsm_test::live_fixture {
+  test_pki pki;
+  test_pki::issued server_cert = pki.issue("server", "localhost",
+                                           {"localhost", "127.0.0.1"});
+
+  /// Server options for TLS with `cert`.
+  static wsm_echo::server_options tls_server(const test_pki::issued& cert) {
+    wsm_echo::server_options result;
+    result.cert_file = cert.cert_file;
+    result.key_file = cert.key_file;
+    return result;
+  }
+
+  static std::string wss_url(const std::string& host, uint16_t port) {
+    return "wss://" + host + ":" + std::to_string(port) + "/echo";
+  }
+
+  /// Expects one failed attempt: CONNECTING, then DISCONNECTED with
+  /// `error`, then WAITING; returns the DISCONNECTED status.
+  wsm::status expect_failed_attempt(const std::string& error,
+                                    uint32_t attempt) {
+    auto connecting = next_status();
+    CAF_CHECK_EQUAL(connecting, (wsm::status{state::connecting, "", attempt}));
+    auto failed = next_status();
+    CAF_CHECK_EQUAL(std::string{wsm::to_string(failed.state)}, "DISCONNECTED");
+    CAF_CHECK_EQUAL(failed.error, error);
+    auto waiting = next_status();
+    CAF_CHECK_EQUAL(std::string{wsm::to_string(waiting.state)}, "WAITING");
+    CAF_CHECK_EQUAL(waiting.attempt, attempt);
+    return failed;
+  }
+
+  /// A certificate failure is retried like any failed attempt, and fails
+  /// the same way again.
+  void expect_failed_twice(const std::string& error) {
+    expect_failed_attempt(error, 1);
+    expect_failed_attempt(error, 2);
+  }
+
+  /// Echoes one message through `machine` and checks it comes back.
+  void expect_echo(const wsm::machine_actor& machine, const std::string& x) {
+    self->send(machine, wsm::output{x});
+    CAF_CHECK_EQUAL(next_input().payload, x);
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(handshake_tests, fixture)
+
+CAF_TEST(a trusted chain connects and echoes by address and by name) {
+  wsm_echo::echo_server server{tls_server(server_cert)};
+  opts.tls.ca_file = pki.ca_file();
+  for (auto host : {"127.0.0.1", "localhost"}) {
+    auto machine = spawn(wss_url(host, server.port()));
+    expect_state(state::connecting);
+    auto up = next_status();
+    CAF_CHECK_EQUAL(up, (wsm::status{state::connected, "", 1, 1}));
+    expect_echo(machine, std::string{"over TLS to "} + host);
+    quit(machine);
+  }
+  CAF_CHECK_EQUAL(server.tls_failures(), 0u);
+}
+
+CAF_TEST(an unknown CA fails with its reason and is retried) {
+  test_pki stranger{"some other CA"};
+  auto cert = stranger.issue("server", "localhost", {"127.0.0.1"});
+  wsm_echo::echo_server server{tls_server(cert)};
+  opts.tls.ca_file = pki.ca_file();
+  opts.retry_delay = 20ms;
+  auto machine = spawn(wss_url("127.0.0.1", server.port()));
+  expect_failed_twice("TLS handshake: certificate verify failed: unable to "
+                      "get local issuer certificate");
+  CAF_CHECK_EQUAL(server.connections(), 0u);
+  self->request(machine, event_timeout, wsm::get_atom::value,
+                wsm::stats_atom::value)
+    .receive(
+      [](const wsm::stats& x) {
+        CAF_CHECK_EQUAL(x.disconnects.at(
+                          static_cast<size_t>(wsm::close_cause::tls)),
+                        2u);
+      },
+      [](caf::error& err) { CAF_FAIL("no stats: " << wsm::describe(err)); });
+  quit(machine);
+}
+
+CAF_TEST(the system store does not trust a test CA) {
+  wsm_echo::echo_server server{tls_server(server_cert)};
+  opts.retry_delay = 20ms;
+  auto machine = spawn(wss_url("127.0.0.1", server.port()));
+  expect_failed_attempt("TLS handshake: certificate verify failed: unable to "
+                        "get local issuer certificate",
+                        1);
+  quit(machine);
+}
+
+CAF_TEST(a wrong host name fails with its reason and is retried) {
+  auto elsewhere = pki.issue("elsewhere", "feed.example", {"feed.example"});
+  wsm_echo::echo_server server{tls_server(elsewhere)};
+  opts.tls.ca_file = pki.ca_file();
+  opts.retry_delay = 20ms;
+  auto by_name = spawn(wss_url("localhost", server.port()));
+  expect_failed_twice("TLS handshake: certificate verify failed: hostname "
+                      "mismatch");
+  quit(by_name);
+  auto by_address = spawn(wss_url("127.0.0.1", server.port()));
+  expect_failed_attempt("TLS handshake: certificate verify failed: IP address "
+                        "mismatch",
+                        1);
+  quit(by_address);
+}
+
+CAF_TEST(an expired certificate fails with its reason and is retried) {
+  auto expired = pki.issue("expired", "localhost", {"127.0.0.1"},
+                           test_pki::role::server, -48 * 3600, -24 * 3600);
+  wsm_echo::echo_server server{tls_server(expired)};
+  opts.tls.ca_file = pki.ca_file();
+  opts.retry_delay = 20ms;
+  auto machine = spawn(wss_url("127.0.0.1", server.port()));
+  expect_failed_twice("TLS handshake: certificate verify failed: certificate "
+                      "has expired");
+  quit(machine);
+}
+
+CAF_TEST(insecure_skip_verify connects to any certificate) {
+  test_pki stranger{"some other CA"};
+  auto cert = stranger.issue("server", "feed.example", {"feed.example"},
+                             test_pki::role::server, -48 * 3600, -24 * 3600);
+  wsm_echo::echo_server server{tls_server(cert)};
+  opts.tls.insecure_skip_verify = true;
+  auto machine = spawn(wss_url("127.0.0.1", server.port()));
+  expect_state(state::connecting);
+  expect_state(state::connected);
+  expect_echo(machine, "unverified");
+  quit(machine);
+}
+
+CAF_TEST(a client certificate is presented when the server asks) {
+  auto client = pki.issue("client", "wsm test client", {},
+                          test_pki::role::client);
+  auto server_opts = tls_server(server_cert);
+  server_opts.client_ca_file = pki.ca_file();
+  wsm_echo::echo_server server{server_opts};
+  opts.tls.ca_file = pki.ca_file();
+  opts.retry_delay = 20ms;
+  // Without one the server ends the TLS session: a failed attempt.
+  auto anonymous = spawn(wss_url("127.0.0.1", server.port()));
+  expect_state(state::connecting);
+  auto refused = next_status();
+  CAF_CHECK_EQUAL(std::string{wsm::to_string(refused.state)}, "DISCONNECTED");
+  CAF_CHECK_EQUAL(refused.error, "handshake: TLS: tlsv13 alert certificate "
+                                 "required (SSL routines)");
+  quit(anonymous);
+  CAF_CHECK_EQUAL(server.connections(), 0u);
+  opts.tls.cert_file = client.cert_file;
+  opts.tls.key_file = client.key_file;
+  auto machine = spawn(wss_url("127.0.0.1", server.port()));
+  expect_state(state::connecting);
+  expect_state(state::connected);
+  CAF_CHECK_EQUAL(server.last_client_certificate(), "CN=wsm test client");
+  expect_echo(machine, "with a certificate");
+  quit(machine);
+}
+
+CAF_TEST(the subprotocol the server chose is in CONNECTED) {
+  wsm_echo::server_options server_opts;
+  server_opts.subprotocols = {"chat.v1", "chat.v2"};
+  wsm_echo::echo_server server{server_opts};
+  opts.subprotocols = {"chat.v2", "chat.v1"};
+  auto machine = spawn(url_of(server.port()));
+  expect_state(state::connecting);
+  auto up = next_status();
+  CAF_CHECK_EQUAL(std::string{wsm::to_string(up.state)}, "CONNECTED");
+  // The server picks the first of our offer that it speaks.
+  CAF_CHECK_EQUAL(up.subprotocol, "chat.v2");
+  CAF_CHECK_EQUAL(server.last_request_header("Sec-WebSocket-Protocol"),
+                  "chat.v2, chat.v1");
+  expect_echo(machine, "in chat.v2");
+  quit(machine);
+}
+
+CAF_TEST(a server that speaks none of the offer connects without one) {
+  wsm_echo::server_options server_opts;
+  server_opts.subprotocols = {"mqtt"};
+  wsm_echo::echo_server server{server_opts};
+  opts.subprotocols = {"chat.v2"};
+  auto machine = spawn(url_of(server.port()));
+  expect_state(state::connecting);
+  auto up = next_status();
+  CAF_CHECK_EQUAL(up, (wsm::status{state::connected, "", 1, 1}));
+  quit(machine);
+}
+
+CAF_TEST(a subprotocol that was not offered fails the handshake) {
+  wsm_echo::server_options server_opts;
+  server_opts.force_subprotocol = "evil";
+  wsm_echo::echo_server server{server_opts};
+  opts.subprotocols = {"chat.v2"};
+  opts.retry_delay = 20ms;
+  auto machine = spawn(url_of(server.port()));
+  expect_failed_twice("handshake: the server chose subprotocol 'evil', which "
+                      "was not offered");
+  quit(machine);
+  // Offering nothing, any choice is one that was not offered.
+  opts.subprotocols.clear();
+  machine = spawn(url_of(server.port()));
+  expect_failed_attempt("handshake: the server chose subprotocol 'evil', "
+                        "which was not offered",
+                        1);
+  quit(machine);
+}
+
+CAF_TEST(permessage deflate compresses both ways when negotiated) {
+  wsm_echo::server_options server_opts;
+  server_opts.deflate = true;
+  wsm_echo::echo_server server{server_opts};
+  wsm_test::tcp_proxy proxy{server.port()};
+  opts.deflate.enabled = true;
+  opts.deflate.max_window_bits = 12;
+  auto machine = spawn(url_of(proxy.port()));
+  expect_state(state::connecting);
+  auto up = next_status();
+  CAF_CHECK(up.compressed);
+  auto offer = server.last_request_header("Sec-WebSocket-Extensions");
+  CAF_CHECK(offer.find("permessage-deflate") != std::string::npos);
+  CAF_CHECK(offer.find("client_max_window_bits=12") != std::string::npos);
+  std::string payload;
+  for (int i = 0; i < 4096; ++i)
+    payload += "tick " + std::to_string(i % 8) + " ";
+  expect_echo(machine, payload);
+  // 32 KiB of repetitive text each way, a few hundred bytes on the wire.
+  CAF_CHECK_LESS(proxy.bytes_to_server(), payload.size() / 10);
+  CAF_CHECK_LESS(proxy.bytes_to_client(), payload.size() / 10);
+  quit(machine);
+}
+
+CAF_TEST(without deflate nothing is offered and nothing is compressed) {
+  wsm_echo::server_options server_opts;
+  server_opts.deflate = true;
+  wsm_echo::echo_server server{server_opts};
+  wsm_test::tcp_proxy proxy{server.port()};
+  auto machine = spawn(url_of(proxy.port()));
+  expect_state(state::connecting);
+  CAF_CHECK(!next_status().compressed);
+  CAF_CHECK_EQUAL(server.last_request_header("Sec-WebSocket-Extensions"), "");
+  std::string payload(32 * 1024, 'x');
+  expect_echo(machine, payload);
+  CAF_CHECK_GREATER(proxy.bytes_to_server(), payload.size());
+  quit(machine);
+}
+
+CAF_TEST(the server receives our headers and the URL credentials) {
+  wsm_echo::echo_server server;
+  opts.headers.push_back({"X-Api-Key", "k-123"});
+  opts.headers.push_back({"X-Trace", "one"});
+  auto machine = spawn("ws://alice:s%40cret@127.0.0.1:"
+                       + std::to_string(server.port()) + "/echo?depth=1");
+  expect_state(state::connecting);
+  auto up = next_status();
+  CAF_CHECK_EQUAL(up, (wsm::status{state::connected, "", 1, 1}));
+  CAF_CHECK_EQUAL(server.last_request_header("User-Agent"),
+                  std::string{"wsm/"} + wsm::version);
+  CAF_CHECK_EQUAL(server.last_request_header("X-Api-Key"), "k-123");
+  CAF_CHECK_EQUAL(server.last_request_header("Authorization"),
+                  "Basic YWxpY2U6c0BjcmV0");
+  CAF_CHECK_EQUAL(server.last_request_header("Host"),
+                  "127.0.0.1:" + std::to_string(server.port()));
+  quit(machine);
+}
+
+CAF_TEST(our User-Agent can be replaced) {
+  wsm_echo::echo_server server;
+  opts.headers.push_back({"User-Agent", "feed-reader/2.1"});
+  auto machine = spawn(url_of(server.port()));
+  expect_state(state::connecting);
+  expect_state(state::connected);
+  CAF_CHECK_EQUAL(server.last_request_header("User-Agent"), "feed-reader/2.1");
+  quit(machine);
+}
+
+CAF_TEST(a header refused at spawn sends nothing) {
+  wsm_test::tcp_proxy proxy{1}; // nothing listens behind it
+  opts.headers.push_back({"X-Token", "a\r\nInjected: yes"});
+  auto result = wsm::spawn_machine(sys, url_of(proxy.port()), opts);
+  CAF_REQUIRE(!result);
+  CAF_CHECK_EQUAL(wsm::describe(result.error()),
+                  "header 'X-Token' has a value with CR, LF or NUL in it");
+  CAF_CHECK_EQUAL(proxy.connections(), 0u);
+}
+
+CAF_TEST(IPv6 loopback connects and echoes where the machine has it) {
+  wsm_echo::server_options server_opts;
+  server_opts.address = "::1";
+  std::unique_ptr<wsm_echo::echo_server> server;
+  try {
+    server = std::make_unique<wsm_echo::echo_server>(server_opts);
+  } catch (const std::exception& e) {
+    CAF_MESSAGE("no IPv6 loopback here (" << e.what() << "): skipped");
+    return;
+  }
+  auto machine = spawn("ws://[::1]:" + std::to_string(server->port())
+                       + "/echo");
+  expect_state(state::connecting);
+  expect_state(state::connected);
+  CAF_CHECK_EQUAL(server->last_request_header("Host"),
+                  "[::1]:" + std::to_string(server->port()));
+  expect_echo(machine, "over IPv6");
+  quit(machine);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
