@@ -94,6 +94,7 @@ CAF_TEST(an unknown CA fails with its reason and is retried) {
   wsm_echo::echo_server server{tls_server(cert)};
   opts.tls.ca_file = pki.ca_file();
   opts.retry_delay = 20ms;
+  opts.backoff_factor = 100; // no third attempt while stats are asked
   auto machine = spawn(wss_url("127.0.0.1", server.port()));
   expect_failed_twice("TLS handshake: certificate verify failed: unable to "
                       "get local issuer certificate");
