@@ -137,9 +137,62 @@ help=$(timeout 10 "$bin_dir/wsm-cat" --help); help_status=$?
 check "help: status" 0 "$help_status"
 for flag in --text --header --ping-interval --retry-delay --max-queue --config \
     --pong-timeout --backoff-initial --backoff-max --backoff-factor --max-retries \
-    --max-message-size --handshake-timeout --write-timeout --close-timeout --overflow; do
+    --max-message-size --handshake-timeout --write-timeout --close-timeout --overflow \
+    --subprotocol --deflate --ca-file --ca-path --cert --key --insecure; do
   contains "help: $flag" "$flag" "$help"
 done
+
+# -- wss://, subprotocols, deflate ------------------------------------------------
+"$bin_dir/wsm-test-pki" "$work/pki" || { echo "wsm-test-pki failed"; exit 1; }
+pki=$work/pki
+server tls --cert="$pki/server.pem" --key="$pki/server.key"
+contains "wss: the server says wss" "wss://127.0.0.1:" "$URL"
+wss_url=$URL
+cat_run wss 'secure\n' --ca-file="$pki/ca.pem" "$URL"
+check "wss: status" 0 "$STATUS"
+check "wss: stdout" "secure" "$OUT"
+check "wss: stderr" "$states" "$ERR"
+by_name=${URL/127.0.0.1/localhost}
+cat_run wss-name 'by name\n' --ca-file="$pki/ca.pem" "$by_name"
+check "wss by name: stdout" "by name" "$OUT"
+
+cat_run wss-untrusted 'x\n' --max-retries=1 --retry-delay=50ms "$URL"
+untrusted="TLS handshake: certificate verify failed: unable to get local issuer certificate"
+check "wss untrusted: status" 1 "$STATUS"
+check "wss untrusted: says why, retries, gives up" "$(printf '%s\n' 'STATE CONNECTING' \
+  "STATE DISCONNECTED: $untrusted" "STATE WAITING: $untrusted" 'STATE CONNECTING' \
+  "wsm-cat: not delivered (gave up: retries exhausted): x" \
+  "STATE DISCONNECTED: 2 attempts failed, the last: $untrusted" \
+  "wsm-cat: gave up: 2 attempts failed, the last: $untrusted")" "$ERR"
+
+cat_run insecure 'unverified\n' --insecure "$URL"
+check "insecure: status" 0 "$STATUS"
+check "insecure: stdout" "unverified" "$OUT"
+check "insecure: warns first" "wsm-cat: warning: --insecure: server certificates are not verified; anyone on the path can read and change this connection" "$(head -1 "$work/insecure.err")"
+
+server expired --cert="$pki/expired.pem" --key="$pki/expired.key"
+cat_run expired 'x\n' --max-retries=0 --retry-delay=5s --close-timeout=300ms --ca-file="$pki/ca.pem" "$URL"
+contains "expired: says why" "STATE DISCONNECTED: TLS handshake: certificate verify failed: certificate has expired" "$ERR"
+
+server mutual --cert="$pki/server.pem" --key="$pki/server.key" --client-ca="$pki/ca.pem"
+cat_run mutual 'with a certificate\n' --ca-file="$pki/ca.pem" --cert="$pki/client.pem" --key="$pki/client.key" "$URL"
+check "client certificate: stdout" "with a certificate" "$OUT"
+contains "client certificate: the server saw it" "CLIENT-CERT CN=wsm test client" "$(cat "$work/mutual.log")"
+
+server chat --subprotocol=chat.v1 --deflate
+cat_run chat 'hello chat\n' --subprotocol=chat.v2 --subprotocol=chat.v1 --deflate "$URL"
+check "subprotocol and deflate: stdout" "hello chat" "$OUT"
+log=$(cat "$work/chat.log")
+contains "subprotocol: offered in order" "HEADER Sec-WebSocket-Protocol: chat.v2, chat.v1" "$log"
+contains "deflate: offered" "HEADER Sec-WebSocket-Extensions: permessage-deflate" "$log"
+
+bad "tls: missing CA file" "wsm-cat: tls ca_file '/nonexistent/ca.pem': No such file or directory" --ca-file=/nonexistent/ca.pem "$wss_url"
+bad "tls: cert without key" "wsm-cat: tls cert_file is given without a key_file" --cert="$pki/client.pem" "$wss_url"
+bad "bad subprotocol" "wsm-cat: subprotocol 'a b' is not a token (letters, digits and !#\$%&'*+-.^_\`|~)" --subprotocol='a b' "$URL"
+bad "bad window" "wsm-cat: --deflate-max-window-bits: 20 is not an integer between 9 and 15" --deflate-max-window-bits=20 "$URL"
+bad "reserved header" "wsm-cat: --header: header 'Sec-WebSocket-Protocol' cannot be set: offer subprotocols with the subprotocols option" --header 'Sec-WebSocket-Protocol: x' "$URL"
+cat_run secret '' 'ws://alice:hunter2@127.0.0.1:99999/'
+check "credentials: never printed" "wsm-cat: invalid URL 'ws://***@127.0.0.1:99999/': port '99999' is not valid" "$ERR"
 
 # -- wsm-echo-server fault switches ----------------------------------------------
 server refuse --refuse=503

@@ -129,7 +129,63 @@ CAF_TEST(the shipped config lists every key with its default) {
   CAF_CHECK_EQUAL(opts.max_message_size, defaults.max_message_size);
   CAF_CHECK_EQUAL(opts.max_queue, defaults.max_queue);
   CAF_CHECK(opts.overflow == defaults.overflow);
+  CAF_CHECK(opts.subprotocols.empty());
+  CAF_CHECK_EQUAL(opts.deflate.enabled, defaults.deflate.enabled);
+  CAF_CHECK_EQUAL(opts.deflate.max_window_bits,
+                  defaults.deflate.max_window_bits);
+  CAF_CHECK_EQUAL(opts.deflate.no_context_takeover,
+                  defaults.deflate.no_context_takeover);
+  CAF_CHECK_EQUAL(opts.deflate.level, defaults.deflate.level);
+  CAF_CHECK_EQUAL(opts.deflate.threshold, defaults.deflate.threshold);
+  CAF_CHECK_EQUAL(opts.tls.ca_file, defaults.tls.ca_file);
+  CAF_CHECK_EQUAL(opts.tls.ca_path, defaults.tls.ca_path);
+  CAF_CHECK_EQUAL(opts.tls.cert_file, defaults.tls.cert_file);
+  CAF_CHECK_EQUAL(opts.tls.key_file, defaults.tls.key_file);
+  CAF_CHECK_EQUAL(opts.tls.insecure_skip_verify,
+                  defaults.tls.insecure_skip_verify);
   CAF_CHECK_EQUAL(from_file.io_threads, wsm::settings{}.io_threads);
+}
+
+CAF_TEST(the handshake and TLS keys are applied and checked) {
+  wsm::settings result;
+  result.machine.tls.ca_path = "/etc/ssl/certs"; // proves "" clears it
+  CAF_CHECK_EQUAL(load("[wsm]\n"
+                       "subprotocols=[\"chat.v2\", \"chat.v1\"]\n"
+                       "deflate=true\n"
+                       "deflate-max-window-bits=10\n"
+                       "deflate-no-context-takeover=true\n"
+                       "deflate-level=1\n"
+                       "deflate-threshold=64\n"
+                       "ca-file=\"/etc/feed/ca.pem\"\n"
+                       "ca-path=\"\"\n"
+                       "cert=\"/etc/feed/me.pem\"\n"
+                       "key=\"/etc/feed/me.key\"\n"
+                       "insecure-skip-verify=true\n",
+                       result),
+                  "");
+  auto& opts = result.machine;
+  CAF_CHECK_EQUAL(opts.subprotocols,
+                  (std::vector<std::string>{"chat.v2", "chat.v1"}));
+  CAF_CHECK(opts.deflate.enabled);
+  CAF_CHECK_EQUAL(opts.deflate.max_window_bits, 10);
+  CAF_CHECK(opts.deflate.no_context_takeover);
+  CAF_CHECK_EQUAL(opts.deflate.level, 1);
+  CAF_CHECK_EQUAL(opts.deflate.threshold, 64u);
+  CAF_CHECK_EQUAL(opts.tls.ca_file, "/etc/feed/ca.pem");
+  CAF_CHECK_EQUAL(opts.tls.ca_path, "");
+  CAF_CHECK_EQUAL(opts.tls.cert_file, "/etc/feed/me.pem");
+  CAF_CHECK_EQUAL(opts.tls.key_file, "/etc/feed/me.key");
+  CAF_CHECK(opts.tls.insecure_skip_verify);
+  CAF_CHECK_EQUAL(load_error("[wsm]\ndeflate-max-window-bits=8\n"),
+                  "wsm.deflate-max-window-bits: 8 is not an integer between 9 "
+                  "and 15");
+  CAF_CHECK_EQUAL(load_error("[wsm]\nsubprotocols=\"chat\"\n"),
+                  "wsm.subprotocols: must be a list like [\"chat.v2\", "
+                  "\"chat.v1\"]");
+  CAF_CHECK_EQUAL(load_error("[wsm]\nca-file=42\n"),
+                  "wsm.ca-file: 42 is not a string (write it in quotes)");
+  CAF_CHECK_EQUAL(load_error("[wsm]\ninsecure-skip-verify=\"yes\"\n"),
+                  "wsm.insecure-skip-verify: \"yes\" is not true or false");
 }
 
 CAF_TEST(the resilience keys are applied and checked) {

@@ -144,21 +144,45 @@ caf::behavior cat(cat_actor* self, std::atomic<int>* exit_code,
 }
 
 /// The library's options on the command line: one flag per key of group
-/// [wsm], with the same name and the same checks as in a config file.
+/// [wsm], with the same name and the same checks as in a config file, but
+/// for the lists (`--header`, `--subprotocol`, repeatable) and the loudly
+/// short `--insecure`.
 struct library_options {
-  bool text = false;
   std::vector<std::string> headers;
-  /// Value as typed, by key; a std::map so CLI11 can keep references.
+  std::vector<std::string> subprotocols;
+  /// Switches by key; a std::map so CLI11 can keep references.
+  std::map<std::string, bool> flags;
+  /// Values as typed, by key.
   std::map<std::string, std::string> values;
 };
 
+/// Keys whose values are file names: never read as numbers or durations.
+bool is_path_key(const std::string& key) {
+  return key == "ca-file" || key == "ca-path" || key == "cert" || key == "key";
+}
+
 void add_library_options(CLI::App& app, library_options& lib) {
-  app.add_flag("--text", lib.text, "send text frames instead of binary ones");
   app.add_option("--header", lib.headers,
                  "an extra upgrade header, NAME: VALUE (repeatable)")
     ->type_size(1)
     ->expected(1)
     ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--subprotocol", lib.subprotocols,
+                 "a subprotocol to offer (repeatable, most preferred first)")
+    ->type_size(1)
+    ->expected(1)
+    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  static const std::pair<const char*, const char*> switches[] = {
+    {"text", "send text frames instead of binary ones"},
+    {"deflate", "offer permessage-deflate; compress both ways if agreed"},
+    {"deflate-no-context-takeover",
+     "ask both sides to compress each message on its own"},
+  };
+  for (auto& [key, description] : switches)
+    app.add_flag(std::string{"--"} + key, lib.flags[key], description);
+  app.add_flag("--insecure", lib.flags["insecure-skip-verify"],
+               "accept any server certificate for any name (prints a "
+               "warning; tests only)");
   static const std::pair<const char*, const char*> documented[] = {
     {"ping-interval", "keepalive ping after this long without a frame (30s)"},
     {"pong-timeout", "no pong this long after that ping: reconnect (10s)"},
@@ -169,33 +193,52 @@ void add_library_options(CLI::App& app, library_options& lib) {
     {"backoff-jitter", "the pause varies by up to this fraction (0.2)"},
     {"max-retries", "failed attempts in a row before giving up, 0: never (0)"},
     {"reconnect-jitter", "random pause before reconnecting a dropped link (100ms)"},
-    {"handshake-timeout", "bounds resolve, connect and upgrade (10s)"},
+    {"handshake-timeout", "bounds resolve, connect, TLS and upgrade (10s)"},
     {"write-timeout", "bounds every write (10s)"},
     {"close-timeout", "bounds the close, and the wait to write at the end (5s)"},
     {"max-message-size", "bytes; a larger message closes the link with 1009 "
                          "(16777216)"},
     {"max-queue", "messages held while not connected (1024)"},
     {"overflow", "a full queue: reject, drop-oldest or drop-newest (reject)"},
+    {"deflate-max-window-bits", "the deflate window asked of both sides, "
+                                "9..15 (15)"},
+    {"deflate-level", "compression level of our messages, 0..9 (6)"},
+    {"deflate-threshold", "bytes; shorter messages go uncompressed (0)"},
+    {"ca-file", "PEM file of CAs to trust instead of the system's store"},
+    {"ca-path", "directory of hashed CA certificates to trust instead"},
+    {"cert", "PEM file of our certificate, for servers that ask for one"},
+    {"key", "PEM file of the private key of --cert"},
   };
   for (auto& [name, description] : documented)
     app.add_option(std::string{"--"} + name, lib.values[name], description);
 }
 
+/// Turns a repeatable flag's values into a config list.
+caf::config_value as_list(const std::vector<std::string>& xs) {
+  caf::config_value::list result;
+  for (auto& x : xs)
+    result.emplace_back(x);
+  return caf::config_value{std::move(result)};
+}
+
 /// Turns what was given on the command line into a [wsm] group.
 caf::settings as_settings(const CLI::App& app, const library_options& lib) {
   caf::settings group;
-  if (lib.text)
-    group["text"] = true;
-  if (!lib.headers.empty()) {
-    caf::config_value::list headers;
-    for (auto& text : lib.headers)
-      headers.emplace_back(text);
-    group["headers"] = std::move(headers);
-  }
+  if (!lib.headers.empty())
+    group["headers"] = as_list(lib.headers);
+  if (!lib.subprotocols.empty())
+    group["subprotocols"] = as_list(lib.subprotocols);
+  for (auto& [key, on] : lib.flags)
+    if (on)
+      group[key] = true;
   for (auto& [name, text] : lib.values) {
     if (app.count("--" + name) == 0)
       continue;
     auto key = name == "backoff-initial" ? std::string{"retry-delay"} : name;
+    if (is_path_key(key)) {
+      group[key] = text;
+      continue;
+    }
     // Typed the way a config file would type it: 5s, 1.5, 3, or a word.
     auto value = caf::config_value::parse(text);
     group[key] = value ? std::move(*value) : caf::config_value{text};
@@ -208,6 +251,8 @@ caf::settings as_settings(const CLI::App& app, const library_options& lib) {
 /// Names a problem of the command line by its flag, not its config key.
 std::string as_flag_problem(std::string text) {
   for (auto [key, flag] : {std::pair{"wsm.headers", "--header"},
+                           std::pair{"wsm.subprotocols", "--subprotocol"},
+                           std::pair{"wsm.insecure-skip-verify", "--insecure"},
                            std::pair{"wsm.", "--"}})
     if (text.rfind(key, 0) == 0)
       return flag + text.substr(std::strlen(key));
@@ -242,7 +287,9 @@ int main(int argc, char** argv) {
                "state one line of stderr.",
                "wsm-cat"};
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  app.add_option("URL", url, "ws://host[:port][/path][?query]")->required();
+  app.add_option("URL", url,
+                 "ws[s]://[user:password@]host[:port][/path][?query]")
+    ->required();
   add_library_options(app, lib);
   app.add_option("--linger", linger_text,
                  "at the end of stdin, wait until the peer has been silent "
@@ -261,6 +308,10 @@ int main(int argc, char** argv) {
     std::cerr << "wsm-cat: " << problem << '\n';
     return exit_usage;
   }
+  if (settings.machine.tls.insecure_skip_verify)
+    std::cerr << "wsm-cat: warning: --insecure: server certificates are not "
+                 "verified; anyone on the path can read and change this "
+                 "connection\n";
   auto linger = wsm::parse_duration(linger_text);
   if (!linger) {
     std::cerr << "wsm-cat: --linger: " << wsm::describe(linger.error()) << '\n';

@@ -152,17 +152,98 @@ const caf::config_value::list* as_list(const caf::config_value& x) {
   return caf::get_if<caf::config_value::list>(&x);
 }
 
+caf::error set_flag(const caf::config_value& x, bool& field) {
+  if (auto flag = caf::get_if<bool>(&x)) {
+    field = *flag;
+    return {};
+  }
+  return make_error(errc::invalid_option,
+                    caf::to_string(x) + " is not true or false");
+}
+
+caf::error set_text(const caf::config_value& x, std::string& field) {
+  if (auto text = caf::get_if<std::string>(&x)) {
+    field = *text;
+    return {};
+  }
+  return make_error(errc::invalid_option,
+                    caf::to_string(x) + " is not a string (write it in quotes)");
+}
+
+/// An integer in [min, max].
+template <class T>
+caf::error set_bounded(const caf::config_value& x, T& field, int64_t min,
+                       int64_t max) {
+  auto value = caf::get_if<caf::config_value::integer>(&x);
+  if (value == nullptr || *value < min || *value > max)
+    return make_error(errc::invalid_option,
+                      caf::to_string(x) + " is not an integer between "
+                        + std::to_string(min) + " and " + std::to_string(max));
+  field = static_cast<T>(*value);
+  return {};
+}
+
 /// Every key of group [wsm] and how it applies.
 const std::map<std::string, setter>& setters() {
   static const std::map<std::string, setter> result{
     {"text",
+     [](const caf::config_value& x, settings& s) {
+       return set_flag(x, s.machine.text);
+     }},
+    {"subprotocols",
      [](const caf::config_value& x, settings& s) -> caf::error {
-       if (auto flag = caf::get_if<bool>(&x)) {
-         s.machine.text = *flag;
-         return {};
+       auto list = as_list(x);
+       if (list == nullptr)
+         return make_error(errc::invalid_option,
+                           "must be a list like [\"chat.v2\", \"chat.v1\"]");
+       s.machine.subprotocols.clear();
+       for (auto& item : *list) {
+         std::string name;
+         if (auto err = set_text(item, name))
+           return err;
+         s.machine.subprotocols.push_back(std::move(name));
        }
-       return make_error(errc::invalid_option,
-                         caf::to_string(x) + " is not true or false");
+       return {};
+     }},
+    {"deflate",
+     [](const caf::config_value& x, settings& s) {
+       return set_flag(x, s.machine.deflate.enabled);
+     }},
+    {"deflate-max-window-bits",
+     [](const caf::config_value& x, settings& s) {
+       return set_bounded(x, s.machine.deflate.max_window_bits, 9, 15);
+     }},
+    {"deflate-no-context-takeover",
+     [](const caf::config_value& x, settings& s) {
+       return set_flag(x, s.machine.deflate.no_context_takeover);
+     }},
+    {"deflate-level",
+     [](const caf::config_value& x, settings& s) {
+       return set_bounded(x, s.machine.deflate.level, 0, 9);
+     }},
+    {"deflate-threshold",
+     [](const caf::config_value& x, settings& s) {
+       return set_count(x, s.machine.deflate.threshold, 0);
+     }},
+    {"ca-file",
+     [](const caf::config_value& x, settings& s) {
+       return set_text(x, s.machine.tls.ca_file);
+     }},
+    {"ca-path",
+     [](const caf::config_value& x, settings& s) {
+       return set_text(x, s.machine.tls.ca_path);
+     }},
+    {"cert",
+     [](const caf::config_value& x, settings& s) {
+       return set_text(x, s.machine.tls.cert_file);
+     }},
+    {"key",
+     [](const caf::config_value& x, settings& s) {
+       return set_text(x, s.machine.tls.key_file);
+     }},
+    {"insecure-skip-verify",
+     [](const caf::config_value& x, settings& s) {
+       return set_flag(x, s.machine.tls.insecure_skip_verify);
      }},
     {"headers",
      [](const caf::config_value& x, settings& s) -> caf::error {
