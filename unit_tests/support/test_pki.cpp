@@ -95,6 +95,12 @@ test_pki::test_pki(std::string ca_name, std::string dir)
   ca_.key_file = dir_ + "/ca.key";
   write_pem(ca_.cert_file, ca_cert_);
   write_pem(ca_.key_file, ca_key_);
+  ca_dir_ = dir_ + "/ca.d";
+  std::filesystem::create_directories(ca_dir_);
+  char hashed[16];
+  std::snprintf(hashed, sizeof(hashed), "%08lx.0",
+                X509_subject_name_hash(ca_cert_));
+  write_pem(ca_dir_ + "/" + hashed, ca_cert_);
 }
 
 test_pki::~test_pki() {

@@ -34,6 +34,12 @@ public:
     return ca_.cert_file;
   }
 
+  /// A directory holding the CA's certificate under its hashed name, as
+  /// `openssl rehash` leaves it: for `ca_path`.
+  const std::string& ca_dir() const noexcept {
+    return ca_dir_;
+  }
+
   /// Issues a certificate named `file_name` with common name `common_name`
   /// for `alt_names` (DNS names, or IP addresses written as such), valid
   /// from `valid_from` to `valid_until` seconds from now.
@@ -46,6 +52,7 @@ private:
   std::string dir_;
   bool remove_dir_;
   issued ca_;
+  std::string ca_dir_;
   EVP_PKEY* ca_key_ = nullptr;
   X509* ca_cert_ = nullptr;
   long next_serial_ = 1;
