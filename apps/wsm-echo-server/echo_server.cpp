@@ -1,7 +1,9 @@
 #include "echo_server.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <ctime>
 #include <list>
 #include <map>
 #include <mutex>
@@ -42,7 +44,16 @@ struct counters {
   /// The last upgrade request's headers, by lower-case name.
   std::map<std::string, std::string> last_request;
   std::string last_client_certificate;
+  /// When each TCP connection was accepted (CLOCK_MONOTONIC, ms).
+  std::vector<double> accept_times;
 };
+
+double monotonic_ms() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<double>(now.tv_sec) * 1e3
+         + static_cast<double>(now.tv_nsec) / 1e6;
+}
 
 std::string lower(std::string x) {
   for (auto& c : x)
@@ -318,6 +329,7 @@ struct echo_server::impl {
   net::steady_timer drop_timer{context};
   counters stats;
   std::list<std::weak_ptr<connection_base>> connections;
+  size_t sweep_at = 64;
   /// Set when the server speaks TLS.
   std::unique_ptr<net::ssl::context> tls;
   std::thread thread;
@@ -335,7 +347,15 @@ struct echo_server::impl {
       else
         conn = std::make_shared<connection<plain_stream>>(std::move(socket),
                                                           opts, stats);
-      connections.remove_if([](auto& x) { return x.expired(); });
+      {
+        std::lock_guard<std::mutex> guard{stats.mutex};
+        stats.accept_times.push_back(monotonic_ms());
+      }
+      // Swept now and then, not on every accept: thousands of connections.
+      if (connections.size() >= sweep_at) {
+        connections.remove_if([](auto& x) { return x.expired(); });
+        sweep_at = std::max<size_t>(64, connections.size() * 2);
+      }
       connections.push_back(conn);
       conn->start();
       do_accept();
@@ -435,6 +455,11 @@ std::string echo_server::last_request_header(const std::string& name) const {
   auto& headers = impl_->stats.last_request;
   auto i = headers.find(lower(name));
   return i == headers.end() ? std::string{} : i->second;
+}
+
+std::vector<double> echo_server::accept_times_ms() const {
+  std::lock_guard<std::mutex> guard{impl_->stats.mutex};
+  return impl_->stats.accept_times;
 }
 
 std::string echo_server::last_client_certificate() const {

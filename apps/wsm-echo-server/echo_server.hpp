@@ -88,6 +88,10 @@ public:
   /// `CN=wsm test client`, or "" if it presented none.
   std::string last_client_certificate() const;
 
+  /// When each TCP connection was accepted, in milliseconds on
+  /// CLOCK_MONOTONIC (comparable across processes).
+  std::vector<double> accept_times_ms() const;
+
   /// TLS handshakes that failed so far.
   size_t tls_failures() const noexcept;
 

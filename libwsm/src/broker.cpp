@@ -207,6 +207,9 @@ private:
     if (reported_closed_)
       return;
     reported_closed_ = true;
+    // Frames written before the end are acked before it, or the machine
+    // would write them again on the next link.
+    flush_acks();
     open_ = false;
     deadline_.cancel();
     caf::anon_send(machine(), closed_atom::value, id_, std::move(info));
@@ -257,6 +260,14 @@ private:
       if (!ec)
         self->drop({close_cause::timeout, reason});
     });
+  }
+
+  /// Tells the machine how many more frames went to the socket.
+  void flush_acks() {
+    if (unacked_ == 0)
+      return;
+    caf::anon_send(machine(), written_atom::value, id_, unacked_);
+    unacked_ = 0;
   }
 
   // -- connecting -------------------------------------------------------------
@@ -461,7 +472,10 @@ private:
       return fail("write", ec);
     deadline_.cancel();
     writes_.pop_front();
-    caf::anon_send(machine(), written_atom::value, id_, uint64_t{1});
+    // Acks go out in batches: one message per drained queue (or per 64
+    // frames under a steady stream) instead of one per frame.
+    if (++unacked_ >= 64 || writes_.empty())
+      flush_acks();
     if (!writes_.empty())
       do_write();
     else if (closing_)
@@ -509,6 +523,8 @@ private:
   uint64_t id_;
   caf::actor_addr machine_;
   connect_request request_;
+  /// Frames written and not yet acked to the machine.
+  uint64_t unacked_ = 0;
   bool open_ = false;
   bool writing_ = false;
   bool pinging_ = false;

@@ -1,5 +1,10 @@
 #include "wsm/config.hpp"
 
+#include <algorithm>
+#include <thread>
+
+#include <sched.h>
+
 #include <caf/config_option_adder.hpp>
 
 #include "runtime.hpp"
@@ -9,6 +14,19 @@
 #include "wsm/transport.hpp"
 
 namespace wsm {
+
+namespace {
+
+/// The CPUs this process may run on (its affinity mask), at least one.
+size_t usable_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) != 0)
+    return std::max(1u, std::thread::hardware_concurrency());
+  return std::max(1, CPU_COUNT(&set));
+}
+
+} // namespace
 
 void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<output>("wsm::output");
@@ -38,6 +56,15 @@ config::config() {
                        return "wsm: " + describe(caf::error{
                                 code, caf::atom("wsm"), context});
                      });
+  // Machines spend their lives waiting for I/O: CAF's work-sharing
+  // scheduler wakes a worker with a condition variable at once, where
+  // work stealing polls and sleeps (50us at a time when moderate), which
+  // multiplied a round trip's latency by three on a small machine. An INI
+  // file or the command line can still choose `stealing`.
+  set("scheduler.policy", caf::atom("sharing"));
+  // CAF starts at least four workers; more workers than the CPUs this
+  // process may run on only add wake-ups.
+  set("scheduler.max-threads", usable_cpus());
   opt_group{custom_options_, "wsm"}.add<size_t>(
     "io-threads", "threads that run the shared Asio context (default 1)");
 }

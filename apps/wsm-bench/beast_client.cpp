@@ -1,0 +1,227 @@
+// The baseline: the same workloads through a minimal raw Beast client, one
+// io_context on the calling thread, no actors. It is what wsm is measured
+// against, in the same process run.
+
+#include <deque>
+#include <memory>
+#include <stdexcept>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include "progress.hpp"
+#include "workload.hpp"
+
+namespace wsm_bench {
+
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = boost::beast::websocket;
+using tcp = boost::asio::ip::tcp;
+using clock_type = std::chrono::steady_clock;
+
+/// `ws://HOST:PORT/PATH` in pieces.
+struct target {
+  std::string host;
+  std::string port;
+  std::string path;
+};
+
+target parse(const std::string& url) {
+  auto rest = url.substr(url.find("://") + 3);
+  auto slash = rest.find('/');
+  auto authority = rest.substr(0, slash);
+  auto colon = authority.rfind(':');
+  if (colon == std::string::npos)
+    throw std::runtime_error("the baseline needs ws://HOST:PORT/, not " + url);
+  return {authority.substr(0, colon), authority.substr(colon + 1),
+          slash == std::string::npos ? "/" : rest.substr(slash)};
+}
+
+using stream = websocket::stream<beast::tcp_stream>;
+
+/// A connected, upgraded stream, the blocking way (outside the timing).
+std::unique_ptr<stream> connect_blocking(net::io_context& io,
+                                         const target& t) {
+  tcp::resolver resolver{io};
+  auto ws = std::make_unique<stream>(io);
+  beast::get_lowest_layer(*ws).connect(resolver.resolve(t.host, t.port));
+  ws->handshake(t.host + ":" + t.port, t.path);
+  ws->binary(true);
+  return ws;
+}
+
+measurement throughput(const workload& w) {
+  net::io_context io{1};
+  auto t = parse(w.url);
+  auto ws = connect_blocking(io, t);
+  std::string payload(w.size, 'x');
+  beast::flat_buffer buffer;
+  size_t sent = 0;
+  size_t received = 0;
+  bool writing = false;
+  progress report{"beast throughput", w.count};
+  // One write in flight (Beast's rule), at most `window` echoes outstanding.
+  std::function<void()> maybe_write = [&] {
+    if (writing || sent == w.count || sent - received >= w.window)
+      return;
+    writing = true;
+    ws->async_write(net::buffer(payload), [&](beast::error_code ec, size_t) {
+      if (ec)
+        throw std::runtime_error("write: " + ec.message());
+      writing = false;
+      ++sent;
+      maybe_write();
+    });
+  };
+  std::function<void()> read = [&] {
+    ws->async_read(buffer, [&](beast::error_code ec, size_t) {
+      if (ec)
+        throw std::runtime_error("read: " + ec.message());
+      buffer.consume(buffer.size());
+      report.update(++received);
+      if (received == w.count)
+        return;
+      maybe_write();
+      read();
+    });
+  };
+  auto cpu_before = process_cpu_us();
+  auto start = clock_type::now();
+  maybe_write();
+  read();
+  io.run();
+  auto seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+  auto cpu = process_cpu_us() - cpu_before;
+  ws->close(websocket::close_code::normal);
+  measurement result;
+  result.msgs_per_s = static_cast<double>(w.count) / seconds;
+  result.client_cpu_us_per_msg = cpu / static_cast<double>(w.count);
+  return result;
+}
+
+measurement pingpong(const workload& w) {
+  net::io_context io{1};
+  auto ws = connect_blocking(io, parse(w.url));
+  std::string payload(w.size, 'x');
+  beast::flat_buffer buffer;
+  std::vector<double> latencies;
+  latencies.reserve(w.count);
+  progress report{"beast pingpong", w.count};
+  auto cpu_before = process_cpu_us();
+  auto start = clock_type::now();
+  for (size_t i = 0; i < w.count; ++i) {
+    auto sent_at = clock_type::now();
+    ws->write(net::buffer(payload));
+    ws->read(buffer);
+    buffer.consume(buffer.size());
+    latencies.push_back(
+      std::chrono::duration<double, std::micro>(clock_type::now() - sent_at)
+        .count());
+    report.update(i + 1);
+  }
+  auto seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+  auto cpu = process_cpu_us() - cpu_before;
+  ws->close(websocket::close_code::normal);
+  measurement result;
+  result.msgs_per_s = static_cast<double>(w.count) / seconds;
+  result.client_cpu_us_per_msg = cpu / static_cast<double>(w.count);
+  result.p50_us = percentile(latencies, 0.5);
+  result.p99_us = percentile(latencies, 0.99);
+  result.p999_us = percentile(latencies, 0.999);
+  return result;
+}
+
+/// One of many connections of the scale workload.
+struct scale_connection {
+  explicit scale_connection(net::io_context& io) : ws(io) {
+  }
+  stream ws;
+  beast::flat_buffer buffer;
+};
+
+measurement scale(const workload& w) {
+  net::io_context io{1};
+  auto t = parse(w.url);
+  tcp::endpoint endpoint{net::ip::make_address(t.host),
+                         static_cast<unsigned short>(std::stoul(t.port))};
+  auto host = t.host + ":" + t.port;
+  std::deque<scale_connection> connections;
+  size_t connected = 0;
+  size_t echoed = 0;
+  progress report{"beast scale: connected", w.count};
+  auto rss_before = resident_kib();
+  auto start = clock_type::now();
+  for (size_t i = 0; i < w.count; ++i) {
+    auto& c = connections.emplace_back(io);
+    beast::get_lowest_layer(c.ws).async_connect(
+      endpoint, [&, &c = c](beast::error_code ec) {
+        if (ec)
+          throw std::runtime_error("connect: " + ec.message());
+        c.ws.async_handshake(host, t.path, [&](beast::error_code ec) {
+          if (ec)
+            throw std::runtime_error("handshake: " + ec.message());
+          report.update(++connected);
+        });
+      });
+  }
+  io.run();
+  io.restart();
+  measurement result;
+  result.all_connected_ms =
+    std::chrono::duration<double, std::milli>(clock_type::now() - start).count();
+  result.rss_kib_per_machine =
+    (resident_kib() - rss_before) / static_cast<double>(w.count);
+  std::string payload(w.size, 'x');
+  start = clock_type::now();
+  for (auto& c : connections) {
+    c.ws.binary(true);
+    c.ws.async_write(net::buffer(payload), [&, &c = c](beast::error_code ec,
+                                                       size_t) {
+      if (ec)
+        throw std::runtime_error("write: " + ec.message());
+      c.ws.async_read(c.buffer, [&](beast::error_code ec, size_t) {
+        if (ec)
+          throw std::runtime_error("read: " + ec.message());
+        ++echoed;
+      });
+    });
+  }
+  io.run();
+  result.all_echoed_ms =
+    std::chrono::duration<double, std::milli>(clock_type::now() - start).count();
+  result.rss_kib_per_machine_after_traffic =
+    (resident_kib() - rss_before) / static_cast<double>(w.count);
+  return result;
+}
+
+} // namespace
+
+measurement run_beast(const workload& w) {
+  measurement result;
+  switch (w.kind) {
+    case workload_kind::throughput:
+      result = throughput(w);
+      break;
+    case workload_kind::pingpong:
+      result = pingpong(w);
+      break;
+    case workload_kind::scale:
+      result = scale(w);
+      break;
+    case workload_kind::storm:
+      throw std::runtime_error("storm has no raw Beast client");
+  }
+  result.workload = to_string(w.kind);
+  result.client = "beast";
+  return result;
+}
+
+} // namespace wsm_bench

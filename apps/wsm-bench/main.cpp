@@ -1,0 +1,414 @@
+// wsm-bench: each workload through wsm and through a raw Beast client, in
+// one run, so every figure comes with its ratio to that baseline.
+//
+// The process that the user starts runs the echo server (on a thread of its
+// own, unless --url names another) and starts itself once per client with
+// --client=beast or --client=wsm: each client is a process of its own, so
+// its CPU time (getrusage) and its resident memory are its alone. A client
+// prints one JSON line with what it measured; the parent prints the table.
+//
+// --pin=CPU pins the server and the clients to one core: on a 2-vCPU
+// machine that is the steadiest setting (unpinned runs swing 3-4x with
+// cross-core wake-ups), and it makes the clients' CPU time per message,
+// not wall time, the figure to compare.
+
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+
+#include "echo_server.hpp"
+#include "workload.hpp"
+
+namespace {
+
+using namespace wsm_bench;
+namespace json = boost::json;
+
+constexpr int exit_usage = 2;
+
+// -- results as JSON ----------------------------------------------------------
+
+void put(json::object& out, const char* key, double x) {
+  if (x >= 0)
+    out[key] = x;
+  else
+    out[key] = nullptr;
+}
+
+json::object to_json(const measurement& m) {
+  json::object out;
+  out["workload"] = m.workload;
+  out["client"] = m.client;
+  put(out, "msgs_per_s", m.msgs_per_s);
+  put(out, "client_cpu_us_per_msg", m.client_cpu_us_per_msg);
+  put(out, "p50_us", m.p50_us);
+  put(out, "p99_us", m.p99_us);
+  put(out, "p999_us", m.p999_us);
+  put(out, "rss_kib_per_machine", m.rss_kib_per_machine);
+  put(out, "rss_kib_per_machine_after_traffic",
+      m.rss_kib_per_machine_after_traffic);
+  put(out, "all_connected_ms", m.all_connected_ms);
+  put(out, "all_echoed_ms", m.all_echoed_ms);
+  put(out, "reconnected_at_ms", m.reconnected_at_ms);
+  put(out, "attempts", m.attempts);
+  return out;
+}
+
+double get(const json::object& in, const char* key) {
+  auto i = in.find(key);
+  if (i == in.end() || i->value().is_null())
+    return -1;
+  return i->value().to_number<double>();
+}
+
+measurement from_json(const std::string& line) {
+  auto in = json::parse(line).as_object();
+  measurement m;
+  m.workload = json::value_to<std::string>(in.at("workload"));
+  m.client = json::value_to<std::string>(in.at("client"));
+  m.msgs_per_s = get(in, "msgs_per_s");
+  m.client_cpu_us_per_msg = get(in, "client_cpu_us_per_msg");
+  m.p50_us = get(in, "p50_us");
+  m.p99_us = get(in, "p99_us");
+  m.p999_us = get(in, "p999_us");
+  m.rss_kib_per_machine = get(in, "rss_kib_per_machine");
+  m.rss_kib_per_machine_after_traffic =
+    get(in, "rss_kib_per_machine_after_traffic");
+  m.all_connected_ms = get(in, "all_connected_ms");
+  m.all_echoed_ms = get(in, "all_echoed_ms");
+  m.reconnected_at_ms = get(in, "reconnected_at_ms");
+  m.attempts = get(in, "attempts");
+  return m;
+}
+
+// -- the process ---------------------------------------------------------------
+
+/// As many descriptors as the hard limit allows: one per connection.
+void raise_descriptor_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+bool pin_to(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return sched_setaffinity(0, sizeof(set), &set) == 0;
+}
+
+/// A client run in a process of its own, its stdout read line by line.
+class client_process {
+public:
+  client_process(std::vector<std::string> args) {
+    int out[2];
+    if (pipe(out) != 0)
+      throw std::runtime_error("pipe failed");
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(out[1], STDOUT_FILENO);
+      close(out[0]);
+      close(out[1]);
+      std::vector<char*> argv;
+      for (auto& arg : args)
+        argv.push_back(arg.data());
+      argv.push_back(nullptr);
+      execv("/proc/self/exe", argv.data());
+      std::perror("wsm-bench: exec");
+      _exit(127);
+    }
+    close(out[1]);
+    out_ = fdopen(out[0], "r");
+  }
+
+  ~client_process() {
+    if (out_ != nullptr)
+      std::fclose(out_);
+    if (pid_ > 0)
+      waitpid(pid_, nullptr, 0);
+  }
+
+  /// The next line, or nothing at the end.
+  std::optional<std::string> next_line() {
+    char* line = nullptr;
+    size_t size = 0;
+    auto n = getline(&line, &size, out_);
+    std::optional<std::string> result;
+    if (n >= 0)
+      result = std::string{line, static_cast<size_t>(n > 0 && line[n - 1] == '\n' ? n - 1 : n)};
+    std::free(line);
+    return result;
+  }
+
+  /// Waits for the end; true if it ended well.
+  bool succeeded() {
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  }
+
+private:
+  pid_t pid_ = -1;
+  FILE* out_ = nullptr;
+};
+
+/// The highest number of accepts that fell into any window of `width` ms.
+size_t busiest_window(std::vector<double> times, double width) {
+  std::sort(times.begin(), times.end());
+  size_t best = 0;
+  size_t first = 0;
+  for (size_t last = 0; last < times.size(); ++last) {
+    while (times[last] - times[first] >= width)
+      ++first;
+    best = std::max(best, last - first + 1);
+  }
+  return best;
+}
+
+struct run_result {
+  measurement m;
+  /// storm: from the server's return to the last machine back.
+  double back_ms = -1;
+  size_t busiest_100ms = 0;
+};
+
+/// Runs one client process and collects its measurement; for storm, takes
+/// the server away when the client is ready and brings it back.
+run_result run_client(const std::string& client, std::vector<std::string> args,
+                      const std::string& url,
+                      std::unique_ptr<wsm_echo::echo_server>& server,
+                      const wsm_echo::server_options& server_opts,
+                      const workload& w) {
+  args.push_back("--client=" + client);
+  args.push_back("--url=" + url);
+  client_process child{std::move(args)};
+  run_result result;
+  double restarted_at = -1;
+  std::string last;
+  while (auto line = child.next_line()) {
+    if (*line == "READY" && w.kind == workload_kind::storm) {
+      server->stop();
+      std::this_thread::sleep_for(std::chrono::milliseconds(w.down_ms));
+      server = std::make_unique<wsm_echo::echo_server>(server_opts);
+      restarted_at = monotonic_ms();
+      continue;
+    }
+    last = *line;
+  }
+  if (!child.succeeded() || last.empty())
+    throw std::runtime_error(client + " client failed");
+  result.m = from_json(last);
+  if (w.kind == workload_kind::storm) {
+    result.back_ms = result.m.reconnected_at_ms - restarted_at;
+    result.busiest_100ms = busiest_window(server->accept_times_ms(), 100);
+  }
+  return result;
+}
+
+std::string ratio(double wsm, double beast) {
+  if (wsm < 0 || beast <= 0)
+    return "";
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%.2fx", wsm / beast);
+  return buffer;
+}
+
+std::string number(double x) {
+  if (x < 0)
+    return "-";
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), x >= 100 ? "%.0f" : "%.2f", x);
+  return buffer;
+}
+
+void print_table(const std::vector<run_result>& runs) {
+  struct column {
+    const char* name;
+    double measurement::*field;
+  };
+  static const column columns[] = {
+    {"msgs/s", &measurement::msgs_per_s},
+    {"cpu us/msg", &measurement::client_cpu_us_per_msg},
+    {"p50 us", &measurement::p50_us},
+    {"p99 us", &measurement::p99_us},
+    {"p99.9 us", &measurement::p999_us},
+    {"all connected ms", &measurement::all_connected_ms},
+    {"KiB/machine idle", &measurement::rss_kib_per_machine},
+    {"KiB/machine after traffic", &measurement::rss_kib_per_machine_after_traffic},
+    {"all echoed ms", &measurement::all_echoed_ms},
+  };
+  const measurement* beast = nullptr;
+  for (auto& run : runs)
+    if (run.m.client == "beast")
+      beast = &run.m;
+  std::printf("%-26s", runs.front().m.workload.c_str());
+  for (auto& run : runs)
+    std::printf("%12s", run.m.client.c_str());
+  std::printf("%12s\n", beast && runs.size() > 1 ? "wsm/beast" : "");
+  for (auto& col : columns) {
+    bool any = false;
+    for (auto& run : runs)
+      any = any || run.m.*col.field >= 0;
+    if (!any)
+      continue;
+    std::printf("%-26s", col.name);
+    for (auto& run : runs)
+      std::printf("%12s", number(run.m.*col.field).c_str());
+    if (beast && runs.size() > 1)
+      std::printf("%12s", ratio(runs.back().m.*col.field, beast->*col.field).c_str());
+    std::printf("\n");
+  }
+  for (auto& run : runs)
+    if (run.back_ms >= 0) {
+      std::printf("%-26s%12s\n", "all back after return ms",
+                  number(run.back_ms).c_str());
+      std::printf("%-26s%12zu\n", "attempts in busiest 100ms", run.busiest_100ms);
+      std::printf("%-26s%12s\n", "attempts in all", number(run.m.attempts).c_str());
+    }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  raise_descriptor_limit();
+  std::string client;
+  std::string url;
+  bool json_lines = false;
+  int pin = -1;
+  std::string down_text = "2s";
+  workload w;
+  CLI::App app{"Benchmarks wsm against a raw Beast client in the same run.",
+               "wsm-bench"};
+  app.require_subcommand(1);
+  // Options of the program may follow the workload's name.
+  app.fallthrough();
+  app.add_option("--url", url,
+                 "a ws:// echo server; default: a wsm-echo-server started "
+                 "in this process");
+  app.add_flag("--json", json_lines,
+               "also print one JSON object per client and workload");
+  app.add_option("--pin", pin,
+                 "pin server and clients to this CPU (steadier figures on a "
+                 "small machine; compare CPU per message, not wall time)");
+  app.add_option("--client", client, "run one client and print its JSON line")
+    ->check(CLI::IsMember({"wsm", "beast"}))
+    ->group("");
+  auto throughput = app.add_subcommand("throughput",
+                                       "one machine, pipelined echoes");
+  throughput->add_option("--messages", w.count, "messages")->required();
+  throughput->add_option("--size", w.size, "bytes each")->capture_default_str();
+  throughput->add_option("--window", w.window, "echoes outstanding at most")
+    ->capture_default_str();
+  auto pingpong = app.add_subcommand("pingpong", "strict request and echo");
+  pingpong->add_option("--round-trips", w.count, "round trips")->required();
+  pingpong->add_option("--size", w.size, "bytes each")->capture_default_str();
+  auto scale = app.add_subcommand("scale",
+                                  "N machines connect and echo one message each");
+  scale->add_option("--machines", w.count, "machines")->required();
+  auto storm = app.add_subcommand(
+    "storm", "N machines; the server goes away and comes back");
+  storm->add_option("--machines", w.count, "machines")->required();
+  storm->add_option("--down", down_text, "how long the server stays away")
+    ->capture_default_str();
+  storm->add_option("--connect-rate", w.connect_rate,
+                    "connection attempts per second the reconnect governor "
+                    "allows per host (0: no governor)")
+    ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  w.kind = throughput->parsed() ? workload_kind::throughput
+           : pingpong->parsed() ? workload_kind::pingpong
+           : scale->parsed()    ? workload_kind::scale
+                                : workload_kind::storm;
+  w.url = url;
+  {
+    std::istringstream in{down_text};
+    double value = 0;
+    std::string unit;
+    in >> value >> unit;
+    w.down_ms = static_cast<int64_t>(unit == "ms" ? value : value * 1000);
+  }
+  if (pin >= 0 && !pin_to(pin)) {
+    std::cerr << "wsm-bench: --pin: cannot pin to CPU " << pin << '\n';
+    return exit_usage;
+  }
+  try {
+    if (!client.empty()) {
+      auto m = client == "wsm" ? run_wsm(w) : run_beast(w);
+      std::cout << json::serialize(to_json(m)) << std::endl;
+      return 0;
+    }
+    if (w.kind == workload_kind::storm && !url.empty()) {
+      std::cerr << "wsm-bench: storm starts and stops its own server; drop "
+                   "--url\n";
+      return exit_usage;
+    }
+    wsm_echo::server_options server_opts;
+    std::unique_ptr<wsm_echo::echo_server> server;
+    if (url.empty()) {
+      server = std::make_unique<wsm_echo::echo_server>(server_opts);
+      // A storm's server comes back on the same port.
+      server_opts.port = server->port();
+      url = "ws://127.0.0.1:" + std::to_string(server->port()) + "/";
+    }
+    std::vector<std::string> args{argv, argv + argc};
+    std::vector<run_result> runs;
+    std::vector<std::string> clients{"beast", "wsm"};
+    if (w.kind == workload_kind::storm)
+      clients = {"wsm"};
+    for (auto& name : clients)
+      runs.push_back(run_client(name, args, url, server, server_opts, w));
+    print_table(runs);
+    if (json_lines) {
+      const measurement* beast = runs.size() > 1 ? &runs[0].m : nullptr;
+      for (auto& run : runs) {
+        auto out = to_json(run.m);
+        if (run.back_ms >= 0) {
+          out["all_connected_ms"] = run.back_ms;
+          out["busiest_100ms_attempts"] = run.busiest_100ms;
+        }
+        if (beast && &run.m != beast) {
+          put(out, "cpu_ratio",
+              run.m.client_cpu_us_per_msg / beast->client_cpu_us_per_msg);
+          if (run.m.p50_us > 0)
+            put(out, "p50_ratio", run.m.p50_us / beast->p50_us);
+          if (run.m.p99_us > 0)
+            put(out, "p99_ratio", run.m.p99_us / beast->p99_us);
+          if (run.m.all_connected_ms > 0)
+            put(out, "all_connected_ratio",
+                run.m.all_connected_ms / beast->all_connected_ms);
+          if (run.m.rss_kib_per_machine > 0)
+            put(out, "rss_ratio",
+                run.m.rss_kib_per_machine / beast->rss_kib_per_machine);
+        }
+        std::cout << json::serialize(out) << '\n';
+      }
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "wsm-bench: " << e.what() << '\n';
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,60 @@
+#include "workload.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <fstream>
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+namespace wsm_bench {
+
+const char* to_string(workload_kind x) noexcept {
+  switch (x) {
+    case workload_kind::throughput:
+      return "throughput";
+    case workload_kind::pingpong:
+      return "pingpong";
+    case workload_kind::scale:
+      return "scale";
+    case workload_kind::storm:
+      return "storm";
+  }
+  return "unknown";
+}
+
+double process_cpu_us() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto us = [](const timeval& x) {
+    return static_cast<double>(x.tv_sec) * 1e6 + static_cast<double>(x.tv_usec);
+  };
+  return us(usage.ru_utime) + us(usage.ru_stime);
+}
+
+double resident_kib() {
+  std::ifstream statm{"/proc/self/statm"};
+  long pages = 0;
+  long resident = 0;
+  statm >> pages >> resident;
+  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE))
+         / 1024.0;
+}
+
+double monotonic_ms() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<double>(now.tv_sec) * 1e3
+         + static_cast<double>(now.tv_nsec) / 1e6;
+}
+
+double percentile(std::vector<double>& samples, double p) {
+  if (samples.empty())
+    return -1;
+  std::sort(samples.begin(), samples.end());
+  auto index = static_cast<size_t>(std::ceil(p * static_cast<double>(samples.size()))) ;
+  return samples[std::min(samples.size() - 1, index == 0 ? 0 : index - 1)];
+}
+
+} // namespace wsm_bench
