@@ -578,16 +578,18 @@ struct broker_state {
   /// A session of the right kind for `request`, or why there can be none.
   caf::expected<std::shared_ptr<session_base>>
   make_session(uint64_t id, caf::actor_addr machine, connect_request request) {
+    // Not make_shared: the map's weak reference would keep the whole
+    // session's memory until the next sweep, not just a control block.
     net::any_io_executor executor = net::make_strand(io->context());
     if (!request.secure)
-      return std::make_shared<session<plain_stream>>(
-        executor, id, std::move(machine), std::move(request), nullptr);
+      return std::shared_ptr<session_base>{new session<plain_stream>(
+        executor, id, std::move(machine), std::move(request), nullptr)};
     auto context = tls_context_for(request.tls);
     if (!context)
       return std::move(context.error());
-    return std::make_shared<session<tls_stream>>(
+    return std::shared_ptr<session_base>{new session<tls_stream>(
       executor, id, std::move(machine), std::move(request), *context,
-      **context);
+      **context)};
   }
 };
 

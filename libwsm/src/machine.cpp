@@ -51,6 +51,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "spawn.hpp"
+#include "lazy_deque.hpp"
 #include "url.hpp"
 #include "wsm/error.hpp"
 
@@ -98,9 +99,9 @@ struct machine_state {
   std::minstd_rand random{std::random_device{}()};
 
   // -- outputs ----------------------------------------------------------------
-  std::deque<pending_output> queue;
+  detail::lazy_deque<pending_output> queue;
   /// Sent to the broker, not yet acknowledged as written, oldest first.
-  std::deque<pending_output> in_flight;
+  detail::lazy_deque<pending_output> in_flight;
 
   std::vector<caf::actor> subscribers;
   /// Holds the machine alive while it has subscribers, so that it ends only

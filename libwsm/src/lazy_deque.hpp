@@ -1,0 +1,72 @@
+#pragma once
+
+// A deque that allocates nothing until its first element. libstdc++'s
+// std::deque allocates its map and a 512-byte node on construction; a
+// machine has two, mostly empty, and thousands of machines per process.
+
+#include <deque>
+#include <memory>
+
+namespace wsm::detail {
+
+template <class T>
+class lazy_deque {
+public:
+  using iterator = typename std::deque<T>::iterator;
+
+  bool empty() const noexcept {
+    return !items_ || items_->empty();
+  }
+
+  size_t size() const noexcept {
+    return items_ ? items_->size() : 0;
+  }
+
+  T& front() {
+    return items_->front();
+  }
+
+  T& back() {
+    return items_->back();
+  }
+
+  void push_back(T x) {
+    get().push_back(std::move(x));
+  }
+
+  void push_front(T x) {
+    get().push_front(std::move(x));
+  }
+
+  void pop_front() {
+    items_->pop_front();
+  }
+
+  void pop_back() {
+    items_->pop_back();
+  }
+
+  /// Empties the deque and gives its memory back.
+  void clear() noexcept {
+    items_.reset();
+  }
+
+  iterator begin() {
+    return items_ ? items_->begin() : iterator{};
+  }
+
+  iterator end() {
+    return items_ ? items_->end() : iterator{};
+  }
+
+private:
+  std::deque<T>& get() {
+    if (!items_)
+      items_ = std::make_unique<std::deque<T>>();
+    return *items_;
+  }
+
+  std::unique_ptr<std::deque<T>> items_;
+};
+
+} // namespace wsm::detail
