@@ -13,6 +13,7 @@
 
 #include "wsm/config.hpp"
 #include "wsm/error.hpp"
+#include "wsm/governor.hpp"
 #include "wsm/machine.hpp"
 
 using namespace std::chrono_literals;
@@ -237,6 +238,11 @@ struct fixture : test_coordinator_fixture<wsm::config> {
 
 } // namespace
 
+/// A governor that books every attempt `wait` ahead.
+caf::behavior fixed_governor(caf::event_based_actor*, caf::timespan wait) {
+  return {[=](wsm::slot_atom, const std::string&) { return wait; }};
+}
+
 CAF_TEST_FIXTURE_SCOPE(machine_fsm_tests, fixture)
 
 CAF_TEST(the first subscriber sees the very first CONNECTING) {
@@ -279,6 +285,34 @@ CAF_TEST(a successful attempt gives CONNECTING then CONNECTED) {
   connected(id);
   expect_status(state::connected, "", 1, 1);
   CAF_CHECK(!sched.has_job());
+}
+
+CAF_TEST(with a governor each attempt waits for its slot in CONNECTING) {
+  auto governor = sys.spawn(fixed_governor, caf::timespan{300ms});
+  consume_messages(); // its start
+  machine = unbox(wsm::spawn_machine_with(
+    sys, test_url, opts, sub, caf::actor_cast<wsm::broker_actor>(broker),
+    relay, governor));
+  sched.run_once();
+  expect_status(state::connecting, "", 1, 0);
+  expect((wsm::slot_atom, std::string),
+         from(machine).to(governor).with(_, "feed.example:8080"));
+  expect((caf::timespan), from(governor).to(machine));
+  // Nothing goes to the broker before the slot.
+  CAF_CHECK_EQUAL(sched.clock().advance_time(299ms), 0u);
+  CAF_CHECK(!sched.has_job());
+  expect_timer(wsm::slot_timer_atom{});
+  auto id = expect_open();
+  closed(id, "connect: Connection refused");
+  expect_failed("connect: Connection refused", 1, 0, 2s);
+  // The retry asks again: every attempt has its slot.
+  expect_timer(wsm::retry_atom{});
+  expect_status(state::connecting, "", 2, 0);
+  expect((wsm::slot_atom, std::string), from(machine).to(governor));
+  expect((caf::timespan), from(governor).to(machine));
+  expect_timer(wsm::slot_timer_atom{});
+  connected(expect_open());
+  expect_status(state::connected, "", 2, 1);
 }
 
 CAF_TEST(CONNECTED carries what the handshake agreed and later states do not) {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -125,8 +126,10 @@ public:
     pid_ = fork();
     if (pid_ == 0) {
       dup2(out[1], STDOUT_FILENO);
-      close(out[0]);
-      close(out[1]);
+      // Asio's sockets are not close-on-exec: without this the client would
+      // hold the server's listening socket, and a restarted server could
+      // not bind its port again.
+      close_range(3, ~0U, 0);
       std::vector<char*> argv;
       for (auto& arg : args)
         argv.push_back(arg.data());
@@ -142,8 +145,11 @@ public:
   ~client_process() {
     if (out_ != nullptr)
       std::fclose(out_);
-    if (pid_ > 0)
+    // Still running here only when the parent gave up on it.
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
       waitpid(pid_, nullptr, 0);
+    }
   }
 
   /// The next line, or nothing at the end.

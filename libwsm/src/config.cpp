@@ -65,8 +65,16 @@ config::config() {
   // CAF starts at least four workers; more workers than the CPUs this
   // process may run on only add wake-ups.
   set("scheduler.max-threads", usable_cpus());
-  opt_group{custom_options_, "wsm"}.add<size_t>(
-    "io-threads", "threads that run the shared Asio context (default 1)");
+  opt_group{custom_options_, "wsm"}
+    .add<size_t>("io-threads",
+                 "threads that run the shared Asio context (default 1)")
+    .add<double>("connect-rate",
+                 "connection attempts a second per host the reconnect "
+                 "governor allows; 0 turns it off (default 0)")
+    .add<double>("connect-burst",
+                 "attempts per host the governor allows at once (default: "
+                 "a hundredth of connect-rate); no 100ms window sees more "
+                 "than connect-rate/10 + connect-burst attempts per host");
 }
 
 } // namespace wsm

@@ -52,6 +52,7 @@
 
 #include "spawn.hpp"
 #include "lazy_deque.hpp"
+#include "wsm/governor.hpp"
 #include "url.hpp"
 #include "wsm/error.hpp"
 
@@ -76,6 +77,8 @@ struct machine_state {
   options opts;
   broker_actor broker;
   caf::actor timer_relay;
+  /// Hands out connection attempts per host; none when not configured.
+  caf::actor governor;
 
   // -- what subscribers see ---------------------------------------------------
   /// The last status published; its state is the machine's state.
@@ -401,13 +404,40 @@ void finish(machine_self self, const std::string& undelivered_reason = "quit",
 
 /// Opens a new connection: every attempt gets a fresh id so that events of
 /// an earlier one are told apart.
+/// Asks the broker to open the connection of the current attempt.
+void open_connection(machine_self self) {
+  auto& st = self->state;
+  self->send(st.broker, open_atom::value, st.connection, st.request);
+}
+
 void start_attempt(machine_self self) {
   auto& st = self->state;
   ++st.generation;
   ++st.last.attempt;
   st.connection = next_connection_id();
   publish(self, wsm::state::connecting);
-  self->send(st.broker, open_atom::value, st.connection, st.request);
+  if (!st.governor)
+    return open_connection(self);
+  // The governor books a slot for this host; the attempt waits for it in
+  // CONNECTING. Its answer, like a timer, belongs to this attempt only.
+  auto generation = st.generation;
+  self
+    ->request(st.governor, caf::infinite, slot_atom::value,
+              st.request.host + ":" + st.request.port)
+    .then(
+      [=](caf::timespan wait) {
+        if (self->state.generation != generation)
+          return;
+        if (wait.count() == 0)
+          open_connection(self);
+        else
+          arm_timer(self, slot_timer_atom{}, wait);
+      },
+      [=](caf::error&) {
+        // No governor any more (shutting down): go ahead.
+        if (self->state.generation == generation)
+          open_connection(self);
+      });
 }
 
 void enter_connecting(machine_self self) {
@@ -647,6 +677,7 @@ caf::message_handler common_handlers(machine_self self) {
     [=](retry_atom, uint64_t) {},
     [=](keepalive_atom, uint64_t) {},
     [=](pong_timeout_atom, uint64_t) {},
+    [=](slot_timer_atom, uint64_t) {},
   };
 }
 
@@ -668,6 +699,10 @@ machine_actor::behavior_type connecting(machine_self self) {
       [=](closed_atom, uint64_t connection, const disconnect_info& info) {
         if (is_current(self, connection))
           enter_waiting(self, info);
+      },
+      [=](slot_timer_atom, uint64_t stamp) {
+        if (stamp == self->state.generation)
+          open_connection(self);
       },
     });
 }
@@ -844,8 +879,10 @@ machine_actor::behavior_type suspended(machine_self self) {
 machine_actor::behavior_type machine(machine_self self, connect_request request,
                                      options opts, caf::actor first_subscriber,
                                      broker_actor broker,
-                                     caf::actor timer_relay) {
+                                     caf::actor timer_relay,
+                                     caf::actor governor) {
   auto& st = self->state;
+  st.governor = std::move(governor);
   st.request = std::move(request);
   st.opts = std::move(opts);
   st.text = st.opts.text;
@@ -894,10 +931,11 @@ machine_actor spawn_checked_machine(caf::actor_system& sys,
                                     connect_request request, options opts,
                                     caf::actor first_subscriber,
                                     broker_actor broker,
-                                    caf::actor timer_relay) {
+                                    caf::actor timer_relay,
+                                    caf::actor governor) {
   return sys.spawn(machine, std::move(request), std::move(opts),
                    std::move(first_subscriber), std::move(broker),
-                   std::move(timer_relay));
+                   std::move(timer_relay), std::move(governor));
 }
 
 } // namespace detail
@@ -905,7 +943,8 @@ machine_actor spawn_checked_machine(caf::actor_system& sys,
 caf::expected<machine_actor>
 spawn_machine_with(caf::actor_system& sys, const std::string& url,
                    options opts, caf::actor first_subscriber,
-                   broker_actor broker, caf::actor timer_relay) {
+                   broker_actor broker, caf::actor timer_relay,
+                   caf::actor governor) {
   auto request = detail::make_connect_request(url, opts);
   if (!request)
     return std::move(request.error());
@@ -913,7 +952,8 @@ spawn_machine_with(caf::actor_system& sys, const std::string& url,
                                        std::move(opts),
                                        std::move(first_subscriber),
                                        std::move(broker),
-                                       std::move(timer_relay));
+                                       std::move(timer_relay),
+                                       std::move(governor));
 }
 
 } // namespace wsm

@@ -9,6 +9,7 @@
 #include "spawn.hpp"
 #include "url.hpp"
 #include "wsm/error.hpp"
+#include "wsm/governor.hpp"
 
 namespace wsm::detail {
 
@@ -52,6 +53,12 @@ runtime_module::handles runtime_module::shared_handles() {
     io_ = start_io_runtime(threads == 0 ? 1 : threads);
     handles_.broker = spawn_broker(sys_, io_);
     handles_.timer_relay = spawn_timer_relay(sys_);
+    auto rate = caf::get_or(sys_.config(), "wsm.connect-rate", 0.0);
+    if (rate > 0) {
+      auto burst = caf::get_or(sys_.config(), "wsm.connect-burst", 0.0);
+      handles_.governor = spawn_governor(sys_, rate,
+                                         burst > 0 ? burst : rate / 100);
+    }
   }
   return handles_;
 }
@@ -106,7 +113,8 @@ caf::expected<machine_actor> spawn_machine(caf::actor_system& sys,
                                        std::move(opts),
                                        std::move(first_subscriber),
                                        std::move(shared.broker),
-                                       std::move(shared.timer_relay));
+                                       std::move(shared.timer_relay),
+                                       std::move(shared.governor));
 }
 
 } // namespace wsm

@@ -33,6 +33,8 @@ public:
   struct handles {
     broker_actor broker;
     caf::actor timer_relay;
+    /// Set when `wsm.connect-rate` is above zero.
+    caf::actor governor;
   };
 
   /// Returns the shared broker and relay, starting them on first use; empty

@@ -23,6 +23,8 @@ using retry_atom = caf::atom_constant<caf::atom("wsm_retry")>;
 using keepalive_atom = caf::atom_constant<caf::atom("wsm_keepal")>;
 using close_timeout_atom = caf::atom_constant<caf::atom("wsm_clto")>;
 using pong_timeout_atom = caf::atom_constant<caf::atom("wsm_pongto")>;
+/// The governor's slot has come: the attempt may start.
+using slot_timer_atom = caf::atom_constant<caf::atom("wsm_slotgo")>;
 
 /// A WebSocket client connection as a finite state machine.
 ///
@@ -49,7 +51,8 @@ using machine_actor = caf::typed_actor<
   // timers
   caf::reacts_to<retry_atom, uint64_t>, caf::reacts_to<keepalive_atom, uint64_t>,
   caf::reacts_to<close_timeout_atom, uint64_t>,
-  caf::reacts_to<pong_timeout_atom, uint64_t>>;
+  caf::reacts_to<pong_timeout_atom, uint64_t>,
+  caf::reacts_to<slot_timer_atom, uint64_t>>;
 
 /// Spawns a machine for `url` (`ws://host[:port][/path][?query]`) that starts
 /// connecting at once. `first_subscriber`, if given, sees the very first
@@ -61,12 +64,15 @@ caf::expected<machine_actor> spawn_machine(caf::actor_system& sys,
                                            options opts = {},
                                            caf::actor first_subscriber = {});
 
-/// Spawns a machine that talks to `broker` and arms its timers through
-/// `timer_relay` (see `spawn_timer_relay`). For tests and custom transports.
+/// Spawns a machine that talks to `broker`, arms its timers through
+/// `timer_relay` (see `spawn_timer_relay`) and, if `governor` is set, asks it
+/// for a slot before each attempt (see `spawn_governor`). For tests and
+/// custom transports.
 caf::expected<machine_actor>
 spawn_machine_with(caf::actor_system& sys, const std::string& url,
                    options opts, caf::actor first_subscriber,
-                   broker_actor broker, caf::actor timer_relay);
+                   broker_actor broker, caf::actor timer_relay,
+                   caf::actor governor = {});
 
 /// Spawns the actor that delivers a machine's timers while holding only a weak
 /// reference to it, so that pending timers never keep a machine alive.

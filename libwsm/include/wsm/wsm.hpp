@@ -4,6 +4,7 @@
 #include "wsm/atoms.hpp"
 #include "wsm/config.hpp"
 #include "wsm/error.hpp"
+#include "wsm/governor.hpp"
 #include "wsm/machine.hpp"
 #include "wsm/messages.hpp"
 #include "wsm/options.hpp"
