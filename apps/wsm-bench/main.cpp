@@ -396,8 +396,9 @@ int main(int argc, char** argv) {
           out["busiest_100ms_attempts"] = run.busiest_100ms;
         }
         if (beast && &run.m != beast) {
-          put(out, "cpu_ratio",
-              run.m.client_cpu_us_per_msg / beast->client_cpu_us_per_msg);
+          if (run.m.client_cpu_us_per_msg > 0)
+            put(out, "cpu_ratio",
+                run.m.client_cpu_us_per_msg / beast->client_cpu_us_per_msg);
           if (run.m.p50_us > 0)
             put(out, "p50_ratio", run.m.p50_us / beast->p50_us);
           if (run.m.p99_us > 0)
