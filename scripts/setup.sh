@@ -7,9 +7,10 @@ packages=(
   g++ cmake ninja-build              # toolchain
   libcaf-dev                         # CAF 0.17: actors, test framework
   libboost1.81-dev libboost-url1.81-dev  # Beast, Asio, Boost.URL
-  libboost-json1.81-dev              # JSON in examples/feed
+  libboost-json1.81-dev              # JSON in examples/feed and wsm-bench
   libssl-dev                         # TLS for wss://
   libcli11-dev                       # command-line parsing in apps
+  libbenchmark-dev                   # micro-benchmarks (wsm-microbench)
 )
 
 missing=()

@@ -1,0 +1,121 @@
+// Micro-benchmarks of wsm's hot paths, with Google Benchmark: the pure
+// functions a reconnect runs through, the output queue, and one output's
+// way through a machine to a broker that acknowledges at once (the actor
+// layer's cost per message, without a socket).
+
+#include <benchmark/benchmark.h>
+
+#include <deque>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "../../libwsm/src/lazy_deque.hpp"
+#include "wsm/wsm.hpp"
+
+namespace {
+
+void backoff_delay(benchmark::State& state) {
+  wsm::backoff_policy policy{std::chrono::seconds(1), 2.0,
+                             std::chrono::seconds(30), 0.2};
+  uint32_t attempt = 0;
+  for (auto _ : state)
+    benchmark::DoNotOptimize(
+      wsm::backoff_delay(policy, attempt++ % 20 + 1, 0.5));
+}
+BENCHMARK(backoff_delay);
+
+void token_bucket_take(benchmark::State& state) {
+  wsm::token_bucket bucket{5000, 50, 50, caf::timespan{0}};
+  caf::timespan now{0};
+  for (auto _ : state) {
+    now += std::chrono::microseconds(200);
+    benchmark::DoNotOptimize(bucket.take(now));
+  }
+}
+BENCHMARK(token_bucket_take);
+
+/// An output queue's life: a burst queued while disconnected, then written.
+template <class Queue>
+void queue_burst(benchmark::State& state) {
+  for (auto _ : state) {
+    Queue queue;
+    for (int64_t i = 0; i < state.range(0); ++i)
+      queue.push_back(std::string(64, 'x'));
+    while (!queue.empty())
+      queue.pop_front();
+    benchmark::DoNotOptimize(queue);
+  }
+}
+BENCHMARK_TEMPLATE(queue_burst, std::deque<std::string>)->Arg(0)->Arg(16);
+BENCHMARK_TEMPLATE(queue_burst, wsm::detail::lazy_deque<std::string>)
+  ->Arg(0)
+  ->Arg(16);
+
+using go_atom = caf::atom_constant<caf::atom("go")>;
+
+/// Connects every connection at once and acknowledges every write; tells
+/// `done_to` after `expected` writes.
+struct instant_broker_state {
+  uint64_t writes = 0;
+  uint64_t expected = 0;
+  caf::actor done_to;
+};
+
+caf::behavior instant_broker(caf::stateful_actor<instant_broker_state>* self,
+                             int) {
+  return {
+    [=](wsm::open_atom, uint64_t id, const wsm::connect_request&) {
+      caf::anon_send(caf::actor_cast<wsm::machine_actor>(self->current_sender()),
+                     wsm::connected_atom::value, id, wsm::link_info{});
+    },
+    [=](wsm::write_atom, uint64_t id, const std::string&, bool) {
+      caf::anon_send(caf::actor_cast<wsm::machine_actor>(self->current_sender()),
+                     wsm::written_atom::value, id, uint64_t{1});
+      if (++self->state.writes == self->state.expected)
+        self->send(self->state.done_to, go_atom::value);
+    },
+    [=](go_atom, uint64_t expected, caf::actor done_to) {
+      self->state.writes = 0;
+      self->state.expected = expected;
+      self->state.done_to = std::move(done_to);
+    },
+    [](wsm::ping_atom, uint64_t) {},
+    [](wsm::close_atom, uint64_t) {},
+    [](wsm::abort_atom, uint64_t) {},
+  };
+}
+
+caf::behavior quiet_subscriber(caf::event_based_actor*, int) {
+  return {[](const wsm::status&) {}, [](const wsm::input&) {}};
+}
+
+/// Outputs through a machine to the broker and its acknowledgements, 1000
+/// per iteration.
+void machine_output_step(benchmark::State& state) {
+  wsm::config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  auto broker = sys.spawn(instant_broker, 0);
+  auto subscriber = sys.spawn(quiet_subscriber, 0);
+  auto machine = wsm::spawn_machine_with(
+    sys, "ws://127.0.0.1:9/", {}, subscriber,
+    caf::actor_cast<wsm::broker_actor>(broker), wsm::spawn_timer_relay(sys));
+  const uint64_t batch = 1000;
+  for (auto _ : state) {
+    self->send(broker, go_atom::value, batch, caf::actor_cast<caf::actor>(self));
+    for (uint64_t i = 0; i < batch; ++i)
+      self->send(*machine, wsm::output{std::string(64, 'x')});
+    self->receive([](go_atom) {});
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(batch));
+  self->send(*machine, wsm::command::quit);
+  caf::anon_send_exit(broker, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(subscriber, caf::exit_reason::user_shutdown);
+}
+BENCHMARK(machine_output_step)->UseRealTime();
+
+} // namespace
+
+BENCHMARK_MAIN();
