@@ -165,15 +165,24 @@ measurement scale(const workload& w) {
       endpoint, [&, &c = c](beast::error_code ec) {
         if (ec)
           throw std::runtime_error("connect: " + ec.message());
-        c.ws.async_handshake(host, t.path, [&](beast::error_code ec) {
+        c.ws.async_handshake(host, t.path, [&, &c = c](beast::error_code ec) {
           if (ec)
             throw std::runtime_error("handshake: " + ec.message());
           report.update(++connected);
+          // A connected client listens, as any client that wants to hear
+          // from its server does (and as a machine does): one read pending.
+          c.ws.async_read(c.buffer, [&](beast::error_code ec, size_t) {
+            if (ec)
+              throw std::runtime_error("read: " + ec.message());
+            if (++echoed == w.count)
+              io.stop();
+          });
         });
       });
   }
-  io.run();
-  io.restart();
+  // Until every connection is up; the reads stay pending.
+  while (connected < w.count && io.run_one() > 0)
+    ;
   measurement result;
   result.all_connected_ms =
     std::chrono::duration<double, std::milli>(clock_type::now() - start).count();
@@ -183,17 +192,12 @@ measurement scale(const workload& w) {
   start = clock_type::now();
   for (auto& c : connections) {
     c.ws.binary(true);
-    c.ws.async_write(net::buffer(payload), [&, &c = c](beast::error_code ec,
-                                                       size_t) {
+    c.ws.async_write(net::buffer(payload), [&](beast::error_code ec, size_t) {
       if (ec)
         throw std::runtime_error("write: " + ec.message());
-      c.ws.async_read(c.buffer, [&](beast::error_code ec, size_t) {
-        if (ec)
-          throw std::runtime_error("read: " + ec.message());
-        ++echoed;
-      });
     });
   }
+  // The pending reads count the echoes and stop the loop at the last.
   io.run();
   result.all_echoed_ms =
     std::chrono::duration<double, std::milli>(clock_type::now() - start).count();

@@ -42,6 +42,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "lazy_deque.hpp"
 #include "tls_context.hpp"
 #include "wsm/error.hpp"
 #include "wsm/machine.hpp"
@@ -519,7 +520,7 @@ private:
   std::shared_ptr<net::ssl::context> tls_;
   beast::flat_buffer buffer_;
   websocket::response_type response_;
-  std::deque<pending_write> writes_;
+  lazy_deque<pending_write> writes_;
   uint64_t id_;
   caf::actor_addr machine_;
   connect_request request_;
