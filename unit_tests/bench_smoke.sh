@@ -16,7 +16,7 @@ run() { # NAME ARGS...
   done
   # A baseline workload reports both clients; storm has wsm alone.
   local clients='"client":"wsm"'
-  [ "$name" != storm ] && clients="$clients \"client\":\"beast\""
+  [ "$name" != storm ] && [ "$name" != simulate ] && clients="$clients \"client\":\"beast\""
   for client in $clients; do
     grep -qF "$client" <<<"$out" || { echo "FAIL $name: no $client"; failed=1; }
   done
@@ -26,6 +26,7 @@ run throughput throughput --messages=200 --window=16
 run pingpong pingpong --round-trips=100
 run scale scale --machines=20
 run storm storm --machines=20 --down=200ms --connect-rate=1000
+run simulate scale --machines=50 --simulate
 bad=$(timeout 10 "$bench" storm --machines=2 --url=ws://127.0.0.1:1/ 2>&1); status=$?
 [ $status -eq 2 ] || { echo "FAIL storm with --url: status $status"; failed=1; }
 [ "$bad" == "wsm-bench: storm starts and stops its own server; drop --url" ] || { echo "FAIL storm with --url: $bad"; failed=1; }

@@ -27,6 +27,10 @@ namespace websocket = boost::beast::websocket;
 using tcp = boost::asio::ip::tcp;
 using clock_type = std::chrono::steady_clock;
 
+double seconds_since(clock_type::time_point start) {
+  return std::chrono::duration<double>(clock_type::now() - start).count();
+}
+
 /// `ws://HOST:PORT/PATH` in pieces.
 struct target {
   std::string host;
@@ -98,12 +102,9 @@ measurement throughput(const workload& w) {
   maybe_write();
   read();
   io.run();
-  auto seconds = std::chrono::duration<double>(clock_type::now() - start).count();
-  auto cpu = process_cpu_us() - cpu_before;
+  auto result = per_message(w.count, seconds_since(start),
+                            process_cpu_us() - cpu_before);
   ws->close(websocket::close_code::normal);
-  measurement result;
-  result.msgs_per_s = static_cast<double>(w.count) / seconds;
-  result.client_cpu_us_per_msg = cpu / static_cast<double>(w.count);
   return result;
 }
 
@@ -127,12 +128,9 @@ measurement pingpong(const workload& w) {
         .count());
     report.update(i + 1);
   }
-  auto seconds = std::chrono::duration<double>(clock_type::now() - start).count();
-  auto cpu = process_cpu_us() - cpu_before;
+  auto result = per_message(w.count, seconds_since(start),
+                            process_cpu_us() - cpu_before);
   ws->close(websocket::close_code::normal);
-  measurement result;
-  result.msgs_per_s = static_cast<double>(w.count) / seconds;
-  result.client_cpu_us_per_msg = cpu / static_cast<double>(w.count);
   result.p50_us = percentile(latencies, 0.5);
   result.p99_us = percentile(latencies, 0.99);
   result.p999_us = percentile(latencies, 0.999);

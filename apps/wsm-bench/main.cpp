@@ -330,6 +330,10 @@ int main(int argc, char** argv) {
   auto scale = app.add_subcommand("scale",
                                   "N machines connect and echo one message each");
   scale->add_option("--machines", w.count, "machines")->required();
+  scale->add_flag("--simulate", w.simulate,
+                  "machines without sockets (a broker that connects at once "
+                  "and echoes): the actor layer beyond the descriptor limit; "
+                  "no baseline");
   auto storm = app.add_subcommand(
     "storm", "N machines; the server goes away and comes back");
   storm->add_option("--machines", w.count, "machines")->required();
@@ -382,7 +386,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> args{argv, argv + argc};
     std::vector<run_result> runs;
     std::vector<std::string> clients{"beast", "wsm"};
-    if (w.kind == workload_kind::storm)
+    if (w.kind == workload_kind::storm || w.simulate)
       clients = {"wsm"};
     for (auto& name : clients)
       runs.push_back(run_client(name, args, url, server, server_opts, w));

@@ -49,6 +49,13 @@ double monotonic_ms() {
          + static_cast<double>(now.tv_nsec) / 1e6;
 }
 
+measurement per_message(size_t count, double seconds, double cpu_us) {
+  measurement result;
+  result.msgs_per_s = static_cast<double>(count) / seconds;
+  result.client_cpu_us_per_msg = cpu_us / static_cast<double>(count);
+  return result;
+}
+
 double percentile(std::vector<double>& samples, double p) {
   if (samples.empty())
     return -1;

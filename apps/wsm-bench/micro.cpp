@@ -12,6 +12,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include "../../libwsm/src/lazy_deque.hpp"
+#include "loopback_broker.hpp"
 #include "wsm/wsm.hpp"
 
 namespace {
@@ -53,40 +54,6 @@ BENCHMARK_TEMPLATE(queue_burst, wsm::detail::lazy_deque<std::string>)
   ->Arg(0)
   ->Arg(16);
 
-using go_atom = caf::atom_constant<caf::atom("go")>;
-
-/// Connects every connection at once and acknowledges every write; tells
-/// `done_to` after `expected` writes.
-struct instant_broker_state {
-  uint64_t writes = 0;
-  uint64_t expected = 0;
-  caf::actor done_to;
-};
-
-caf::behavior instant_broker(caf::stateful_actor<instant_broker_state>* self,
-                             int) {
-  return {
-    [=](wsm::open_atom, uint64_t id, const wsm::connect_request&) {
-      caf::anon_send(caf::actor_cast<wsm::machine_actor>(self->current_sender()),
-                     wsm::connected_atom::value, id, wsm::link_info{});
-    },
-    [=](wsm::write_atom, uint64_t id, const std::string&, bool) {
-      caf::anon_send(caf::actor_cast<wsm::machine_actor>(self->current_sender()),
-                     wsm::written_atom::value, id, uint64_t{1});
-      if (++self->state.writes == self->state.expected)
-        self->send(self->state.done_to, go_atom::value);
-    },
-    [=](go_atom, uint64_t expected, caf::actor done_to) {
-      self->state.writes = 0;
-      self->state.expected = expected;
-      self->state.done_to = std::move(done_to);
-    },
-    [](wsm::ping_atom, uint64_t) {},
-    [](wsm::close_atom, uint64_t) {},
-    [](wsm::abort_atom, uint64_t) {},
-  };
-}
-
 caf::behavior quiet_subscriber(caf::event_based_actor*, int) {
   return {[](const wsm::status&) {}, [](const wsm::input&) {}};
 }
@@ -97,17 +64,18 @@ void machine_output_step(benchmark::State& state) {
   wsm::config cfg;
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
-  auto broker = sys.spawn(instant_broker, 0);
+  auto broker = sys.spawn(wsm_bench::loopback_broker, false);
   auto subscriber = sys.spawn(quiet_subscriber, 0);
   auto machine = wsm::spawn_machine_with(
     sys, "ws://127.0.0.1:9/", {}, subscriber,
     caf::actor_cast<wsm::broker_actor>(broker), wsm::spawn_timer_relay(sys));
   const uint64_t batch = 1000;
   for (auto _ : state) {
-    self->send(broker, go_atom::value, batch, caf::actor_cast<caf::actor>(self));
+    self->send(broker, wsm_bench::loopback_go_atom::value, batch,
+               caf::actor_cast<caf::actor>(self));
     for (uint64_t i = 0; i < batch; ++i)
       self->send(*machine, wsm::output{std::string(64, 'x')});
-    self->receive([](go_atom) {});
+    self->receive([](wsm_bench::loopback_go_atom) {});
   }
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(batch));
   self->send(*machine, wsm::command::quit);

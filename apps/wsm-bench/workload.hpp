@@ -28,6 +28,9 @@ struct workload {
   size_t window = 64;
   /// storm: the server stays away this long (milliseconds).
   int64_t down_ms = 2000;
+  /// scale: machines talk to a broker without sockets that connects at
+  /// once and echoes, to go beyond the descriptor limit.
+  bool simulate = false;
   /// storm: connection attempts per second and host the governor allows;
   /// 0 leaves the governor off.
   double connect_rate = 0;
@@ -61,6 +64,10 @@ double resident_kib();
 
 /// Now on CLOCK_MONOTONIC, in milliseconds; comparable across processes.
 double monotonic_ms();
+
+/// The rate and the CPU per message of `count` messages that took
+/// `seconds` and `cpu_us`.
+measurement per_message(size_t count, double seconds, double cpu_us);
 
 /// The percentile `p` (0..1) of `samples`, which it sorts.
 double percentile(std::vector<double>& samples, double p);

@@ -10,6 +10,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "loopback_broker.hpp"
 #include "progress.hpp"
 #include "workload.hpp"
 #include "wsm/wsm.hpp"
@@ -139,8 +140,19 @@ std::vector<wsm::machine_actor> spawn_many(caf::actor_system& sys,
                                            const caf::actor& subscriber) {
   std::vector<wsm::machine_actor> result;
   result.reserve(w.count);
+  // Simulated: no sockets, so no descriptor limit; the same machines.
+  caf::actor broker;
+  caf::actor relay;
+  if (w.simulate) {
+    broker = sys.spawn(loopback_broker, true);
+    relay = wsm::spawn_timer_relay(sys);
+  }
   for (size_t i = 0; i < w.count; ++i) {
-    auto machine = wsm::spawn_machine(sys, w.url, opts, subscriber);
+    auto machine = w.simulate
+                     ? wsm::spawn_machine_with(
+                       sys, w.url, opts, subscriber,
+                       caf::actor_cast<wsm::broker_actor>(broker), relay)
+                     : wsm::spawn_machine(sys, w.url, opts, subscriber);
     if (!machine)
       throw std::runtime_error(wsm::describe(machine.error()));
     result.push_back(std::move(*machine));
@@ -169,8 +181,7 @@ measurement one_machine(caf::actor_system& sys, const workload& w) {
   self->receive(
     [&](done_atom, double seconds, double cpu_us,
         std::vector<double>& latencies) {
-      result.msgs_per_s = static_cast<double>(w.count) / seconds;
-      result.client_cpu_us_per_msg = cpu_us / static_cast<double>(w.count);
+      result = per_message(w.count, seconds, cpu_us);
       result.p50_us = percentile(latencies, 0.5);
       result.p99_us = percentile(latencies, 0.99);
       result.p999_us = percentile(latencies, 0.999);
