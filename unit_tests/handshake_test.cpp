@@ -96,6 +96,9 @@ CAF_TEST(a trusted chain connects and echoes by address and by name) {
     auto up = next_status();
     CAF_CHECK_EQUAL(up, (wsm::status{state::connected, "", 1, 1}));
     expect_echo(machine, std::string{"over TLS to "} + host);
+    // SNI names the host; an address is not a name and is not sent.
+    CAF_CHECK_EQUAL(server.last_server_name(),
+                    std::string{host} == "localhost" ? "localhost" : "");
     quit(machine);
   }
   CAF_CHECK_EQUAL(server.tls_failures(), 0u);

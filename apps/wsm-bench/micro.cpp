@@ -84,6 +84,55 @@ void machine_output_step(benchmark::State& state) {
 }
 BENCHMARK(machine_output_step)->UseRealTime();
 
+using counted_atom = caf::atom_constant<caf::atom("counted")>;
+
+/// Counts inputs; tells `report_to` at every `every`-th.
+caf::behavior counting_subscriber(caf::event_based_actor* self, uint64_t every,
+                                  caf::actor report_to) {
+  auto seen = std::make_shared<uint64_t>(0);
+  return {
+    [](const wsm::status&) {},
+    [=](const wsm::input&) {
+      if (++*seen % every == 0)
+        self->send(report_to, counted_atom::value);
+    },
+  };
+}
+
+/// One input fanned out to `range(0)` subscribers: the machine builds one
+/// message for all of them. 1000 inputs per iteration.
+void machine_fan_out(benchmark::State& state) {
+  wsm::config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  const uint64_t batch = 1000;
+  auto broker = sys.spawn(wsm_bench::loopback_broker, true);
+  auto subscribers = static_cast<size_t>(state.range(0));
+  std::vector<caf::actor> counters;
+  for (size_t i = 0; i < subscribers; ++i)
+    counters.push_back(sys.spawn(counting_subscriber, batch,
+                                 caf::actor_cast<caf::actor>(self)));
+  auto machine = wsm::spawn_machine_with(
+    sys, "ws://127.0.0.1:9/", {}, counters.front(),
+    caf::actor_cast<wsm::broker_actor>(broker), wsm::spawn_timer_relay(sys));
+  for (size_t i = 1; i < subscribers; ++i)
+    self->request(*machine, caf::infinite, wsm::subscribe_atom::value,
+                  counters[i])
+      .receive([](const wsm::status&) {}, [](caf::error&) {});
+  for (auto _ : state) {
+    for (uint64_t i = 0; i < batch; ++i)
+      self->send(*machine, wsm::output{std::string(64, 'x')});
+    for (size_t i = 0; i < subscribers; ++i)
+      self->receive([](counted_atom) {});
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(batch));
+  self->send(*machine, wsm::command::quit);
+  caf::anon_send_exit(broker, caf::exit_reason::user_shutdown);
+  for (auto& counter : counters)
+    caf::anon_send_exit(counter, caf::exit_reason::user_shutdown);
+}
+BENCHMARK(machine_fan_out)->Arg(1)->Arg(8)->Arg(64)->UseRealTime();
+
 } // namespace
 
 BENCHMARK_MAIN();

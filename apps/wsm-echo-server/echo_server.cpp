@@ -44,6 +44,8 @@ struct counters {
   /// The last upgrade request's headers, by lower-case name.
   std::map<std::string, std::string> last_request;
   std::string last_client_certificate;
+  /// The host name the last TLS client asked for (SNI).
+  std::string last_server_name;
   /// When each TCP connection was accepted (CLOCK_MONOTONIC, ms).
   std::vector<double> accept_times;
 };
@@ -116,12 +118,15 @@ public:
             self->log("TLS-FAIL " + ec.message());
             return;
           }
-          auto subject = peer_subject(self->ws_.next_layer().native_handle());
+          auto ssl = self->ws_.next_layer().native_handle();
+          auto subject = peer_subject(ssl);
           if (!subject.empty())
             self->log("CLIENT-CERT " + subject);
+          auto sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
           {
             std::lock_guard<std::mutex> guard{self->stats_.mutex};
             self->stats_.last_client_certificate = subject;
+            self->stats_.last_server_name = sni ? sni : "";
           }
           self->read_request();
         });
@@ -460,6 +465,11 @@ std::string echo_server::last_request_header(const std::string& name) const {
 std::vector<double> echo_server::accept_times_ms() const {
   std::lock_guard<std::mutex> guard{impl_->stats.mutex};
   return impl_->stats.accept_times;
+}
+
+std::string echo_server::last_server_name() const {
+  std::lock_guard<std::mutex> guard{impl_->stats.mutex};
+  return impl_->stats.last_server_name;
 }
 
 std::string echo_server::last_client_certificate() const {

@@ -92,6 +92,10 @@ public:
   /// CLOCK_MONOTONIC (comparable across processes).
   std::vector<double> accept_times_ms() const;
 
+  /// The host name the last TLS client asked for with SNI, or "" if it
+  /// sent none.
+  std::string last_server_name() const;
+
   /// TLS handshakes that failed so far.
   size_t tls_failures() const noexcept;
 
