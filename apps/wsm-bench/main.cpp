@@ -315,6 +315,11 @@ int main(int argc, char** argv) {
   app.add_option("--pin", pin,
                  "pin server and clients to this CPU (steadier figures on a "
                  "small machine; compare CPU per message, not wall time)");
+  app.add_option("--io-threads", w.io_threads,
+                 "threads of wsm's Asio context (wsm.io-threads); the raw "
+                 "Beast client always runs one")
+    ->capture_default_str()
+    ->check(CLI::Range(1, 64));
   app.add_option("--client", client, "run one client and print its JSON line")
     ->check(CLI::IsMember({"wsm", "beast"}))
     ->group("");
@@ -375,21 +380,27 @@ int main(int argc, char** argv) {
                    "--url\n";
       return exit_usage;
     }
-    wsm_echo::server_options server_opts;
-    std::unique_ptr<wsm_echo::echo_server> server;
-    if (url.empty()) {
-      server = std::make_unique<wsm_echo::echo_server>(server_opts);
-      // A storm's server comes back on the same port.
-      server_opts.port = server->port();
-      url = "ws://127.0.0.1:" + std::to_string(server->port()) + "/";
-    }
     std::vector<std::string> args{argv, argv + argc};
     std::vector<run_result> runs;
     std::vector<std::string> clients{"beast", "wsm"};
     if (w.kind == workload_kind::storm || w.simulate)
       clients = {"wsm"};
-    for (auto& name : clients)
-      runs.push_back(run_client(name, args, url, server, server_opts, w));
+    for (auto& name : clients) {
+      // Each client gets a server of its own on a fresh port: the previous
+      // client's connections linger in TIME_WAIT, and with thousands of
+      // them connect() to the same port spends its time looking for a free
+      // ephemeral port (that doubled the second client's connect time).
+      wsm_echo::server_options server_opts;
+      std::unique_ptr<wsm_echo::echo_server> server;
+      auto target = url;
+      if (target.empty()) {
+        server = std::make_unique<wsm_echo::echo_server>(server_opts);
+        // A storm's server comes back on the same port.
+        server_opts.port = server->port();
+        target = "ws://127.0.0.1:" + std::to_string(server->port()) + "/";
+      }
+      runs.push_back(run_client(name, args, target, server, server_opts, w));
+    }
     print_table(runs);
     if (json_lines) {
       const measurement* beast = runs.size() > 1 ? &runs[0].m : nullptr;

@@ -28,6 +28,8 @@ struct workload {
   size_t window = 64;
   /// storm: the server stays away this long (milliseconds).
   int64_t down_ms = 2000;
+  /// wsm: threads of the shared Asio context (`wsm.io-threads`).
+  size_t io_threads = 1;
   /// scale: machines talk to a broker without sockets that connects at
   /// once and echoes, to go beyond the descriptor limit.
   bool simulate = false;

@@ -242,6 +242,7 @@ measurement run_wsm(const workload& w) {
     wsm::config cfg;
     if (w.connect_rate > 0)
       cfg.set("wsm.connect-rate", w.connect_rate);
+    cfg.set("wsm.io-threads", w.io_threads);
     caf::actor_system sys{cfg};
     switch (w.kind) {
       case workload_kind::throughput:
