@@ -134,23 +134,26 @@ public:
   session(net::any_io_executor executor, uint64_t id, caf::actor_addr machine,
           connect_request request, std::shared_ptr<net::ssl::context> tls,
           StreamArgs&... stream_args)
-    : resolver_(executor),
-      ws_(executor, stream_args...),
+    : ws_(executor, stream_args...),
       deadline_(executor),
       tls_(std::move(tls)),
       id_(id),
       machine_(std::move(machine)),
-      request_(std::move(request)) {
-    if (request_.max_message_size > 0)
-      ws_.read_message_max(request_.max_message_size);
+      handshake_(std::make_unique<handshake_state>(executor,
+                                                   std::move(request))),
+      write_timeout_(handshake_->request.write_timeout),
+      close_timeout_(handshake_->request.close_timeout),
+      max_message_size_(handshake_->request.max_message_size) {
+    if (max_message_size_ > 0)
+      ws_.read_message_max(max_message_size_);
   }
 
   void start() override {
     net::post(ws_.get_executor(), [self = this->shared_from_this()] {
       // One deadline for resolve, connect and upgrade together.
-      self->arm_deadline(self->request_.handshake_timeout,
+      self->arm_deadline(self->handshake_->request.handshake_timeout,
                          "handshake timed out after "
-                           + in_milliseconds(self->request_.handshake_timeout));
+                           + in_milliseconds(self->handshake_->request.handshake_timeout));
       self->do_resolve();
     });
   }
@@ -221,7 +224,8 @@ private:
   void drop(disconnect_info info) {
     report_closed(std::move(info));
     beast::error_code ignored;
-    resolver_.cancel();
+    if (handshake_)
+      handshake_->resolver.cancel();
     beast::get_lowest_layer(ws_).socket().close(ignored);
   }
 
@@ -242,7 +246,7 @@ private:
     if (ec == websocket::error::message_too_big)
       return drop({close_cause::message_too_big,
                    "message larger than max_message_size ("
-                     + std::to_string(request_.max_message_size)
+                     + std::to_string(max_message_size_)
                      + " bytes): closed with 1009",
                    0, websocket::close_code::too_big});
     // TLS errors after the TLS handshake (a TLS 1.3 server refuses a client
@@ -279,15 +283,15 @@ private:
                    "closed before the connection was up"});
     // An address needs no lookup, and no hop through Asio's resolver thread.
     beast::error_code not_an_address;
-    auto address = net::ip::make_address(request_.host, not_an_address);
+    auto address = net::ip::make_address(handshake_->request.host, not_an_address);
     if (!not_an_address) {
-      auto port = static_cast<unsigned short>(std::stoul(request_.port));
+      auto port = static_cast<unsigned short>(std::stoul(handshake_->request.port));
       return on_resolve({}, tcp::resolver::results_type::create(
-                              tcp::endpoint{address, port}, request_.host,
-                              request_.port));
+                              tcp::endpoint{address, port}, handshake_->request.host,
+                              handshake_->request.port));
     }
-    resolver_.async_resolve(
-      request_.host, request_.port,
+    handshake_->resolver.async_resolve(
+      handshake_->request.host, handshake_->request.port,
       [self = this->shared_from_this()](beast::error_code ec,
                                   tcp::resolver::results_type results) {
         self->on_resolve(ec, std::move(results));
@@ -296,7 +300,7 @@ private:
 
   void on_resolve(beast::error_code ec, tcp::resolver::results_type results) {
     if (ec)
-      return fail(("resolve " + request_.host).c_str(), ec);
+      return fail(("resolve " + handshake_->request.host).c_str(), ec);
     beast::get_lowest_layer(ws_).async_connect(
       results, [self = this->shared_from_this()](beast::error_code ec,
                                            const tcp::endpoint&) {
@@ -316,11 +320,11 @@ private:
   void do_tls_handshake() {
     auto ssl = ws_.next_layer().native_handle();
     // SNI, and the name (or address) the certificate must be for.
-    if (!prepare_tls_session(ssl, request_.host,
-                             !request_.tls.insecure_skip_verify))
+    if (!prepare_tls_session(ssl, handshake_->request.host,
+                             !handshake_->request.tls.insecure_skip_verify))
       return drop({close_cause::tls,
                    "TLS: cannot check the certificate for host "
-                     + request_.host});
+                     + handshake_->request.host});
     ws_.next_layer().async_handshake(
       net::ssl::stream_base::client,
       [self = this->shared_from_this()](beast::error_code ec) {
@@ -345,8 +349,8 @@ private:
     timeouts.idle_timeout = websocket::stream_base::none();
     timeouts.keep_alive_pings = false;
     ws_.set_option(timeouts);
-    if (request_.deflate.enabled) {
-      auto& opts = request_.deflate;
+    if (handshake_->request.deflate.enabled) {
+      auto& opts = handshake_->request.deflate;
       websocket::permessage_deflate pmd;
       pmd.client_enable = true;
       pmd.client_max_window_bits = opts.max_window_bits;
@@ -359,7 +363,7 @@ private:
     }
     ws_.set_option(websocket::stream_base::decorator(
       [this](websocket::request_type& req) { decorate(req); }));
-    ws_.async_handshake(response_, request_.host_header, request_.target,
+    ws_.async_handshake(handshake_->response, handshake_->request.host_header, handshake_->request.target,
                         [self = this->shared_from_this()](beast::error_code ec) {
                           self->on_handshake(ec);
                         });
@@ -368,16 +372,16 @@ private:
   /// Adds our headers to the upgrade request. Values were checked at spawn.
   void decorate(websocket::request_type& req) const {
     req.set(beast::http::field::user_agent, user_agent);
-    for (auto& h : request_.headers) {
+    for (auto& h : handshake_->request.headers) {
       // The caller's User-Agent replaces ours; any other name may repeat.
       if (beast::iequals(h.name, "User-Agent"))
         req.set(beast::http::field::user_agent, h.value);
       else
         req.insert(h.name, h.value);
     }
-    if (!request_.subprotocols.empty()) {
+    if (!handshake_->request.subprotocols.empty()) {
       std::string offer;
-      for (auto& name : request_.subprotocols)
+      for (auto& name : handshake_->request.subprotocols)
         offer += (offer.empty() ? "" : ", ") + name;
       req.set(beast::http::field::sec_websocket_protocol, offer);
     }
@@ -386,16 +390,16 @@ private:
   /// What the server agreed to, or why its answer is not acceptable.
   std::string read_agreement(link_info& link) const {
     using beast::http::field;
-    link.subprotocol = std::string{response_[field::sec_websocket_protocol]};
-    auto& offered = request_.subprotocols;
+    link.subprotocol = std::string{handshake_->response[field::sec_websocket_protocol]};
+    auto& offered = handshake_->request.subprotocols;
     if (!link.subprotocol.empty()
         && std::find(offered.begin(), offered.end(), link.subprotocol)
              == offered.end())
       return "handshake: the server chose subprotocol '" + link.subprotocol
              + "', which was not offered";
     // Beast compresses once the server accepted the offer in this header.
-    auto extensions = response_[field::sec_websocket_extensions];
-    link.compressed = request_.deflate.enabled
+    auto extensions = handshake_->response[field::sec_websocket_extensions];
+    link.compressed = handshake_->request.deflate.enabled
                       && extensions.find("permessage-deflate")
                            != beast::string_view::npos;
     return {};
@@ -403,11 +407,11 @@ private:
 
   void on_handshake(beast::error_code ec) {
     if (ec == websocket::error::upgrade_declined) {
-      auto status = static_cast<uint16_t>(response_.result_int());
+      auto status = static_cast<uint16_t>(handshake_->response.result_int());
       std::string text = "handshake rejected: HTTP " + std::to_string(status);
-      if (!response_.reason().empty()) {
+      if (!handshake_->response.reason().empty()) {
         text += ' ';
-        text += std::string{response_.reason()};
+        text += std::string{handshake_->response.reason()};
       }
       return drop({close_cause::handshake_rejected, std::move(text), status});
     }
@@ -417,7 +421,8 @@ private:
     if (auto problem = read_agreement(link); !problem.empty())
       return drop({close_cause::protocol_violation, std::move(problem)});
     deadline_.cancel();
-    response_ = {};
+    // The request and the answer have served their purpose.
+    handshake_.reset();
     open_ = true;
     ws_.binary(true);
     ws_.control_callback(
@@ -456,9 +461,9 @@ private:
   void do_write() {
     writing_ = true;
     // A peer that stops reading must not stall the link.
-    arm_deadline(request_.write_timeout,
+    arm_deadline(write_timeout_,
                  "write timed out after "
-                   + in_milliseconds(request_.write_timeout));
+                   + in_milliseconds(write_timeout_));
     auto& next = writes_.front();
     ws_.text(next.text);
     ws_.async_write(net::buffer(next.payload),
@@ -498,9 +503,9 @@ private:
     if (close_started_ || !open_)
       return;
     close_started_ = true;
-    arm_deadline(request_.close_timeout,
+    arm_deadline(close_timeout_,
                  "close timed out after "
-                   + in_milliseconds(request_.close_timeout));
+                   + in_milliseconds(close_timeout_));
     ws_.async_close(websocket::close_code::normal,
                     [self = this->shared_from_this()](beast::error_code ec) {
                       if (ec)
@@ -512,18 +517,30 @@ private:
                     });
   }
 
-  tcp::resolver resolver_;
+  /// What only connecting needs, let go once the link is up: thousands of
+  /// idle links do not keep their requests and answers.
+  struct handshake_state {
+    handshake_state(net::any_io_executor executor, connect_request x)
+      : resolver(std::move(executor)), request(std::move(x)) {
+    }
+    tcp::resolver resolver;
+    connect_request request;
+    websocket::response_type response;
+  };
+
   Stream ws_;
   net::steady_timer deadline_;
   /// The TLS context the stream uses, shared by sessions alike; null for a
   /// plain stream.
   std::shared_ptr<net::ssl::context> tls_;
   beast::flat_buffer buffer_;
-  websocket::response_type response_;
   lazy_deque<pending_write> writes_;
   uint64_t id_;
   caf::actor_addr machine_;
-  connect_request request_;
+  std::unique_ptr<handshake_state> handshake_;
+  caf::timespan write_timeout_;
+  caf::timespan close_timeout_;
+  uint64_t max_message_size_;
   /// Frames written and not yet acked to the machine.
   uint64_t unacked_ = 0;
   bool open_ = false;

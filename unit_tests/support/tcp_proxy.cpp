@@ -2,6 +2,7 @@
 
 #include <array>
 #include <atomic>
+#include <future>
 #include <list>
 #include <thread>
 
@@ -32,6 +33,9 @@ struct link {
   }
   tcp::socket client;
   tcp::socket server;
+  /// Dropping bytes both ways whatever the mode; touched on the proxy's
+  /// thread only.
+  bool blackholed = false;
 
   void reset() {
     error_code ignored;
@@ -69,6 +73,8 @@ private:
       to_.shutdown(tcp::socket::shutdown_send, ignored);
       return;
     }
+    if (connection_->blackholed)
+      return start(); // dropped on the floor
     switch (mode_.current.load()) {
       case tcp_proxy::mode::blackhole:
         return start(); // dropped on the floor
@@ -163,6 +169,16 @@ uint16_t tcp_proxy::port() const noexcept {
 void tcp_proxy::set_mode(mode m, std::chrono::milliseconds delay) {
   impl_->mode.delay_ms = delay.count();
   impl_->mode.current = m;
+}
+
+void tcp_proxy::blackhole_current() {
+  std::promise<void> done;
+  net::post(impl_->context, [this, &done] {
+    for (auto& x : impl_->links)
+      x->blackholed = true;
+    done.set_value();
+  });
+  done.get_future().wait();
 }
 
 void tcp_proxy::reset_all() {

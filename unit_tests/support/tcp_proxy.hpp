@@ -34,6 +34,11 @@ public:
   /// Applies to every connection, current and future.
   void set_mode(mode m, std::chrono::milliseconds delay = {});
 
+  /// Makes every current connection a half-open link (bytes dropped both
+  /// ways, nothing closed) while new connections pass: a reconnect can't
+  /// race a change of mode.
+  void blackhole_current();
+
   /// Resets every current connection (TCP RST on both sides).
   void reset_all();
 
