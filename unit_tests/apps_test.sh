@@ -108,6 +108,10 @@ timeout 1 "$bin_dir/wsm-echo-server" --config="$(dirname "$0")/../configs/wsm-ec
 check "wsm-echo-server profile: runs until stopped" 124 $?
 contains "wsm-echo-server profile: listens" "listening on ws://127.0.0.1:" "$(cat "$work/profile.log")"
 
+timeout 2 "$bin_dir/wsm-node" --config="$(dirname "$0")/../configs/wsm-node.ini" >"$work/node-profile.log" 2>&1
+check "wsm-node profile: runs until stopped" 124 $?
+contains "wsm-node profile: publishes on loopback" "listening on 127.0.0.1:" "$(cat "$work/node-profile.log")"
+
 # -- wsm-cat: bad input is one line on stderr, status 2, no connection ----------
 connections_before=$(grep -c CONNECT "$work/plain.log")
 bad() { # NAME EXPECTED_LINE ARGS...

@@ -153,4 +153,48 @@ CAF_TEST(an output that can never be written comes back across nodes) {
   self->send(machine, wsm::command::quit);
 }
 
+CAF_TEST(a remote node places a machine through a spawner) {
+  auto local_spawner = wsm::spawn_spawner(host);
+  auto port = host.middleman().publish(local_spawner, 0, "127.0.0.1");
+  CAF_REQUIRE(port);
+  auto spawner = client.middleman().remote_actor<wsm::spawner_actor>(
+    "127.0.0.1", *port);
+  CAF_REQUIRE(spawner);
+  auto url = "ws://127.0.0.1:" + std::to_string(server.port()) + "/echo";
+  // Options cross with the request: text frames here.
+  wsm::options opts;
+  opts.text = true;
+  wsm::machine_actor machine;
+  self->request(*spawner, event_timeout, wsm::spawn_atom::value, url, opts,
+                caf::actor_cast<caf::actor>(self))
+    .receive([&](wsm::machine_actor& x) { machine = std::move(x); },
+             [](caf::error& err) {
+               CAF_FAIL("spawn failed: " << wsm::describe(err));
+             });
+  CAF_REQUIRE(machine);
+  // The first subscriber sees the very first CONNECTING from the other node.
+  CAF_CHECK_EQUAL(next_status(), (wsm::status{state::connecting, "", 1, 0}));
+  wait_for(state::connected);
+  self->send(machine, wsm::output{"placed remotely"});
+  self->receive(
+    [](const wsm::input& x) {
+      CAF_CHECK_EQUAL(x.payload, "placed remotely");
+      CAF_CHECK(x.text);
+    },
+    caf::after(event_timeout) >> [] { CAF_FAIL("no input"); });
+  // A bad URL is refused with the reason, across the link.
+  self->request(*spawner, event_timeout, wsm::spawn_atom::value,
+                std::string{"http://127.0.0.1/"}, wsm::options{},
+                caf::actor{})
+    .receive([](wsm::machine_actor&) { CAF_FAIL("spawned a bad URL"); },
+             [](caf::error& err) {
+               CAF_CHECK_EQUAL(wsm::describe(err),
+                               "invalid URL 'http://127.0.0.1/': scheme must "
+                               "be ws:// or wss://, not http://");
+             });
+  self->send(machine, wsm::command::quit);
+  wait_for(state::disconnected);
+  caf::anon_send_exit(local_spawner, caf::exit_reason::user_shutdown);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -32,6 +32,26 @@ check "select: lines" "$(printf '%s\n' 'A and B connected' \
   'tick 2: to A' 'A echoed: tick 2' 'upper-caser: TICK 2' 'B echoed: TICK 2' \
   'done after 2 rounds' 'both machines ended')" "$output"
 
+# examples/distributed: machines placed on a wsm-node, heard here.
+node_log=$(mktemp)
+"$bin_dir/wsm-node" --port=0 >"$node_log" 2>&1 &
+node_pid=$!
+for _ in $(seq 50); do
+  node=$(sed -n 's/^listening on //p' "$node_log")
+  [ -n "$node" ] && break
+  sleep 0.1
+done
+output=$(timeout 20 "$bin_dir/wsm-example-distributed" "${node%:*}" "${node#*:}" "$ECHO_SERVER_URL" 3)
+check "distributed: status" 0 $?
+# The three machines answer in any order; the last line comes last.
+check "distributed: echoes" "$(printf '%s\n' 'ECHO hello from machine 1' \
+  'ECHO hello from machine 2' 'ECHO hello from machine 3')" "$(grep '^ECHO' <<<"$output" | sort)"
+check "distributed: last line" "DONE 3 echoes from 3 remote machines" "$(tail -1 <<<"$output")"
+kill -TERM "$node_pid"
+timeout 10 tail --pid="$node_pid" -f /dev/null
+check "distributed: the node ends on SIGTERM" 0 $?
+rm -f "$node_log"
+
 # examples/feed: a recorded feed that ends each connection after playing;
 # the client subscribes again on every CONNECTED.
 feed_log=$(mktemp)

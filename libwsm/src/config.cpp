@@ -40,6 +40,10 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<link_info>("wsm::link_info");
   cfg.add_message_type<tls_options>("wsm::tls_options");
   cfg.add_message_type<deflate_options>("wsm::deflate_options");
+  cfg.add_message_type<options>("wsm::options");
+  // Handles cross nodes as what they are, so a reply holding one matches
+  // its typed response handler on the other side.
+  cfg.add_message_type<machine_actor>("wsm::machine_actor");
   cfg.add_message_type<stats>("wsm::stats");
 }
 

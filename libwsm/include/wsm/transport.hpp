@@ -122,6 +122,19 @@ typename Inspector::result_type inspect(Inspector& f, deflate_options& x) {
            x.max_window_bits, x.no_context_takeover, x.level, x.threshold);
 }
 
+/// Options cross nodes whole, so that a remote node can spawn a machine
+/// with them (see `wsm::spawner_actor`).
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, options& x) {
+  return f(caf::meta::type_name("wsm::options"), x.headers, x.subprotocols,
+           x.deflate, x.tls, x.retry_delay, x.backoff_factor, x.backoff_max,
+           x.backoff_jitter, x.max_retries, x.reconnect_jitter,
+           x.retryable_statuses, x.ping_interval, x.pong_timeout,
+           x.handshake_timeout, x.write_timeout, x.close_timeout,
+           x.max_message_size, x.max_queue, x.overflow, x.text, x.gate,
+           x.gate_timeout);
+}
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, connect_request& x) {
   return f(caf::meta::type_name("wsm::connect_request"), x.host, x.port,

@@ -9,4 +9,5 @@
 #include "wsm/messages.hpp"
 #include "wsm/options.hpp"
 #include "wsm/settings.hpp"
+#include "wsm/spawner.hpp"
 #include "wsm/state.hpp"

@@ -1,0 +1,71 @@
+// wsm-node: hosts machines for other nodes. Publishes a spawner (see
+// wsm/spawner.hpp) with CAF's middleman on an address and port, prints
+// `listening on ADDRESS:PORT`, and serves until SIGINT or SIGTERM. Another
+// node asks the spawner for a machine by URL and options and gets its
+// handle back.
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include <caf/actor_system.hpp>
+#include <caf/io/middleman.hpp>
+
+#include "config_args.hpp"
+#include "wsm/wsm.hpp"
+
+namespace {
+
+struct node_config : wsm::config {
+  node_config() {
+    load<caf::io::middleman>();
+  }
+};
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::string address = "127.0.0.1";
+  uint16_t port = 0;
+  std::string config_file;
+  CLI::App app{"Hosts wsm machines for other nodes: publishes a spawner with "
+               "CAF's middleman.",
+               "wsm-node"};
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_option("--address", address,
+                 "address to publish on (loopback unless told otherwise)")
+    ->capture_default_str();
+  app.add_option("--port", port, "port to publish on, 0 picks a free one")
+    ->capture_default_str();
+  app.add_option("--config", config_file,
+                 "a CAF INI file whose [wsm-node] group sets these options");
+  if (auto status = wsm_apps::parse_command_line(app, argc, argv, "wsm-node");
+      status >= 0)
+    return status;
+  // Only the signal wait below sees these, not the actor system's threads.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  node_config cfg;
+  caf::actor_system sys{cfg};
+  auto spawner = wsm::spawn_spawner(sys);
+  auto published = sys.middleman().publish(spawner, port, address.c_str());
+  if (!published) {
+    std::cerr << "wsm-node: cannot publish on " << address << ":" << port
+              << ": " << sys.render(published.error()) << '\n';
+    caf::anon_send_exit(spawner, caf::exit_reason::user_shutdown);
+    return 1;
+  }
+  std::printf("listening on %s:%u\n", address.c_str(), *published);
+  std::fflush(stdout);
+  int received = 0;
+  sigwait(&signals, &received);
+  // Machines placed here end with the node; the spawner first.
+  caf::anon_send_exit(spawner, caf::exit_reason::user_shutdown);
+  return 0;
+}
