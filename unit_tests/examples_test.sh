@@ -36,11 +36,7 @@ check "select: lines" "$(printf '%s\n' 'A and B connected' \
 node_log=$(mktemp)
 "$bin_dir/wsm-node" --port=0 >"$node_log" 2>&1 &
 node_pid=$!
-for _ in $(seq 50); do
-  node=$(sed -n 's/^listening on //p' "$node_log")
-  [ -n "$node" ] && break
-  sleep 0.1
-done
+node=$(listening_on "$node_log")
 output=$(timeout 20 "$bin_dir/wsm-example-distributed" "${node%:*}" "${node#*:}" "$ECHO_SERVER_URL" 3)
 check "distributed: status" 0 $?
 # The three machines answer in any order; the last line comes last.
@@ -58,11 +54,7 @@ feed_log=$(mktemp)
 "$bin_dir/wsm-echo-server" --port=0 --log --close-after-play \
   --play="$source_dir/examples/feed/recorded-feed.jsonl" >"$feed_log" &
 feed_pid=$!
-for _ in $(seq 50); do
-  feed_url=$(sed -n 's/^listening on //p' "$feed_log")
-  [ -n "$feed_url" ] && break
-  sleep 0.1
-done
+feed_url=$(listening_on "$feed_log")
 output=$(timeout 20 "$bin_dir/wsm-example-feed" "$feed_url" --trades=6)
 check "feed: status" 0 $?
 check "feed: lines" "$(printf '%s\n' 'STATE CONNECTING' 'STATE CONNECTED' \
