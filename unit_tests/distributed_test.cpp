@@ -54,12 +54,7 @@ struct fixture {
   }
 
   wsm::status next_status() {
-    wsm::status result;
-    self->receive([&](wsm::status& x) { result = std::move(x); },
-                  caf::after(event_timeout) >> [] {
-                    CAF_FAIL("no status within the bound");
-                  });
-    return result;
+    return wsm_test::next_status(self);
   }
 
   /// Subscribes `self` across the link and returns the machine's status
@@ -76,13 +71,8 @@ struct fixture {
                                              : wait_for(state::connected);
   }
 
-  /// Skips statuses until one in `expected` comes.
   wsm::status wait_for(state expected) {
-    for (;;) {
-      auto x = next_status();
-      if (x.state == expected)
-        return x;
-    }
+    return wsm_test::wait_for(self, expected);
   }
 };
 

@@ -205,6 +205,15 @@ struct fixture : test_coordinator_fixture<wsm::config> {
                             wsm::output{std::move(payload), format}));
   }
 
+  /// After a link that was up dropped (no jitter): the retry the machine
+  /// sends itself, CONNECTING as the first attempt of `epoch`, and the open.
+  /// Returns the new connection's id.
+  uint64_t expect_immediate_retry(uint64_t epoch) {
+    expect((wsm::retry_atom, uint64_t), from(machine).to(machine));
+    expect_status(state::connecting, "", 1, epoch);
+    return expect_open();
+  }
+
   /// Lets the next timer fire and carries it through the relay.
   template <class Atom>
   void expect_timer(Atom) {
@@ -326,9 +335,7 @@ CAF_TEST(CONNECTED carries what the handshake agreed and later states do not) {
   closed(id, "closed by peer: 1000");
   // The agreement belonged to the link that is gone.
   expect_status(state::disconnected, "closed by peer: 1000", 1, 1);
-  expect((wsm::retry_atom, uint64_t), from(machine).to(machine));
-  expect_status(state::connecting, "", 1, 1);
-  connected(expect_open());
+  connected(expect_immediate_retry(1));
   expect_status(state::connected, "", 1, 2);
 }
 
@@ -352,9 +359,7 @@ CAF_TEST(a dropped link reconnects at once) {
   auto id = start_connected();
   closed(id, "closed by peer: 1000");
   expect_status(state::disconnected, "closed by peer: 1000", 1, 1);
-  expect((wsm::retry_atom, uint64_t), from(machine).to(machine));
-  expect_status(state::connecting, "", 1, 1);
-  auto second = expect_open();
+  auto second = expect_immediate_retry(1);
   connected(second);
   expect_status(state::connected, "", 1, 2);
 }
@@ -590,9 +595,7 @@ CAF_TEST(no pong within pong_timeout drops the link and reconnects) {
   expect((wsm::abort_atom, uint64_t), from(machine).to(broker).with(_, id));
   expect_status(state::disconnected,
                 "no pong within 3000ms: the peer is gone", 1, 1);
-  expect((wsm::retry_atom, uint64_t), from(machine).to(machine));
-  expect_status(state::connecting, "", 1, 1);
-  expect_open();
+  expect_immediate_retry(1);
 }
 
 CAF_TEST(hearing from the peer postpones the keepalive ping) {
@@ -666,9 +669,7 @@ CAF_TEST(events of an abandoned connection are ignored) {
   auto old_id = start_connected();
   closed(old_id, "read: End of file");
   expect_status(state::disconnected, "read: End of file", 1, 1);
-  expect((wsm::retry_atom, uint64_t), from(machine).to(machine));
-  expect_status(state::connecting, "", 1, 1);
-  auto id = expect_open();
+  auto id = expect_immediate_retry(1);
   // Late events of the old connection change nothing.
   connected(old_id);
   closed(old_id, "late");
@@ -686,9 +687,7 @@ CAF_TEST(a timer armed in an earlier state is ignored) {
   // The keepalive of the first link is pending when the link drops.
   closed(id, "read: End of file");
   expect_status(state::disconnected, "read: End of file", 1, 1);
-  expect((wsm::retry_atom, uint64_t), from(machine).to(machine));
-  expect_status(state::connecting, "", 1, 1);
-  auto second = expect_open();
+  auto second = expect_immediate_retry(1);
   sched.clock().advance_time(opts.ping_interval / 2);
   connected(second);
   expect_status(state::connected, "", 1, 2);
@@ -821,9 +820,7 @@ CAF_TEST(a link that was up starts over from the initial pause) {
   expect_status(state::connected, "", 2, 1);
   closed(second, "read: End of file");
   expect_status(state::disconnected, "read: End of file", 2, 1);
-  expect((wsm::retry_atom, uint64_t), from(machine).to(machine));
-  expect_status(state::connecting, "", 1, 1);
-  closed(expect_open(), "connect: Connection refused");
+  closed(expect_immediate_retry(1), "connect: Connection refused");
   expect_failed("connect: Connection refused", 1, 1, 2s);
 }
 
@@ -956,9 +953,7 @@ CAF_TEST(a dropped link puts what was in flight back in the queue in order) {
   written(id, 1); // only a made it
   closed(id, "write: Broken pipe");
   expect_status(state::disconnected, "write: Broken pipe", 1, 1);
-  expect((wsm::retry_atom, uint64_t), from(machine).to(machine));
-  expect_status(state::connecting, "", 1, 1);
-  auto second = expect_open();
+  auto second = expect_immediate_retry(1);
   connected(second);
   expect_status(state::connected, "", 1, 2);
   expect_write(second, "b", false);

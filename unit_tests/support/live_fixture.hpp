@@ -42,6 +42,25 @@ inline caf::behavior counting_sender(caf::event_based_actor* self,
 }
 
 
+/// The next status `self` receives, within the bound.
+inline wsm::status next_status(caf::scoped_actor& self) {
+  wsm::status result;
+  self->receive([&](wsm::status& x) { result = std::move(x); },
+                caf::after(event_timeout) >> [] {
+                  CAF_FAIL("no status within the bound");
+                });
+  return result;
+}
+
+/// Skips statuses until one in state `expected` comes, and returns it.
+inline wsm::status wait_for(caf::scoped_actor& self, wsm::state expected) {
+  for (;;) {
+    auto x = next_status(self);
+    if (x.state == expected)
+      return x;
+  }
+}
+
 struct live_fixture {
   wsm::config cfg;
   caf::actor_system sys{cfg};
@@ -67,12 +86,7 @@ struct live_fixture {
   }
 
   wsm::status next_status() {
-    wsm::status result;
-    self->receive([&](wsm::status& x) { result = std::move(x); },
-                  caf::after(event_timeout) >> [] {
-                    CAF_FAIL("no status within the bound");
-                  });
-    return result;
+    return wsm_test::next_status(self);
   }
 
   wsm::input next_input() {
@@ -90,13 +104,8 @@ struct live_fixture {
                     std::string{wsm::to_string(expected)});
   }
 
-  /// Skips statuses until one in state `expected` comes, and returns it.
   wsm::status wait_for(wsm::state expected) {
-    for (;;) {
-      auto x = next_status();
-      if (x.state == expected)
-        return x;
-    }
+    return wsm_test::wait_for(self, expected);
   }
 
   caf::actor counter;
