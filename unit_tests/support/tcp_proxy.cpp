@@ -76,8 +76,6 @@ private:
     if (connection_->blackholed)
       return start(); // dropped on the floor
     switch (mode_.current.load()) {
-      case tcp_proxy::mode::blackhole:
-        return start(); // dropped on the floor
       case tcp_proxy::mode::delay:
         timer_.expires_after(std::chrono::milliseconds(mode_.delay_ms.load()));
         timer_.async_wait([self = shared_from_this(), n](error_code ec) {

@@ -16,8 +16,6 @@ public:
   enum class mode {
     /// Forward bytes both ways.
     pass,
-    /// Read and drop bytes both ways; close nothing.
-    blackhole,
     /// Forward, each chunk after a delay.
     delay,
   };
