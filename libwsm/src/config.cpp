@@ -11,6 +11,7 @@
 #include "wsm/error.hpp"
 #include "wsm/machine.hpp"
 #include "wsm/messages.hpp"
+#include "wsm/pool.hpp"
 #include "wsm/transport.hpp"
 
 namespace wsm {
@@ -45,6 +46,10 @@ void add_message_types(caf::actor_system_config& cfg) {
   // its typed response handler on the other side.
   cfg.add_message_type<machine_actor>("wsm::machine_actor");
   cfg.add_message_type<stats>("wsm::stats");
+  // Pools hand out members and their tables across nodes too.
+  cfg.add_message_type<pooled_machine_actor>("wsm::pooled_machine_actor");
+  cfg.add_message_type<placement>("wsm::placement");
+  cfg.add_message_type<std::vector<placement>>("std::vector<wsm::placement>");
 }
 
 void init(caf::actor_system_config& cfg) {

@@ -28,6 +28,8 @@ const char* to_string(errc x) noexcept {
       return "retries_exhausted";
     case errc::undelivered:
       return "undelivered";
+    case errc::node_unavailable:
+      return "node_unavailable";
   }
   return "unknown";
 }
@@ -38,6 +40,8 @@ caf::error make_error(errc code, std::string what) {
 }
 
 std::string describe(const caf::error& err) {
+  if (!err)
+    return {};
   auto& context = err.context();
   if (err.category() == category && !context.empty()
       && context.match_element<std::string>(0))

@@ -125,7 +125,9 @@ test_pki::issued test_pki::issue(const std::string& file_name,
   add_extension(cert, ctx, NID_basic_constraints, "critical,CA:FALSE");
   add_extension(cert, ctx, NID_key_usage, "critical,digitalSignature");
   add_extension(cert, ctx, NID_ext_key_usage,
-                for_role == role::server ? "serverAuth" : "clientAuth");
+                for_role == role::server   ? "serverAuth"
+                : for_role == role::client ? "clientAuth"
+                                           : "serverAuth,clientAuth");
   add_extension(cert, ctx, NID_subject_key_identifier, "hash");
   add_extension(cert, ctx, NID_authority_key_identifier, "keyid:always");
   if (!alt_names.empty()) {

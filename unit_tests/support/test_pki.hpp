@@ -18,8 +18,9 @@ public:
     std::string key_file;
   };
 
-  /// Which side a certificate is for (its extended key usage).
-  enum class role { server, client };
+  /// Which side a certificate is for (its extended key usage); a node
+  /// links to other nodes as either.
+  enum class role { server, client, node };
 
   /// Makes the directory and a CA named `ca_name`; `dir` keeps the files
   /// there instead of in a temporary directory that goes with the object.

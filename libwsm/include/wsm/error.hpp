@@ -22,6 +22,9 @@ enum class errc : uint8_t {
   retries_exhausted,
   /// Reply to an output sent as a request that was never written.
   undelivered,
+  /// A pool could not add a node: nothing answers there, or what answers is
+  /// not a spawner.
+  node_unavailable,
 };
 
 const char* to_string(errc x) noexcept;
@@ -30,7 +33,7 @@ const char* to_string(errc x) noexcept;
 caf::error make_error(errc code, std::string what);
 
 /// Returns the text of an error for people: for libwsm's errors the sentence
-/// that names the problem, for others CAF's rendering.
+/// that names the problem, for others CAF's rendering; empty for no error.
 std::string describe(const caf::error& err);
 
 /// For a machine's exit reason: the payloads that were still queued when it

@@ -26,6 +26,16 @@ using pong_timeout_atom = caf::atom_constant<caf::atom("wsm_pongto")>;
 /// The governor's slot has come: the attempt may start.
 using slot_timer_atom = caf::atom_constant<caf::atom("wsm_slotgo")>;
 
+/// The public vocabulary of a machine, which a pool member (see
+/// wsm/pool.hpp) answers too: a `machine_actor` converts to it, so code
+/// written against it serves both.
+using pooled_machine_actor = caf::typed_actor<
+  caf::reacts_to<output>, caf::reacts_to<command>,
+  caf::replies_to<subscribe_atom, caf::actor>::with<status>,
+  caf::reacts_to<unsubscribe_atom, caf::actor>,
+  caf::replies_to<get_atom, status_atom>::with<status>,
+  caf::replies_to<get_atom, stats_atom>::with<stats>>;
+
 /// A WebSocket client connection as a finite state machine.
 ///
 /// Send it `output` and `command`; `subscribe` an actor to receive every
@@ -35,13 +45,7 @@ using slot_timer_atom = caf::atom_constant<caf::atom("wsm_slotgo")>;
 /// to its sender as `undelivered`. A machine that gives up ends with an exit
 /// reason of `errc::handshake_rejected` or `errc::retries_exhausted`. The
 /// remaining signatures are its broker's events and its own timers.
-using machine_actor = caf::typed_actor<
-  // public vocabulary
-  caf::reacts_to<output>, caf::reacts_to<command>,
-  caf::replies_to<subscribe_atom, caf::actor>::with<status>,
-  caf::reacts_to<unsubscribe_atom, caf::actor>,
-  caf::replies_to<get_atom, status_atom>::with<status>,
-  caf::replies_to<get_atom, stats_atom>::with<stats>,
+using machine_actor = pooled_machine_actor::extend<
   // events from the broker
   caf::reacts_to<connected_atom, uint64_t, link_info>,
   caf::reacts_to<received_atom, uint64_t, input>,

@@ -1,0 +1,287 @@
+#include "wsm/pool.hpp"
+
+#include <chrono>
+#include <map>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/io/middleman_actor.hpp>
+#include <caf/node_id.hpp>
+#include <caf/openssl/manager.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "pool_member.hpp"
+#include "url.hpp"
+#include "wsm/error.hpp"
+
+namespace wsm {
+
+bool operator==(const placement& x, const placement& y) noexcept {
+  return x.id == y.id && x.member == y.member && x.url == y.url
+         && x.node == y.node;
+}
+
+namespace {
+
+/// Bounds connecting to a node and a node's answer to a spawn request; a
+/// node that does not answer in time is treated as lost.
+constexpr auto node_timeout = std::chrono::seconds(10);
+
+struct node_entry {
+  std::string name;
+  spawner_actor spawner;
+};
+
+struct member_entry {
+  detail::member_actor member;
+  std::string url;
+  options opts;
+  /// The node its machine runs on, or is being placed on; empty while it
+  /// waits for a node.
+  std::string node;
+  /// Counts placement requests, so that a late answer to an abandoned one
+  /// is told apart.
+  uint64_t ticket = 0;
+};
+
+/// `remote_link_unreachable` rather than CAF's `exit_reason(...)` rendering.
+std::string reason_text(const caf::error& reason) {
+  if (reason.category() == caf::atom("exit"))
+    return caf::to_string(static_cast<caf::exit_reason>(reason.code()));
+  return describe(reason);
+}
+
+/// The URL and options as far as they can be checked here: TLS files are
+/// checked on the node that runs the machine, where they must exist.
+caf::error check_spawn(const std::string& url, const options& opts) {
+  auto local = opts;
+  local.tls.ca_file.clear();
+  local.tls.ca_path.clear();
+  local.tls.cert_file.clear();
+  local.tls.key_file.clear();
+  auto request = detail::make_connect_request(url, local);
+  return request ? caf::error{} : std::move(request.error());
+}
+
+class pool_impl : public pool_actor::base {
+public:
+  pool_impl(caf::actor_config& cfg, bool place_locally)
+    : pool_actor::base(cfg), place_locally_(place_locally) {
+    set_down_handler([this](caf::down_msg& x) { on_down(x); });
+  }
+
+  behavior_type make_behavior() override {
+    if (place_locally_) {
+      auto local = spawn_spawner(system());
+      link_to(local);
+      add_node(std::move(local), "local");
+    }
+    return {
+      [this](add_node_atom, std::string& host,
+             uint16_t port) -> caf::result<std::string> {
+        return connect_node(std::move(host), port);
+      },
+      [this](add_node_atom, spawner_actor& spawner,
+             std::string& name) -> caf::result<std::string> {
+        if (find_node(name) == nodes_.end())
+          add_node(std::move(spawner), name);
+        return name;
+      },
+      [this](spawn_atom, std::string& url, options& opts,
+             caf::actor& first_subscriber)
+        -> caf::result<pooled_machine_actor> {
+        if (auto err = check_spawn(url, opts))
+          return err;
+        auto member = detail::spawn_member(system(),
+                                           std::move(first_subscriber),
+                                           opts.max_queue);
+        monitor(member);
+        auto id = ++last_id_;
+        members_.emplace(id,
+                         member_entry{member, std::move(url), std::move(opts),
+                                      {}, 0});
+        place(id);
+        return pooled_machine_actor{member};
+      },
+      [this](get_atom, placement_atom) {
+        std::vector<placement> table;
+        for (auto& [id, entry] : members_)
+          table.push_back(
+            {id, pooled_machine_actor{entry.member}, entry.url, entry.node});
+        return table;
+      },
+    };
+  }
+
+  void on_exit() override {
+    for (auto& entry : members_)
+      caf::anon_send(entry.second.member, command::quit);
+    members_.clear();
+    nodes_.clear();
+  }
+
+private:
+  // -- nodes ------------------------------------------------------------------
+
+  std::vector<node_entry>::iterator find_node(const std::string& name) {
+    return std::find_if(nodes_.begin(), nodes_.end(),
+                        [&](const node_entry& x) { return x.name == name; });
+  }
+
+  /// Asks the middleman (CAF's TLS one when the system has it) for the
+  /// actor published at host:port: a request, so the pool keeps serving
+  /// while the connection is made.
+  caf::result<std::string> connect_node(std::string host, uint16_t port) {
+    auto name = host + ":" + std::to_string(port);
+    if (find_node(name) != nodes_.end())
+      return name;
+    auto& sys = system();
+    auto connector = sys.has_openssl_manager()
+                       ? sys.openssl_manager().actor_handle()
+                       : sys.middleman().actor_handle();
+    auto promise = make_response_promise<std::string>();
+    request(connector, node_timeout, caf::connect_atom::value, std::move(host),
+            port)
+      .then(
+        [this, promise, name](const caf::node_id&, caf::strong_actor_ptr& ptr,
+                              const std::set<std::string>& interface) mutable {
+          if (!ptr
+              || interface != system().message_types<spawner_actor>()) {
+            promise.deliver(make_error(errc::node_unavailable,
+                                       "node " + name
+                                         + ": no wsm spawner is published "
+                                           "there"));
+            return;
+          }
+          if (find_node(name) == nodes_.end())
+            add_node(caf::actor_cast<spawner_actor>(std::move(ptr)), name);
+          promise.deliver(name);
+        },
+        [promise, name](caf::error& err) mutable {
+          promise.deliver(make_error(errc::node_unavailable,
+                                     "node " + name + ": "
+                                       + reason_text(err)));
+        });
+    return promise;
+  }
+
+  void add_node(spawner_actor spawner, const std::string& name) {
+    monitor(spawner);
+    nodes_.push_back({name, std::move(spawner)});
+    // Members waiting for a node get one now.
+    for (auto& [id, entry] : members_)
+      if (entry.node.empty())
+        place(id);
+  }
+
+  /// The node is gone: its machines move to the nodes left, or wait.
+  void drop_node(const std::string& name, const std::string& reason) {
+    auto i = find_node(name);
+    if (i == nodes_.end())
+      return;
+    demonitor(i->spawner.address());
+    nodes_.erase(i);
+    auto text = "node '" + name + "' lost: " + reason;
+    std::vector<uint64_t> moving;
+    for (auto& [id, entry] : members_)
+      if (entry.node == name) {
+        send(entry.member, detail::node_lost_atom::value, text);
+        entry.node.clear();
+        moving.push_back(id);
+      }
+    for (auto id : moving)
+      place(id);
+  }
+
+  size_t load_of(const std::string& node) const {
+    size_t result = 0;
+    for (auto& entry : members_)
+      if (entry.second.node == node)
+        ++result;
+    return result;
+  }
+
+  const node_entry* least_loaded() const {
+    const node_entry* best = nullptr;
+    size_t best_load = 0;
+    for (auto& node : nodes_) {
+      auto load = load_of(node.name);
+      if (!best || load < best_load) {
+        best = &node;
+        best_load = load;
+      }
+    }
+    return best;
+  }
+
+  // -- members ----------------------------------------------------------------
+
+  /// Asks the least loaded node for the member's machine; the machine's
+  /// first subscriber is the member, so it sees the first CONNECTING.
+  void place(uint64_t id) {
+    auto& entry = members_.at(id);
+    auto node = least_loaded();
+    if (!node) {
+      entry.node.clear();
+      return;
+    }
+    entry.node = node->name;
+    auto ticket = ++entry.ticket;
+    request(node->spawner, node_timeout, spawn_atom::value, entry.url,
+            entry.opts, caf::actor_cast<caf::actor>(entry.member))
+      .then(
+        [this, id, ticket, name = node->name](machine_actor& machine) {
+          auto i = members_.find(id);
+          if (i == members_.end() || i->second.ticket != ticket
+              || i->second.node != name) {
+            // Its member quit, or moved on meanwhile.
+            caf::anon_send(machine, command::quit);
+            return;
+          }
+          send(i->second.member, detail::placed_atom::value,
+               std::move(machine), name);
+        },
+        [this, id, ticket, name = node->name](caf::error& err) {
+          auto i = members_.find(id);
+          if (i == members_.end() || i->second.ticket != ticket)
+            return;
+          if (err.category() == caf::atom("wsm")) {
+            // The node refused the options (a TLS file missing there):
+            // no node will take them.
+            send(i->second.member, detail::placed_atom::value, err);
+            return;
+          }
+          drop_node(name, reason_text(err));
+        });
+  }
+
+  void on_down(const caf::down_msg& x) {
+    for (auto& node : nodes_)
+      if (node.spawner.address() == x.source) {
+        drop_node(node.name, reason_text(x.reason));
+        return;
+      }
+    for (auto i = members_.begin(); i != members_.end(); ++i)
+      if (i->second.member.address() == x.source) {
+        members_.erase(i);
+        return;
+      }
+  }
+
+  bool place_locally_;
+  std::vector<node_entry> nodes_;
+  std::map<uint64_t, member_entry> members_;
+  uint64_t last_id_ = 0;
+};
+
+} // namespace
+
+pool_actor spawn_pool(caf::actor_system& sys, bool place_locally) {
+  return sys.spawn<pool_impl>(place_locally);
+}
+
+} // namespace wsm

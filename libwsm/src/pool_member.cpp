@@ -1,0 +1,400 @@
+#include "pool_member.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/response_promise.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "wsm/error.hpp"
+#include "wsm/transport.hpp"
+
+namespace wsm::detail {
+
+namespace {
+
+/// How long a member waits for its machine's counters before it answers
+/// with its own view (the machine's node may be gone).
+constexpr auto stats_timeout = std::chrono::seconds(5);
+
+/// Statuses and inputs a new machine may send before the pool has said it
+/// is ours: kept up to this many, then dropped.
+constexpr size_t early_limit = 64;
+
+/// An output accepted by the member, kept until its receipt comes.
+struct kept_output {
+  output message;
+  caf::strong_actor_ptr sender;
+  /// Answered when the frame is written, if the output came as a request.
+  caf::response_promise receipt;
+  /// The placement it was last sent to; 0 while it waits for one.
+  uint64_t placement = 0;
+};
+
+/// A status or input from an actor that is not (yet) our machine.
+struct early_message {
+  caf::actor_addr from;
+  caf::message content;
+};
+
+class pool_member : public member_actor::base {
+public:
+  pool_member(caf::actor_config& cfg, caf::actor first_subscriber,
+              size_t max_queue)
+    : member_actor::base(cfg), max_queue_(max_queue) {
+    if (first_subscriber)
+      add_subscriber(first_subscriber);
+    last_.state = state::connecting;
+    set_down_handler([this](caf::down_msg& x) { on_down(x); });
+  }
+
+  behavior_type make_behavior() override {
+    return {
+      [this](output& x) { accept(x); },
+      [this](command x) { on_command(x); },
+      [this](subscribe_atom, caf::actor& who) {
+        add_subscriber(who);
+        return last_;
+      },
+      [this](unsubscribe_atom, const caf::actor& who) {
+        demonitor(who);
+        remove_subscriber(who.address());
+      },
+      [this](get_atom, status_atom) { return last_; },
+      [this](get_atom, stats_atom) -> caf::result<stats> {
+        return counters();
+      },
+      [this](status& x) {
+        if (!from_machine())
+          keep_early(caf::make_message(std::move(x)));
+        else if (!quit_by_its_node(x))
+          publish(std::move(x));
+      },
+      [this](input& x) {
+        if (from_machine())
+          fan_out(caf::make_message(std::move(x)));
+        else
+          keep_early(caf::make_message(std::move(x)));
+      },
+      [this](placed_atom, machine_actor& machine, std::string& node) {
+        on_placed(std::move(machine), std::move(node));
+      },
+      [this](placed_atom, caf::error& err) { give_up(std::move(err)); },
+      [this](node_lost_atom, const std::string& reason) { on_lost(reason); },
+    };
+  }
+
+  void on_exit() override {
+    // Ended by the pool or by an error: the machine must not outlive us.
+    if (machine_ && !ending_)
+      caf::anon_send(machine_, command::quit);
+    machine_ = nullptr;
+  }
+
+private:
+  // -- subscribers ------------------------------------------------------------
+
+  void add_subscriber(const caf::actor& who) {
+    if (!who || std::count(subscribers_.begin(), subscribers_.end(), who) > 0)
+      return;
+    monitor(who);
+    subscribers_.push_back(who);
+  }
+
+  void remove_subscriber(const caf::actor_addr& who) {
+    subscribers_.erase(std::remove_if(subscribers_.begin(), subscribers_.end(),
+                                      [&](const caf::actor& x) {
+                                        return x.address() == who;
+                                      }),
+                       subscribers_.end());
+  }
+
+  void deliver_to(const caf::strong_actor_ptr& dest, caf::message content) {
+    if (dest)
+      dest->enqueue(ctrl(), caf::make_message_id(), std::move(content),
+                    context());
+  }
+
+  void fan_out(const caf::message& content) {
+    for (auto& subscriber : subscribers_)
+      deliver_to(caf::actor_cast<caf::strong_actor_ptr>(subscriber), content);
+  }
+
+  /// Hands a status on with the epoch counted over every machine this
+  /// member has had, so it never goes back after a move.
+  void publish(status x) {
+    x.epoch += epoch_base_;
+    last_ = x;
+    fan_out(caf::make_message(std::move(x)));
+  }
+
+  // -- outputs ----------------------------------------------------------------
+
+  void accept(output& x) {
+    kept_output item{std::move(x), current_sender(), make_response_promise(),
+                     0};
+    if (ending_) {
+      give_back(item, "quit");
+      return;
+    }
+    if (kept_.size() >= max_queue_) {
+      give_back(item, "queue full");
+      return;
+    }
+    auto seq = ++last_seq_;
+    auto& kept = kept_.emplace(seq, std::move(item)).first->second;
+    if (machine_)
+      send_kept(seq, kept);
+  }
+
+  /// Sends a kept output as a request: the machine's receipt (or its
+  /// refusal) settles it. A machine lost with its node answers neither;
+  /// the output is then sent again to the next machine.
+  void send_kept(uint64_t seq, kept_output& item) {
+    item.placement = placement_;
+    request(machine_, caf::infinite, item.message)
+      .then(
+        [this, seq] {
+          auto i = kept_.find(seq);
+          if (i == kept_.end())
+            return;
+          if (i->second.receipt.pending() && !i->second.receipt.async())
+            i->second.receipt.deliver(caf::unit);
+          kept_.erase(i);
+        },
+        [this, seq, placement = placement_](caf::error& err) {
+          auto i = kept_.find(seq);
+          if (i == kept_.end() || i->second.placement != placement
+              || err.category() != caf::atom("wsm"))
+            return;
+          if (!ending_ && describe(err).rfind("quit", 0) == 0) {
+            // Its node is shutting down and quit the machine: the output
+            // waits for the next machine.
+            i->second.placement = 0;
+            return;
+          }
+          give_back(i->second, describe(err));
+          kept_.erase(i);
+        });
+  }
+
+  /// Tells the sender of an output that it will never be written, as the
+  /// machine itself would: an error reply or an `undelivered` message.
+  void give_back(kept_output& x, const std::string& reason) {
+    ++undelivered_;
+    if (x.receipt.pending() && !x.receipt.async()) {
+      x.receipt.deliver(make_error(errc::undelivered, reason));
+      return;
+    }
+    deliver_to(x.sender, caf::make_message(undelivered{
+                           std::move(x.message.payload), reason}));
+  }
+
+  void give_back_all(const std::string& reason) {
+    for (auto& entry : kept_)
+      give_back(entry.second, reason);
+    kept_.clear();
+  }
+
+  // -- commands ---------------------------------------------------------------
+
+  void on_command(command x) {
+    // Remembered so that a machine placed later starts the same way.
+    switch (x) {
+      case command::use_text:
+        text_ = true;
+        break;
+      case command::use_binary:
+        text_ = false;
+        break;
+      case command::suspend:
+        suspended_ = true;
+        break;
+      case command::resume:
+        suspended_ = false;
+        break;
+      case command::quit:
+        ending_ = true;
+        if (!machine_) {
+          end_unplaced("quit", caf::exit_reason::normal);
+          return;
+        }
+        break;
+      default:
+        break;
+    }
+    if (machine_)
+      send(machine_, x);
+  }
+
+  // -- placement --------------------------------------------------------------
+
+  bool from_machine() {
+    return machine_
+           && caf::actor_cast<caf::actor_addr>(current_sender())
+                == machine_.address();
+  }
+
+  /// Only the member and the node's spawner quit a machine; a quit the
+  /// member did not ask for is its node shutting down, which the pool
+  /// reports as the node lost. The machine's own last word is not passed on.
+  bool quit_by_its_node(const status& x) const {
+    return x.state == state::disconnected && x.error.empty() && !ending_
+           && !suspended_;
+  }
+
+  void keep_early(caf::message content) {
+    if (!machine_ && early_.size() < early_limit)
+      early_.push_back(
+        {caf::actor_cast<caf::actor_addr>(current_sender()), std::move(content)});
+  }
+
+  void on_placed(machine_actor machine, std::string node) {
+    if (ending_) {
+      // Quit while waiting for a node: this machine is not wanted.
+      caf::anon_send(machine, command::quit);
+      return;
+    }
+    machine_ = std::move(machine);
+    node_ = std::move(node);
+    ++placement_;
+    monitor(machine_);
+    if (text_)
+      send(machine_, command::use_text);
+    if (suspended_)
+      send(machine_, command::suspend);
+    // What the machine said before the pool's word came, in its order.
+    auto early = std::move(early_);
+    early_.clear();
+    for (auto& x : early) {
+      if (x.from != machine_.address())
+        continue;
+      if (x.content.match_elements<status>())
+        publish(x.content.get_as<status>(0));
+      else
+        fan_out(x.content);
+    }
+    for (auto& entry : kept_)
+      send_kept(entry.first, entry.second);
+  }
+
+  void on_lost(const std::string& reason) {
+    if (machine_)
+      demonitor(machine_.address());
+    machine_ = nullptr;
+    early_.clear();
+    publish_disconnected(reason);
+    if (ending_)
+      end_unplaced("quit: " + reason, caf::exit_reason::normal);
+  }
+
+  /// A DISCONNECTED of the member's own; the epoch stays where the last
+  /// machine left it.
+  void publish_disconnected(std::string error) {
+    status x;
+    x.state = state::disconnected;
+    x.error = std::move(error);
+    x.attempt = last_.attempt;
+    epoch_base_ = last_.epoch;
+    publish(std::move(x));
+  }
+
+  /// No node will run the machine: the subscribers hear why, the senders
+  /// of kept outputs get them back, and the member ends with the error.
+  void give_up(caf::error err) {
+    auto reason = describe(err);
+    if (last_.state != state::disconnected || last_.error != reason)
+      publish_disconnected(reason);
+    give_back_all(reason);
+    quit(std::move(err));
+  }
+
+  void end_unplaced(const std::string& reason, caf::exit_reason why) {
+    if (last_.state != state::disconnected)
+      publish_disconnected({});
+    give_back_all(reason);
+    quit(why);
+  }
+
+  void on_down(const caf::down_msg& x) {
+    if (!machine_ || x.source != machine_.address()) {
+      remove_subscriber(x.source);
+      return;
+    }
+    machine_ = nullptr;
+    if (ending_) {
+      // Our quit: the machine said its last DISCONNECTED.
+      give_back_all("quit");
+      quit(caf::exit_reason::normal);
+      return;
+    }
+    // Gone with its node (killed, or shut down and its machines with it):
+    // the pool sees the node go and places the machine again.
+    if (x.reason == caf::exit_reason::remote_link_unreachable
+        || x.reason == caf::exit_reason::normal)
+      return;
+    // The machine gave up on its own (retries exhausted, handshake
+    // rejected): so does the member, for the same reason.
+    give_back_all(describe(x.reason));
+    quit(x.reason);
+  }
+
+  // -- counters ---------------------------------------------------------------
+
+  caf::result<stats> counters() {
+    stats own;
+    own.disconnects.resize(close_cause_count);
+    own.queue_depth = kept_.size();
+    own.undelivered = undelivered_;
+    if (!machine_)
+      return own;
+    auto promise = make_response_promise<stats>();
+    request(machine_, stats_timeout, get_atom::value, stats_atom::value)
+      .then(
+        [this, promise](stats& x) mutable {
+          x.queue_depth = kept_.size();
+          // The member hands back everything that went undelivered,
+          // the machine's refusals included.
+          x.undelivered = undelivered_;
+          promise.deliver(std::move(x));
+        },
+        [promise, own](caf::error&) mutable { promise.deliver(own); });
+    return promise;
+  }
+
+  // -- state ------------------------------------------------------------------
+
+  size_t max_queue_;
+  std::vector<caf::actor> subscribers_;
+  /// The last status handed on; its state is the member's.
+  status last_;
+  /// Epochs of the machines before the current one.
+  uint64_t epoch_base_ = 0;
+  machine_actor machine_;
+  std::string node_;
+  /// Counts placements, so that an answer from an earlier machine is told
+  /// apart.
+  uint64_t placement_ = 0;
+  std::map<uint64_t, kept_output> kept_;
+  uint64_t last_seq_ = 0;
+  std::vector<early_message> early_;
+  uint64_t undelivered_ = 0;
+  bool text_ = false;
+  bool suspended_ = false;
+  /// quit came: no new output is taken, the member ends with its machine.
+  bool ending_ = false;
+};
+
+} // namespace
+
+member_actor spawn_member(caf::actor_system& sys, caf::actor first_subscriber,
+                          size_t max_queue) {
+  return sys.spawn<pool_member>(std::move(first_subscriber), max_queue);
+}
+
+} // namespace wsm::detail
