@@ -73,8 +73,14 @@ uint16_t closed_port() {
   return acceptor.local_endpoint().port();
 }
 
+wsm_echo::server_options recording() {
+  wsm_echo::server_options opts;
+  opts.record_messages = true;
+  return opts;
+}
+
 struct fixture {
-  wsm_echo::echo_server server;
+  wsm_echo::echo_server server{recording()};
   std::unique_ptr<node> node_a = std::make_unique<node>();
   std::unique_ptr<node> node_b = std::make_unique<node>();
   node_config client_cfg;
@@ -180,27 +186,28 @@ struct fixture {
     });
   }
 
-  /// Sends each payload plainly and returns which came back as input and
-  /// which as undelivered, waiting until every one is accounted for.
-  std::pair<std::set<std::string>, std::set<std::string>>
-  echoes_of(const std::set<std::string>& payloads) {
-    std::set<std::string> echoed;
+  /// Waits until each payload has reached the server or come back as
+  /// undelivered, and returns those that came back. An echo is not
+  /// required: a reply in flight when its machine's node goes is lost with
+  /// the node, though the output was written.
+  std::set<std::string> undelivered_of(const std::set<std::string>& payloads) {
     std::set<std::string> returned;
     auto accounted = [&] {
+      auto received = server.messages_received();
+      std::set<std::string> arrived{received.begin(), received.end()};
       for (auto& x : payloads)
-        if (echoed.count(x) == 0 && returned.count(x) == 0)
+        if (arrived.count(x) == 0 && returned.count(x) == 0)
           return false;
       return true;
     };
     while (!accounted())
       self->receive(
-        [&](const wsm::input& x) { echoed.insert(x.payload); },
         [&](const wsm::undelivered& x) { returned.insert(x.payload); },
-        [](const wsm::status&) {},
+        [](const wsm::input&) {}, [](const wsm::status&) {},
         caf::after(2 * event_timeout) >> [] {
-          CAF_FAIL("an output was neither echoed nor returned");
+          CAF_FAIL("an output neither reached the server nor came back");
         });
-    return {echoed, returned};
+    return returned;
   }
 };
 
@@ -319,15 +326,16 @@ CAF_TEST(a node that goes away hands its machines to the nodes left) {
   auto rows = table();
   CAF_CHECK_EQUAL(rows[0].node, a);
   CAF_CHECK_EQUAL(rows[1].node, a);
-  // Nothing was lost silently, and echoes resume.
-  auto [echoed, returned] = echoes_of(payloads);
-  CAF_CHECK_EQUAL(returned.size(), 0u);
-  CAF_CHECK_EQUAL(echoed.size(), payloads.size());
+  // Nothing was lost silently: the outputs the old machine did not write
+  // went to the new one. Echoes resume.
+  CAF_CHECK_EQUAL(undelivered_of(payloads).size(), 0u);
   self->send(on_b, wsm::output{"after"});
-  self->receive(
-    [](const wsm::input& x) { CAF_CHECK_EQUAL(x.payload, "after"); },
-    [](const wsm::status& x) { CAF_FAIL("unexpected status " << x); },
-    caf::after(event_timeout) >> [] { CAF_FAIL("no echo after the move"); });
+  bool echoed = false;
+  while (!echoed)
+    self->receive(
+      [&](const wsm::input& x) { echoed = x.payload == "after"; },
+      [](const wsm::status& x) { CAF_FAIL("unexpected status " << x); },
+      caf::after(event_timeout) >> [] { CAF_FAIL("no echo after the move"); });
 }
 
 CAF_TEST(a member waits for a node with its outputs) {

@@ -48,6 +48,8 @@ struct counters {
   std::string last_server_name;
   /// When each TCP connection was accepted (CLOCK_MONOTONIC, ms).
   std::vector<double> accept_times;
+  /// Messages received, with record_messages.
+  std::vector<std::string> messages;
 };
 
 double monotonic_ms() {
@@ -258,6 +260,10 @@ private:
     std::string_view text{static_cast<const char*>(data.data()), data.size()};
     log(std::string{"RECV "} + (ws_.got_text() ? "text " : "binary ")
         + std::to_string(text.size()));
+    if (opts_.record_messages) {
+      std::lock_guard<std::mutex> guard{stats_.mutex};
+      stats_.messages.emplace_back(text);
+    }
     if (text == "/CLOSE" || text.rfind("/CLOSE ", 0) == 0) {
       // "/CLOSE CODE REASON" closes with that code and reason.
       websocket::close_reason reason{websocket::close_code::normal};
@@ -465,6 +471,11 @@ std::string echo_server::last_request_header(const std::string& name) const {
 std::vector<double> echo_server::accept_times_ms() const {
   std::lock_guard<std::mutex> guard{impl_->stats.mutex};
   return impl_->stats.accept_times;
+}
+
+std::vector<std::string> echo_server::messages_received() const {
+  std::lock_guard<std::mutex> guard{impl_->stats.mutex};
+  return impl_->stats.messages;
 }
 
 std::string echo_server::last_server_name() const {

@@ -48,6 +48,8 @@ struct server_options {
   bool close_after_play = false;
   /// Prints one line per event on stdout.
   bool log = false;
+  /// Keeps every message received, for `messages_received`.
+  bool record_messages = false;
 };
 
 /// A WebSocket echo server (TLS optional) running on a thread of its own.
@@ -98,6 +100,10 @@ public:
 
   /// TLS handshakes that failed so far.
   size_t tls_failures() const noexcept;
+
+  /// Every message received so far, in arrival order, with
+  /// `record_messages` set.
+  std::vector<std::string> messages_received() const;
 
 private:
   struct impl;

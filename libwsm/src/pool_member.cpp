@@ -76,7 +76,9 @@ public:
           publish(std::move(x));
       },
       [this](input& x) {
-        if (from_machine())
+        // A former machine's input is still what the server sent: handed
+        // on, never dropped.
+        if (from_machine() || from_former_machine())
           fan_out(caf::make_message(std::move(x)));
         else
           keep_early(caf::make_message(std::move(x)));
@@ -240,6 +242,11 @@ private:
                 == machine_.address();
   }
 
+  bool from_former_machine() {
+    auto sender = caf::actor_cast<caf::actor_addr>(current_sender());
+    return std::find(former_.begin(), former_.end(), sender) != former_.end();
+  }
+
   /// Only the member and the node's spawner quit a machine; a quit the
   /// member did not ask for is its node shutting down, which the pool
   /// reports as the node lost. The machine's own last word is not passed on.
@@ -284,8 +291,10 @@ private:
   }
 
   void on_lost(const std::string& reason) {
-    if (machine_)
+    if (machine_) {
       demonitor(machine_.address());
+      former_.push_back(machine_.address());
+    }
     machine_ = nullptr;
     early_.clear();
     publish_disconnected(reason);
@@ -326,6 +335,7 @@ private:
       remove_subscriber(x.source);
       return;
     }
+    former_.push_back(machine_.address());
     machine_ = nullptr;
     if (ending_) {
       // Our quit: the machine said its last DISCONNECTED.
@@ -376,6 +386,8 @@ private:
   /// Epochs of the machines before the current one.
   uint64_t epoch_base_ = 0;
   machine_actor machine_;
+  /// Machines this member had before; few, as each move needs a lost node.
+  std::vector<caf::actor_addr> former_;
   std::string node_;
   /// Counts placements, so that an answer from an earlier machine is told
   /// apart.
