@@ -187,4 +187,36 @@ CAF_TEST(a remote node places a machine through a spawner) {
   caf::anon_send_exit(local_spawner, caf::exit_reason::user_shutdown);
 }
 
+CAF_TEST(a placed machine quits when the actor it was placed for ends) {
+  auto local_spawner = wsm::spawn_spawner(host);
+  auto port = host.middleman().publish(local_spawner, 0, "127.0.0.1");
+  CAF_REQUIRE(port);
+  auto spawner = client.middleman().remote_actor<wsm::spawner_actor>(
+    "127.0.0.1", *port);
+  CAF_REQUIRE(spawner);
+  auto url = "ws://127.0.0.1:" + std::to_string(server.port()) + "/echo";
+  wsm::machine_actor machine;
+  {
+    caf::scoped_actor owner{client};
+    owner
+      ->request(*spawner, event_timeout, wsm::spawn_atom::value, url,
+                wsm::options{}, caf::actor_cast<caf::actor>(owner))
+      .receive([&](wsm::machine_actor& x) { machine = std::move(x); },
+               [](caf::error& err) {
+                 CAF_FAIL("spawn failed: " << wsm::describe(err));
+               });
+    CAF_REQUIRE(machine);
+    wsm_test::wait_for(owner, state::connected);
+    self->monitor(machine);
+  }
+  // Its owner is gone: nobody is left to use the machine on the other node.
+  self->receive(
+    [&](const caf::down_msg& x) {
+      CAF_CHECK(x.source == machine.address());
+      CAF_CHECK_EQUAL(x.reason, caf::error{});
+    },
+    caf::after(event_timeout) >> [] { CAF_FAIL("the machine lives on"); });
+  caf::anon_send_exit(local_spawner, caf::exit_reason::user_shutdown);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -21,6 +21,7 @@
 
 #include "echo_server.hpp"
 #include "support/live_fixture.hpp"
+#include "support/tcp_proxy.hpp"
 #include "support/test_pki.hpp"
 
 using namespace std::chrono_literals;
@@ -142,7 +143,8 @@ struct fixture {
   }
 
   /// The next status from `member`, skipping input.
-  wsm::status next_status_of(const wsm::pooled_machine_actor& member) {
+  wsm::status next_status_of(const wsm::pooled_machine_actor& member,
+                             caf::timespan bound = event_timeout) {
     std::optional<wsm::status> result;
     while (!result)
       self->receive(
@@ -151,7 +153,7 @@ struct fixture {
             result = std::move(x);
         },
         [](const wsm::input&) {},
-        caf::after(event_timeout) >> [] { CAF_FAIL("no status"); });
+        caf::after(bound) >> [] { CAF_FAIL("no status"); });
     return *result;
   }
 
@@ -336,6 +338,47 @@ CAF_TEST(a node that goes away hands its machines to the nodes left) {
       [&](const wsm::input& x) { echoed = x.payload == "after"; },
       [](const wsm::status& x) { CAF_FAIL("unexpected status " << x); },
       caf::after(event_timeout) >> [] { CAF_FAIL("no echo after the move"); });
+}
+
+CAF_TEST(a node whose link breaks is reached again and takes its machines) {
+  wsm_test::tcp_proxy proxy{node_a->port};
+  auto name = add_node("127.0.0.1", proxy.port());
+  CAF_REQUIRE(name);
+  auto member = spawn();
+  wait_connected({member});
+  // A reset: the link is gone at once, the node itself is fine.
+  proxy.reset_all();
+  CAF_CHECK_EQUAL(next_status_of(member),
+                  disconnected("node '" + *name
+                                 + "' lost: remote_link_unreachable",
+                               1, 1));
+  // The pool connects again (after half a second) and the member gets a
+  // new machine there; the old one quit with its owner out of reach.
+  CAF_CHECK_EQUAL(next_status_of(member),
+                  (wsm::status{state::connecting, "", 1, 1}));
+  CAF_CHECK_EQUAL(next_status_of(member).state, state::connected);
+  CAF_CHECK_EQUAL(table()[0].node, *name);
+  self->send(member, wsm::output{"again"});
+  self->receive(
+    [](const wsm::input& x) { CAF_CHECK_EQUAL(x.payload, "again"); },
+    caf::after(event_timeout) >> [] { CAF_FAIL("no echo"); });
+}
+
+CAF_TEST(a node that falls silent is noticed by heartbeats) {
+  wsm_test::tcp_proxy proxy{node_a->port};
+  auto name = add_node("127.0.0.1", proxy.port());
+  CAF_REQUIRE(name);
+  auto member = spawn();
+  wait_connected({member});
+  // Nothing closes: bytes just stop, both ways. Without heartbeats the
+  // link would look alive forever.
+  proxy.blackhole_current();
+  CAF_CHECK_EQUAL(next_status_of(member, 2 * event_timeout),
+                  disconnected("node '" + *name
+                                 + "' lost: remote_link_unreachable",
+                               1, 1));
+  CAF_CHECK_EQUAL(next_status_of(member).state, state::connecting);
+  CAF_CHECK_EQUAL(next_status_of(member).state, state::connected);
 }
 
 CAF_TEST(a member waits for a node with its outputs) {

@@ -50,6 +50,11 @@ config_file_args(const std::string& path, const std::string& group) {
     if (auto list = caf::get_if<caf::config_value::list>(&value)) {
       for (auto& item : *list)
         result.push_back("--" + key + "=" + as_argument(item));
+    } else if (auto text = caf::get_if<std::string>(&value);
+               text != nullptr && text->empty()) {
+      // `--key=` is a missing value to CLI11; `--key ""` is an empty one.
+      result.push_back("--" + key);
+      result.emplace_back();
     } else {
       result.push_back("--" + key + "=" + as_argument(value));
     }
@@ -69,6 +74,8 @@ int parse_command_line(CLI::App& app, int argc, char** argv,
     if (!from_file)
       return fail(wsm::describe(from_file.error()));
     for (auto& arg : *from_file) {
+      if (arg.rfind("--", 0) != 0)
+        continue; // the empty value after its option
       auto name = arg.substr(0, arg.find('='));
       if (app.get_option_no_throw(name) == nullptr)
         return fail(path + ": unknown key " + group + "." + name.substr(2));

@@ -1,6 +1,7 @@
 #include "wsm/config.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <thread>
 
 #include <sched.h>
@@ -74,6 +75,13 @@ config::config() {
   // CAF starts at least four workers; more workers than the CPUs this
   // process may run on only add wake-ups.
   set("scheduler.max-threads", usable_cpus());
+  // Dead nodes are noticed like dead peers: without heartbeats a link to a
+  // node that vanished without closing its connections (power loss, a
+  // black-holed route, and at times a killed process on a TLS link) stays
+  // up, and a pool never moves its machines. Used only with CAF's
+  // middleman loaded.
+  set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
+  set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(4)});
   opt_group{custom_options_, "wsm"}
     .add<size_t>("io-threads",
                  "threads that run the shared Asio context (default 1)")

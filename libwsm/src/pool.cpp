@@ -1,5 +1,6 @@
 #include "wsm/pool.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <set>
@@ -35,6 +36,21 @@ struct node_entry {
   std::string name;
   spawner_actor spawner;
 };
+
+/// A node added by address: when its link goes, the pool connects again,
+/// after a pause that doubles from `first_node_retry` up to
+/// `max_node_retry`.
+struct node_address {
+  std::string host;
+  uint16_t port = 0;
+  /// Failed attempts since the node was last reached.
+  uint32_t failures = 0;
+  /// Whether a retry is on its way (never two at once).
+  bool retrying = false;
+};
+
+constexpr auto first_node_retry = std::chrono::milliseconds(500);
+constexpr auto max_node_retry = std::chrono::seconds(30);
 
 struct member_entry {
   detail::member_actor member;
@@ -84,6 +100,9 @@ public:
       [this](add_node_atom, std::string& host,
              uint16_t port) -> caf::result<std::string> {
         return connect_node(std::move(host), port);
+      },
+      [this](add_node_atom, const std::string& name, uint32_t) {
+        retry_node(name);
       },
       [this](add_node_atom, spawner_actor& spawner,
              std::string& name) -> caf::result<std::string> {
@@ -139,34 +158,81 @@ private:
     auto name = host + ":" + std::to_string(port);
     if (find_node(name) != nodes_.end())
       return name;
+    auto promise = make_response_promise<std::string>();
+    reach(host, port,
+          [this, promise, name, host, port](caf::error err) mutable {
+            if (err) {
+              promise.deliver(std::move(err));
+              return;
+            }
+            // Known by address from now on: reached again when lost.
+            addresses_[name] = node_address{host, port, 0, false};
+            promise.deliver(name);
+          });
+    return promise;
+  }
+
+  /// Connects to the spawner published on host:port and adds it, then
+  /// calls `done` with no error, or with the error that kept it out.
+  template <class Done>
+  void reach(const std::string& host, uint16_t port, Done done) {
+    auto name = host + ":" + std::to_string(port);
     auto& sys = system();
     auto connector = sys.has_openssl_manager()
                        ? sys.openssl_manager().actor_handle()
                        : sys.middleman().actor_handle();
-    auto promise = make_response_promise<std::string>();
-    request(connector, node_timeout, caf::connect_atom::value, std::move(host),
-            port)
+    request(connector, node_timeout, caf::connect_atom::value, host, port)
       .then(
-        [this, promise, name](const caf::node_id&, caf::strong_actor_ptr& ptr,
-                              const std::set<std::string>& interface) mutable {
+        [this, done, name](const caf::node_id&, caf::strong_actor_ptr& ptr,
+                           const std::set<std::string>& interface) mutable {
           if (!ptr
               || interface != system().message_types<spawner_actor>()) {
-            promise.deliver(make_error(errc::node_unavailable,
-                                       "node " + name
-                                         + ": no wsm spawner is published "
-                                           "there"));
+            done(make_error(errc::node_unavailable,
+                            "node " + name
+                              + ": no wsm spawner is published there"));
             return;
           }
           if (find_node(name) == nodes_.end())
             add_node(caf::actor_cast<spawner_actor>(std::move(ptr)), name);
-          promise.deliver(name);
+          done(caf::error{});
         },
-        [promise, name](caf::error& err) mutable {
-          promise.deliver(make_error(errc::node_unavailable,
-                                     "node " + name + ": "
-                                       + reason_text(err)));
+        [done, name](caf::error& err) mutable {
+          done(make_error(errc::node_unavailable,
+                          "node " + name + ": " + reason_text(err)));
         });
-    return promise;
+  }
+
+  /// Never gives up on a node added by address: after each failure the
+  /// pause doubles, up to max_node_retry.
+  void schedule_retry(const std::string& name) {
+    auto i = addresses_.find(name);
+    if (i == addresses_.end() || i->second.retrying)
+      return;
+    i->second.retrying = true;
+    auto pause = first_node_retry * (1u << std::min(i->second.failures, 6u));
+    delayed_send(this,
+                 std::min<caf::timespan>(pause, max_node_retry),
+                 add_node_atom::value, name, i->second.failures);
+  }
+
+  void retry_node(const std::string& name) {
+    auto i = addresses_.find(name);
+    if (i == addresses_.end())
+      return;
+    i->second.retrying = false;
+    if (find_node(name) != nodes_.end())
+      return;
+    reach(i->second.host, i->second.port, [this, name](caf::error err) {
+      auto j = addresses_.find(name);
+      if (j == addresses_.end())
+        return;
+      if (!err) {
+        j->second.failures = 0;
+        return;
+      }
+      ++j->second.failures;
+      schedule_retry(name);
+    });
   }
 
   void add_node(spawner_actor spawner, const std::string& name) {
@@ -195,6 +261,7 @@ private:
       }
     for (auto id : moving)
       place(id);
+    schedule_retry(name);
   }
 
   size_t load_of(const std::string& node) const {
@@ -274,6 +341,8 @@ private:
 
   bool place_locally_;
   std::vector<node_entry> nodes_;
+  /// Nodes added by address, by name, kept when they are lost.
+  std::map<std::string, node_address> addresses_;
   std::map<uint64_t, member_entry> members_;
   uint64_t last_id_ = 0;
 };

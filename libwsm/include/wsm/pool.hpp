@@ -77,6 +77,11 @@ typename Inspector::result_type inspect(Inspector& f, placement& x) {
 ///   refused here, naming the problem.
 /// - `(get_atom, placement_atom)`: the table, in spawn order.
 ///
+/// A node added by address that goes away is reached again, after a pause
+/// that doubles from 0.5 s up to 30 s, for as long as the pool lives; when
+/// it is back, it takes machines again (new ones, and those waiting).
+/// Machines already moved stay where they are.
+///
 /// When the pool ends, its members quit and so do their machines.
 using pool_actor = caf::typed_actor<
   caf::replies_to<add_node_atom, std::string, uint16_t>::with<std::string>,
@@ -84,7 +89,9 @@ using pool_actor = caf::typed_actor<
     std::string>,
   caf::replies_to<spawn_atom, std::string, options, caf::actor>::with<
     pooled_machine_actor>,
-  caf::replies_to<get_atom, placement_atom>::with<std::vector<placement>>>;
+  caf::replies_to<get_atom, placement_atom>::with<std::vector<placement>>,
+  // the pool's own retry of a node it lost: (add_node_atom, name, failures)
+  caf::reacts_to<add_node_atom, std::string, uint32_t>>;
 
 /// Spawns a pool on `sys`, which must know libwsm (`wsm::config`) and load
 /// CAF's middleman to reach other nodes. With `place_locally`, the pool

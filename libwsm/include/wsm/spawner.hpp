@@ -22,7 +22,9 @@ using spawn_atom = caf::atom_constant<caf::atom("wsm_spawn")>;
 
 /// Answers `(spawn_atom, url, options, first_subscriber)` with the handle
 /// of a machine spawned on the spawner's node, or with the error that
-/// refused the URL or the options (see `spawn_machine`).
+/// refused the URL or the options (see `spawn_machine`). The first
+/// subscriber owns the machine: when it ends, or its node can no longer be
+/// reached, the machine quits.
 using spawner_actor = caf::typed_actor<
   caf::replies_to<spawn_atom, std::string, options, caf::actor>::with<
     machine_actor>>;
