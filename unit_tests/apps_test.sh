@@ -243,5 +243,19 @@ bad_server=$(timeout 5 "$bin_dir/wsm-echo-server" --refuse=5000 2>&1); status=$?
 check "server: bad option status" 2 "$status"
 check "server: bad option message" "wsm-echo-server: --refuse: Value 5000 not in range 100 to 599" "$bad_server"
 
+# -- wsm-node: TLS between nodes ---------------------------------------------------
+node_out=$(timeout 5 "$bin_dir/wsm-node" --tls 2>&1); status=$?
+check "node: --tls without files status" 2 "$status"
+check "node: --tls without files message" "wsm-node: node TLS: every node needs cert_file and key_file" "$node_out"
+node_out=$(timeout 5 "$bin_dir/wsm-node" --cert="$pki/server.pem" 2>&1); status=$?
+check "node: files without --tls status" 2 "$status"
+check "node: files without --tls message" "wsm-node: --ca-file, --ca-path, --cert and --key need --tls" "$node_out"
+node_out=$(timeout 5 "$bin_dir/wsm-node" --tls --ca-file="$pki/ca.pem" --cert="$pki/server.pem" --key="$pki/client.key" 2>&1); status=$?
+check "node: mismatched key status" 2 "$status"
+contains "node: mismatched key names it" "does not match the certificate in '$pki/server.pem'" "$node_out"
+timeout 2 "$bin_dir/wsm-node" --tls --ca-file="$pki/ca.pem" --cert="$pki/server.pem" --key="$pki/server.key" >"$work/node-tls.log" 2>&1
+check "node: TLS node runs until stopped" 124 $?
+contains "node: TLS node publishes" "listening on 127.0.0.1:" "$(cat "$work/node-tls.log")"
+
 echo "apps: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

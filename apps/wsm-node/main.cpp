@@ -88,8 +88,7 @@ int main(int argc, char** argv) {
     caf::anon_send_exit(spawner, caf::exit_reason::user_shutdown);
     return 1;
   }
-  std::printf("listening on %s:%u%s\n", address.c_str(), *published,
-              tls ? " (TLS)" : "");
+  std::printf("listening on %s:%u\n", address.c_str(), *published);
   std::fflush(stdout);
   int received = 0;
   sigwait(&signals, &received);

@@ -30,8 +30,7 @@ int main(int argc, char** argv) {
   size_t count = argc > 4 ? std::stoul(argv[4]) : 2;
   node_config cfg;
   caf::actor_system sys{cfg};
-  auto spawner = sys.middleman().remote_actor<wsm::spawner_actor>(argv[1],
-                                                                  port);
+  auto spawner = wsm::remote_spawner(sys, argv[1], port);
   if (!spawner) {
     std::cerr << "wsm-example-distributed: no node at " << argv[1] << ":"
               << port << ": " << sys.render(spawner.error()) << '\n';
