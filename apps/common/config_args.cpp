@@ -8,6 +8,7 @@
 
 #include "wsm/error.hpp"
 #include "wsm/settings.hpp"
+#include "wsm/version.hpp"
 
 namespace wsm_apps {
 
@@ -68,6 +69,9 @@ int parse_command_line(CLI::App& app, int argc, char** argv,
     std::cerr << app.get_name() << ": " << problem << '\n';
     return exit_usage;
   };
+  // Every app says which libwsm it runs on.
+  app.set_version_flag("--version", app.get_name() + " "
+                                      + wsm::library_version());
   std::vector<std::string> args;
   if (auto path = find_config_option(argc, argv); !path.empty()) {
     auto from_file = config_file_args(path, group);
@@ -86,7 +90,7 @@ int parse_command_line(CLI::App& app, int argc, char** argv,
   std::reverse(args.begin(), args.end()); // CLI11 takes them last first
   try {
     app.parse(args);
-  } catch (const CLI::CallForHelp& e) {
+  } catch (const CLI::Success& e) { // --help, --version
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     return fail(e.what());

@@ -20,9 +20,10 @@ config_file_args(const std::string& path, const std::string& group);
 
 /// Parses the command line with `app`, after the arguments that group
 /// `group` of the file given by `--config` holds, so the command line wins
-/// (options should take their last value). Returns -1 when the program
-/// should go on, else its exit status: 0 after `--help`, `exit_usage` after
-/// a problem, which is printed as one line on stderr.
+/// (options should take their last value). Adds `--version` (the app's
+/// name and `wsm::library_version()`). Returns -1 when the program should
+/// go on, else its exit status: 0 after `--help` or `--version`,
+/// `exit_usage` after a problem, which is printed as one line on stderr.
 int parse_command_line(CLI::App& app, int argc, char** argv,
                        const std::string& group);
 

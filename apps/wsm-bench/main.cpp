@@ -35,6 +35,7 @@
 
 #include "echo_server.hpp"
 #include "workload.hpp"
+#include "wsm/version.hpp"
 
 namespace {
 
@@ -348,6 +349,8 @@ int main(int argc, char** argv) {
                     "connection attempts per second the reconnect governor "
                     "allows per host (0: no governor)")
     ->capture_default_str();
+  app.set_version_flag("--version", std::string{"wsm-bench "}
+                                      + wsm::library_version());
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

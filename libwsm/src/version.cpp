@@ -1,0 +1,9 @@
+#include "wsm/version.hpp"
+
+namespace wsm {
+
+const char* library_version() noexcept {
+  return version;
+}
+
+} // namespace wsm
