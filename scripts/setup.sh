@@ -11,6 +11,7 @@ packages=(
   libssl-dev                         # TLS for wss://
   libcli11-dev                       # command-line parsing in apps
   libbenchmark-dev                   # micro-benchmarks (wsm-microbench)
+  doxygen                            # the API reference, checked for warnings
 )
 
 missing=()

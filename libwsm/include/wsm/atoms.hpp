@@ -6,10 +6,16 @@
 /// already defines `caf::subscribe_atom` and friends.
 namespace wsm {
 
+/// To a machine: `(subscribe_atom, actor)` adds a subscriber; the reply is
+/// the current status.
 using subscribe_atom = caf::atom_constant<caf::atom("wsm_sub")>;
+/// To a machine: `(unsubscribe_atom, actor)` removes a subscriber.
 using unsubscribe_atom = caf::atom_constant<caf::atom("wsm_unsub")>;
+/// To a machine: `(get_atom, status_atom)` or `(get_atom, stats_atom)`.
 using get_atom = caf::atom_constant<caf::atom("wsm_get")>;
+/// With `get_atom`: asks for the current `status`.
 using status_atom = caf::atom_constant<caf::atom("wsm_status")>;
+/// With `get_atom`: asks for the counters, `stats`.
 using stats_atom = caf::atom_constant<caf::atom("wsm_stats")>;
 /// To a session gate: `(gate_atom, epoch)`, answered with nothing when the
 /// session is ready, or with an error.

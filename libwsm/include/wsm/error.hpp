@@ -27,6 +27,7 @@ enum class errc : uint8_t {
   node_unavailable,
 };
 
+/// The name of an error code, e.g. `invalid_url`.
 const char* to_string(errc x) noexcept;
 
 /// Makes an error of category `wsm` whose context says what is wrong.

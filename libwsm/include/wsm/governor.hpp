@@ -23,10 +23,13 @@ using slot_atom = caf::atom_constant<caf::atom("wsm_slot")>;
 /// A token bucket that books tokens ahead: `rate` tokens a second, at most
 /// `burst` saved up. A pure value, tested on its own.
 struct token_bucket {
+  /// Tokens added per second.
   double rate = 1;
+  /// Tokens saved up at most.
   double burst = 1;
   /// Tokens in hand; below zero, tokens already promised to waiting takers.
   double tokens = 0;
+  /// When `tokens` was last brought up to date.
   caf::timespan last{};
 
   /// Takes one token at `now` (any monotonic clock, as a duration since its

@@ -19,9 +19,13 @@ namespace wsm {
 // Timers of a machine, each stamped with a generation so that a timer armed
 // in an earlier state is recognised and ignored (CAF timers can't be
 // cancelled).
+/// The pause in WAITING is over: attempt again.
 using retry_atom = caf::atom_constant<caf::atom("wsm_retry")>;
+/// Time for the next keep-alive ping.
 using keepalive_atom = caf::atom_constant<caf::atom("wsm_keepal")>;
+/// The close handshake (or a quit's wait for a link) took too long.
 using close_timeout_atom = caf::atom_constant<caf::atom("wsm_clto")>;
+/// No pong nor any frame came after a ping: the peer is dead.
 using pong_timeout_atom = caf::atom_constant<caf::atom("wsm_pongto")>;
 /// The governor's slot has come: the attempt may start.
 using slot_timer_atom = caf::atom_constant<caf::atom("wsm_slotgo")>;

@@ -21,6 +21,7 @@ enum class frame_format : uint8_t {
   binary,
 };
 
+/// The name of a frame format, e.g. `text`.
 const char* to_string(frame_format x) noexcept;
 
 /// To a machine: send one message. Queued (bounded) while not connected.
@@ -58,6 +59,7 @@ enum class command : uint8_t {
   resume,
 };
 
+/// The name of a command, e.g. `quit`.
 const char* to_string(command x) noexcept;
 
 /// From a machine: every change of state, to every subscriber.
@@ -101,11 +103,13 @@ struct stats {
   /// `handshake_rejected`, `closed_by_peer`, `message_too_big`,
   /// `dead_peer`, `tls`, `protocol_violation`), indexed by `close_cause`.
   std::vector<uint64_t> disconnects;
-  /// Messages and bytes received.
+  /// Messages received.
   uint64_t messages_in = 0;
+  /// Bytes received, in message payloads.
   uint64_t bytes_in = 0;
-  /// Messages and bytes written to the socket.
+  /// Messages written to the socket.
   uint64_t messages_out = 0;
+  /// Bytes written to the socket, in message payloads.
   uint64_t bytes_out = 0;
   /// Outputs queued or in flight, not yet written.
   uint64_t queue_depth = 0;
@@ -115,9 +119,13 @@ struct stats {
   caf::timespan last_rtt{};
 };
 
+/// Field-wise equality, for tests (`expect(...).with(...)`).
 bool operator==(const output& x, const output& y) noexcept;
+/// Field-wise equality, for tests.
 bool operator==(const input& x, const input& y) noexcept;
+/// Field-wise equality, for tests.
 bool operator==(const status& x, const status& y) noexcept;
+/// Field-wise equality, for tests.
 bool operator==(const undelivered& x, const undelivered& y) noexcept;
 
 /// Renders a status the way logs and tests print it, e.g.

@@ -15,7 +15,9 @@ namespace wsm {
 
 /// One extra header of the WebSocket upgrade request.
 struct header {
+  /// The header's name, an HTTP token.
   std::string name;
+  /// Its value, without CR, LF or NUL; never printed.
   std::string value;
 };
 
@@ -33,6 +35,7 @@ enum class overflow_policy : uint8_t {
   drop_newest,
 };
 
+/// The name of a policy as config files write it, e.g. `drop-oldest`.
 const char* to_string(overflow_policy x) noexcept;
 
 /// How `wss://` connections prove who the server is, and who we are.
@@ -128,6 +131,7 @@ struct options {
   /// answers with nothing. An error or no answer within `gate_timeout` drops
   /// the link.
   caf::actor gate;
+  /// How long the gate may take to answer before the link is dropped.
   caf::timespan gate_timeout = std::chrono::seconds(10);
 
   /// The backoff these options describe.

@@ -55,6 +55,7 @@ struct placement {
   std::string node;
 };
 
+/// Field-wise equality, for tests.
 bool operator==(const placement& x, const placement& y) noexcept;
 
 template <class Inspector>

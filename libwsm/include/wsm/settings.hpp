@@ -27,7 +27,9 @@ caf::expected<overflow_policy> parse_overflow_policy(const std::string& text);
 /// see `settings_keys()`, and configs/wsm.ini lists them all with their
 /// defaults.
 struct settings {
+  /// Every machine option of the group.
   options machine;
+  /// `io-threads`: threads of the shared Asio context.
   size_t io_threads = 1;
 };
 

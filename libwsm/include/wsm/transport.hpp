@@ -34,12 +34,19 @@ struct connect_request {
   bool secure = false;
   /// Extra headers, the Authorization made of the URL's userinfo among them.
   std::vector<header> headers;
+  /// Subprotocols to offer, in order of preference.
   std::vector<std::string> subprotocols;
+  /// permessage-deflate to offer, if enabled.
   deflate_options deflate;
+  /// Certificates and checks for `wss://`.
   tls_options tls;
+  /// Bounds resolve, connect, TLS and upgrade together.
   caf::timespan handshake_timeout{};
+  /// Bounds each write.
   caf::timespan write_timeout{};
+  /// Bounds the close handshake.
   caf::timespan close_timeout{};
+  /// The largest message accepted; a larger one closes the link with 1009.
   uint64_t max_message_size = 0;
 };
 
@@ -78,10 +85,12 @@ struct link_info {
   bool compressed = false;
 };
 
+/// The name of a close cause, e.g. `dead_peer`.
 const char* to_string(close_cause x) noexcept;
 
 /// How a connection ended, as a broker reports it.
 struct disconnect_info {
+  /// Which kind of end it was, for counters and retry decisions.
   close_cause cause = close_cause::network;
   /// For people: what happened, e.g. `connect: Connection refused`.
   std::string reason;
@@ -91,10 +100,13 @@ struct disconnect_info {
   uint16_t close_code = 0;
 };
 
+/// Field-wise equality, for tests.
 bool operator==(const disconnect_info& x, const disconnect_info& y) noexcept;
 
+/// Field-wise equality, for tests.
 bool operator==(const connect_request& x, const connect_request& y) noexcept;
 
+/// Field-wise equality, for tests.
 bool operator==(const link_info& x, const link_info& y) noexcept;
 
 template <class Inspector>
@@ -155,18 +167,29 @@ typename Inspector::result_type inspect(Inspector& f, disconnect_info& x) {
            x.http_status, x.close_code);
 }
 
-// Commands, machine to broker.
+/// Machine to broker: `(open_atom, id, connect_request)` starts a connection.
 using open_atom = caf::atom_constant<caf::atom("wsm_open")>;
+/// Machine to broker: `(write_atom, id, payload, text)` sends one frame.
 using write_atom = caf::atom_constant<caf::atom("wsm_write")>;
+/// Machine to broker: `(ping_atom, id)` sends a ping.
 using ping_atom = caf::atom_constant<caf::atom("wsm_ping")>;
+/// Machine to broker: `(close_atom, id)` writes what is queued, then closes
+/// with 1000.
 using close_atom = caf::atom_constant<caf::atom("wsm_close")>;
+/// Machine to broker: `(abort_atom, id)` drops the connection at once.
 using abort_atom = caf::atom_constant<caf::atom("wsm_abort")>;
 
-// Events, broker to machine.
+/// Broker to machine: `(connected_atom, id, link_info)`, the link is up.
 using connected_atom = caf::atom_constant<caf::atom("wsm_up")>;
+/// Broker to machine: `(received_atom, id, input)`, one message arrived.
 using received_atom = caf::atom_constant<caf::atom("wsm_recv")>;
+/// Broker to machine: `(pong_atom, id)`, a pong arrived.
 using pong_atom = caf::atom_constant<caf::atom("wsm_pong")>;
+/// Broker to machine: `(closed_atom, id, disconnect_info)`, the connection
+/// ended.
 using closed_atom = caf::atom_constant<caf::atom("wsm_down")>;
+/// Broker to machine: `(written_atom, id, count)`, that many frames were
+/// written since the last such message.
 using written_atom = caf::atom_constant<caf::atom("wsm_wrote")>;
 
 /// The broker's interface. `open` starts a connection under a fresh id;
