@@ -12,6 +12,7 @@ packages=(
   libcli11-dev                       # command-line parsing in apps
   libbenchmark-dev                   # micro-benchmarks (wsm-microbench)
   doxygen                            # the API reference, checked for warnings
+  clang-14 libclang-rt-14-dev        # libFuzzer targets (scripts/fuzz.sh)
 )
 
 missing=()

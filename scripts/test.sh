@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test; then again with AddressSanitizer and
 # UndefinedBehaviorSanitizer, where any report, even from a server the tests
-# run in the background, fails the run.
+# run in the background, fails the run; then a short run of each libFuzzer
+# target (WSM_FUZZ_SECONDS each, 20 by default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -20,3 +21,5 @@ if compgen -G "$reports/*" >/dev/null; then
   cat "$reports"/*
   exit 1
 fi
+
+scripts/fuzz.sh "${WSM_FUZZ_SECONDS:-20}"

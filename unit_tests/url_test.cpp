@@ -99,6 +99,17 @@ CAF_TEST(URL credentials become a Basic Authorization header) {
                         "them");
 }
 
+CAF_TEST(a port is digits only) {
+  // Found by fuzz_url: Boost.URL read "8080p/path" as port 8080 and path
+  // "p/path".
+  CAF_CHECK_EQUAL(refusal("ws://127.0.0.1:8080p/path"),
+                  "invalid URL 'ws://127.0.0.1:8080p/path': the port must be "
+                  "digits only, followed by '/', '?' or the end");
+  CAF_CHECK_EQUAL(refusal("ws://h:+80/"),
+                  "invalid URL 'ws://h:+80/': the port must be digits only, "
+                  "followed by '/', '?' or the end");
+}
+
 CAF_TEST(errors never show credentials) {
   CAF_CHECK_EQUAL(refusal("ws://alice:hunter2@h:99999/"),
                   "invalid URL 'ws://***@h:99999/': port '99999' is not "

@@ -195,11 +195,17 @@ caf::expected<connect_request> make_connect_request(const std::string& url,
     default:
       result.host = view.host_address();
   }
+  // Boost.URL 1.81 reads "h:8080p/x" as port 8080 and path "p/x"; after a
+  // host, RFC 3986 wants a path that starts with '/'.
+  if (!view.encoded_path().empty() && view.encoded_path().front() != '/')
+    return bad("the port must be digits only, followed by '/', '?' or the "
+               "end");
   if (view.has_port()) {
     // The grammar admits any run of digits; TCP ports stop at 65535.
     std::string digits{view.port()};
-    if (digits.empty() || digits.size() > 5 || std::stoul(digits) == 0
-        || std::stoul(digits) > 65535)
+    if (digits.empty() || digits.size() > 5
+        || digits.find_first_not_of("0123456789") != std::string::npos
+        || std::stoul(digits) == 0 || std::stoul(digits) > 65535)
       return bad("port " + quoted(digits) + " is not valid");
     result.port = std::to_string(std::stoul(digits));
   } else {
