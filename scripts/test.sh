@@ -2,7 +2,8 @@
 # Sets up, builds and runs every test; then again with AddressSanitizer and
 # UndefinedBehaviorSanitizer, where any report, even from a server the tests
 # run in the background, fails the run; then a short run of each libFuzzer
-# target (WSM_FUZZ_SECONDS each, 20 by default).
+# target (WSM_FUZZ_SECONDS each, 20 by default), and the suites that cross
+# the Asio <-> actor boundary under ThreadSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -23,3 +24,4 @@ if compgen -G "$reports/*" >/dev/null; then
 fi
 
 scripts/fuzz.sh "${WSM_FUZZ_SECONDS:-20}"
+scripts/tsan.sh
