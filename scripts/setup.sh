@@ -13,6 +13,7 @@ packages=(
   libbenchmark-dev                   # micro-benchmarks (wsm-microbench)
   doxygen                            # the API reference, checked for warnings
   clang-14 libclang-rt-14-dev        # libFuzzer targets (scripts/fuzz.sh)
+  clang-tidy                         # lint (scripts/lint.sh, .clang-tidy)
 )
 
 missing=()

@@ -3,7 +3,8 @@
 # UndefinedBehaviorSanitizer, where any report, even from a server the tests
 # run in the background, fails the run; then a short run of each libFuzzer
 # target (WSM_FUZZ_SECONDS each, 20 by default), and the suites that cross
-# the Asio <-> actor boundary under ThreadSanitizer.
+# the Asio <-> actor boundary under ThreadSanitizer. clang-tidy runs after
+# the first build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -11,6 +12,7 @@ jobs=$(nproc)
 
 scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ctest --test-dir build --output-on-failure -j "$jobs"
+scripts/lint.sh build
 
 scripts/build.sh build-sanitize -DCMAKE_BUILD_TYPE=Debug -DWSM_SANITIZE=ON
 reports=$(mktemp -d)

@@ -521,7 +521,7 @@ private:
   /// idle links do not keep their requests and answers.
   struct handshake_state {
     handshake_state(net::any_io_executor executor, connect_request x)
-      : resolver(std::move(executor)), request(std::move(x)) {
+      : resolver(executor), request(std::move(x)) {
     }
     tcp::resolver resolver;
     connect_request request;
