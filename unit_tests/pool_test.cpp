@@ -428,6 +428,36 @@ CAF_TEST(a node that is not there or is no spawner is refused by name) {
   CAF_CHECK_EQUAL(table().size(), 0u);
 }
 
+CAF_TEST(a pool keeps answering while a node is slow to connect) {
+  // A port whose backlog takes the TCP connection and nobody ever answers:
+  // the middleman's handshake waits.
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor silent{
+    io, {boost::asio::ip::make_address("127.0.0.1"), 0}};
+  auto port = silent.local_endpoint().port();
+  caf::scoped_actor asker{client};
+  auto pending = asker->request(pool, 3 * event_timeout,
+                                wsm::add_node_atom::value,
+                                std::string{"127.0.0.1"}, port);
+  // Meanwhile the pool serves: a node added, a machine placed, the table.
+  add(*node_a);
+  wait_connected({spawn()});
+  auto rows = table();
+  CAF_REQUIRE_EQUAL(rows.size(), 1u);
+  CAF_CHECK_EQUAL(rows[0].node, node_a->name());
+  // ... all of it while the slow node's answer had not come.
+  CAF_CHECK(asker->mailbox().empty());
+  // The slow node is given up on, by name: the middleman's connection
+  // timeout.
+  pending.receive([](const std::string&) { CAF_FAIL("a silent node added"); },
+                  [&](caf::error& err) {
+                    auto text = wsm::describe(err);
+                    CAF_CHECK_EQUAL(text,
+                                    "node 127.0.0.1:" + std::to_string(port)
+                                      + ": system_error(connection_timeout)");
+                  });
+}
+
 CAF_TEST(a bad URL is refused by the pool and spawns nothing) {
   add(*node_a);
   self->request(pool, event_timeout, wsm::spawn_atom::value,
