@@ -14,19 +14,14 @@
 
 #include "echo_server.hpp"
 #include "support/live_fixture.hpp"
+#include "support/node_fixture.hpp"
 
 using namespace std::chrono_literals;
 using wsm::state;
 using wsm_test::event_timeout;
+using wsm_test::node_config;
 
 namespace {
-
-/// A node that knows libwsm and CAF's networking.
-struct node_config : wsm::config {
-  node_config() {
-    load<caf::io::middleman>();
-  }
-};
 
 struct fixture {
   wsm_echo::echo_server server;
@@ -48,6 +43,17 @@ struct fixture {
     auto port = host.middleman().publish(*local, 0, "127.0.0.1");
     CAF_REQUIRE(port);
     auto remote = client.middleman().remote_actor<wsm::machine_actor>(
+      "127.0.0.1", *port);
+    CAF_REQUIRE(remote);
+    return *remote;
+  }
+
+  /// Publishes `local` on the host node and returns the client node's
+  /// handle to it.
+  wsm::spawner_actor remote_spawner(const wsm::spawner_actor& local) {
+    auto port = host.middleman().publish(local, 0, "127.0.0.1");
+    CAF_REQUIRE(port);
+    auto remote = client.middleman().remote_actor<wsm::spawner_actor>(
       "127.0.0.1", *port);
     CAF_REQUIRE(remote);
     return *remote;
@@ -145,17 +151,13 @@ CAF_TEST(an output that can never be written comes back across nodes) {
 
 CAF_TEST(a remote node places a machine through a spawner) {
   auto local_spawner = wsm::spawn_spawner(host);
-  auto port = host.middleman().publish(local_spawner, 0, "127.0.0.1");
-  CAF_REQUIRE(port);
-  auto spawner = client.middleman().remote_actor<wsm::spawner_actor>(
-    "127.0.0.1", *port);
-  CAF_REQUIRE(spawner);
+  auto spawner = remote_spawner(local_spawner);
   auto url = "ws://127.0.0.1:" + std::to_string(server.port()) + "/echo";
   // Options cross with the request: text frames here.
   wsm::options opts;
   opts.text = true;
   wsm::machine_actor machine;
-  self->request(*spawner, event_timeout, wsm::spawn_atom::value, url, opts,
+  self->request(spawner, event_timeout, wsm::spawn_atom::value, url, opts,
                 caf::actor_cast<caf::actor>(self))
     .receive([&](wsm::machine_actor& x) { machine = std::move(x); },
              [](caf::error& err) {
@@ -173,7 +175,7 @@ CAF_TEST(a remote node places a machine through a spawner) {
     },
     caf::after(event_timeout) >> [] { CAF_FAIL("no input"); });
   // A bad URL is refused with the reason, across the link.
-  self->request(*spawner, event_timeout, wsm::spawn_atom::value,
+  self->request(spawner, event_timeout, wsm::spawn_atom::value,
                 std::string{"http://127.0.0.1/"}, wsm::options{},
                 caf::actor{})
     .receive([](wsm::machine_actor&) { CAF_FAIL("spawned a bad URL"); },
@@ -189,17 +191,13 @@ CAF_TEST(a remote node places a machine through a spawner) {
 
 CAF_TEST(a placed machine quits when the actor it was placed for ends) {
   auto local_spawner = wsm::spawn_spawner(host);
-  auto port = host.middleman().publish(local_spawner, 0, "127.0.0.1");
-  CAF_REQUIRE(port);
-  auto spawner = client.middleman().remote_actor<wsm::spawner_actor>(
-    "127.0.0.1", *port);
-  CAF_REQUIRE(spawner);
+  auto spawner = remote_spawner(local_spawner);
   auto url = "ws://127.0.0.1:" + std::to_string(server.port()) + "/echo";
   wsm::machine_actor machine;
   {
     caf::scoped_actor owner{client};
     owner
-      ->request(*spawner, event_timeout, wsm::spawn_atom::value, url,
+      ->request(spawner, event_timeout, wsm::spawn_atom::value, url,
                 wsm::options{}, caf::actor_cast<caf::actor>(owner))
       .receive([&](wsm::machine_actor& x) { machine = std::move(x); },
                [](caf::error& err) {

@@ -29,11 +29,14 @@
 
 #include "echo_server.hpp"
 #include "support/live_fixture.hpp"
+#include "support/node_fixture.hpp"
 #include "support/test_pki.hpp"
 
 using namespace std::chrono_literals;
 using wsm::state;
 using wsm_test::event_timeout;
+using wsm_test::node_tls;
+using wsm_test::recording;
 
 namespace {
 
@@ -109,20 +112,6 @@ private:
   bool killed_ = false;
 };
 
-struct client_config : wsm::config {
-  explicit client_config(const std::optional<wsm::tls_options>& tls) {
-    load<caf::io::middleman>();
-    if (tls)
-      CAF_REQUIRE_EQUAL(wsm::describe(wsm::enable_node_tls(*this, *tls)), "");
-  }
-};
-
-wsm_echo::server_options recording() {
-  wsm_echo::server_options opts;
-  opts.record_messages = true;
-  return opts;
-}
-
 /// Spreads `count` machines over two node processes, kills one, and checks
 /// what the client sees. `tls` are the client's node TLS options and
 /// `node_args` the nodes' extra arguments; `bystanders_undisturbed` says
@@ -134,7 +123,7 @@ void fail_over(size_t count, const std::optional<wsm::tls_options>& tls,
   auto url = "ws://127.0.0.1:" + std::to_string(server.port()) + "/echo";
   node_process first{node_args};
   node_process second{node_args};
-  client_config cfg{tls};
+  wsm_test::node_config cfg{tls};
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
   auto pool = wsm::spawn_pool(sys, false);
@@ -286,16 +275,6 @@ void fail_over(size_t count, const std::optional<wsm::tls_options>& tls,
               << " written twice (at least once), " << echoes_lost
               << " echoes lost with the node");
   caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
-}
-
-wsm::tls_options node_tls(wsm_test::test_pki& pki, const std::string& name) {
-  auto cert = pki.issue(name, "wsm " + name, {"127.0.0.1"},
-                        wsm_test::test_pki::role::node);
-  wsm::tls_options tls;
-  tls.ca_file = pki.ca_file();
-  tls.cert_file = cert.cert_file;
-  tls.key_file = cert.key_file;
-  return tls;
 }
 
 } // namespace

@@ -22,24 +22,17 @@
 #include "echo_server.hpp"
 #include "support/live_fixture.hpp"
 #include "support/tcp_proxy.hpp"
+#include "support/node_fixture.hpp"
 #include "support/test_pki.hpp"
 
 using namespace std::chrono_literals;
 using wsm::state;
 using wsm_test::event_timeout;
+using wsm_test::node_config;
+using wsm_test::node_tls;
+using wsm_test::recording;
 
 namespace {
-
-/// A node that knows libwsm and CAF's networking, over TLS if given
-/// certificates.
-struct node_config : wsm::config {
-  explicit node_config(const std::optional<wsm::tls_options>& tls = {}) {
-    load<caf::io::middleman>();
-    if (tls)
-      CAF_REQUIRE_EQUAL(wsm::describe(wsm::enable_node_tls(*this, *tls)),
-                        "");
-  }
-};
 
 /// A node with a published spawner, as `wsm-node` runs one.
 struct node {
@@ -72,12 +65,6 @@ uint16_t closed_port() {
   boost::asio::ip::tcp::acceptor acceptor{
     io, {boost::asio::ip::make_address("127.0.0.1"), 0}};
   return acceptor.local_endpoint().port();
-}
-
-wsm_echo::server_options recording() {
-  wsm_echo::server_options opts;
-  opts.record_messages = true;
-  return opts;
 }
 
 struct fixture {
@@ -221,17 +208,6 @@ wsm::status disconnected(std::string error, uint32_t attempt,
   x.attempt = attempt;
   x.epoch = epoch;
   return x;
-}
-
-/// Node TLS options for a certificate `pki` issues under `name`.
-wsm::tls_options node_tls(wsm_test::test_pki& pki, const std::string& name) {
-  auto cert = pki.issue(name, "wsm " + name, {"127.0.0.1"},
-                        wsm_test::test_pki::role::node);
-  wsm::tls_options tls;
-  tls.ca_file = pki.ca_file();
-  tls.cert_file = cert.cert_file;
-  tls.key_file = cert.key_file;
-  return tls;
 }
 
 } // namespace

@@ -310,7 +310,7 @@ private:
             return;
           }
           send(i->second.member, detail::placed_atom::value,
-               std::move(machine), name);
+               std::move(machine));
         },
         [this, id, ticket, name = node->name](caf::error& err) {
           auto i = members_.find(id);

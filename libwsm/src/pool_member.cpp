@@ -83,8 +83,8 @@ public:
         else
           keep_early(caf::make_message(std::move(x)));
       },
-      [this](placed_atom, machine_actor& machine, std::string& node) {
-        on_placed(std::move(machine), std::move(node));
+      [this](placed_atom, machine_actor& machine) {
+        on_placed(std::move(machine));
       },
       [this](placed_atom, caf::error& err) { give_up(std::move(err)); },
       [this](node_lost_atom, const std::string& reason) { on_lost(reason); },
@@ -261,14 +261,13 @@ private:
         {caf::actor_cast<caf::actor_addr>(current_sender()), std::move(content)});
   }
 
-  void on_placed(machine_actor machine, std::string node) {
+  void on_placed(machine_actor machine) {
     if (ending_) {
       // Quit while waiting for a node: this machine is not wanted.
       caf::anon_send(machine, command::quit);
       return;
     }
     machine_ = std::move(machine);
-    node_ = std::move(node);
     ++placement_;
     monitor(machine_);
     if (text_)
@@ -388,7 +387,6 @@ private:
   machine_actor machine_;
   /// Machines this member had before; few, as each move needs a lost node.
   std::vector<caf::actor_addr> former_;
-  std::string node_;
   /// Counts placements, so that an answer from an earlier machine is told
   /// apart.
   uint64_t placement_ = 0;

@@ -22,8 +22,8 @@
 
 namespace wsm::detail {
 
-/// Pool → member: `(placed_atom, machine, node)`, the machine now runs on
-/// `node`; `(placed_atom, error)`, no node will run it.
+/// Pool → member: `(placed_atom, machine)`, the member's machine now (the
+/// pool's table says where); `(placed_atom, error)`, no node will run it.
 using placed_atom = caf::atom_constant<caf::atom("wsm_placed")>;
 /// Pool → member: `(node_lost_atom, reason)`, the machine's node is gone.
 using node_lost_atom = caf::atom_constant<caf::atom("wsm_nlost")>;
@@ -32,7 +32,7 @@ using member_actor = pooled_machine_actor::extend<
   // from its machine
   caf::reacts_to<status>, caf::reacts_to<input>,
   // from the pool
-  caf::reacts_to<placed_atom, machine_actor, std::string>,
+  caf::reacts_to<placed_atom, machine_actor>,
   caf::reacts_to<placed_atom, caf::error>,
   caf::reacts_to<node_lost_atom, std::string>>;
 
