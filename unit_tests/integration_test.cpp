@@ -11,6 +11,8 @@
 #include <chrono>
 #include <dirent.h>
 #include <fstream>
+#include <stdexcept>
+#include <string>
 
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
@@ -183,8 +185,13 @@ CAF_TEST(quit closes with a close frame and the machine ends) {
   CAF_CHECK_EQUAL(server.closes_received(), 1u);
 }
 
-CAF_TEST(machines share one I/O thread) {
-  // The first machine starts the shared runtime.
+CAF_TEST(machines share the I/O threads) {
+  // The I/O scheduler starts its threads with the actor system, one per
+  // usable CPU (wsm::config's scheduler.max-threads); machines add none.
+  auto threads = io_thread_count();
+  CAF_CHECK_EQUAL(threads,
+                  caf::get_or(sys.config(), "scheduler.max-threads",
+                              size_t{0}));
   auto first = spawn(url());
   expect_state(state::connecting);
   expect_state(state::connected);
@@ -197,7 +204,7 @@ CAF_TEST(machines share one I/O thread) {
     if (next_status().state == state::connected)
       ++connected;
   CAF_CHECK_EQUAL(connected, 50u);
-  CAF_CHECK_EQUAL(io_thread_count(), 1u);
+  CAF_CHECK_EQUAL(io_thread_count(), threads);
   for (auto& machine : more)
     quit(machine);
   quit(first);
@@ -217,7 +224,6 @@ CAF_TEST(two thousand machines echo through one server thread) {
   for (size_t i = 0; i < count; ++i)
     CAF_CHECK_EQUAL(next_input().payload, "ping");
   CAF_CHECK_EQUAL(server.connections(), count);
-  CAF_CHECK_EQUAL(io_thread_count(), 1u);
   for (auto& machine : machines)
     self->send(machine, wsm::command::quit);
   size_t ended = 0;
@@ -226,22 +232,65 @@ CAF_TEST(two thousand machines echo through one server thread) {
       ++ended;
 }
 
-CAF_TEST(wsm.io-threads sets the threads of the shared runtime) {
-  wsm::config two_threads;
-  CAF_REQUIRE(!two_threads.parse(caf::actor_system_config::string_list{
-    "--wsm.io-threads=2"}));
-  caf::actor_system other{two_threads};
+CAF_TEST(wsm.io-threads sets the threads the I/O scheduler starts) {
+  auto before = io_thread_count();
+  wsm::config three_threads;
+  CAF_REQUIRE(!three_threads.parse(caf::actor_system_config::string_list{
+    "--wsm.io-threads=3"}));
+  caf::actor_system other{three_threads};
+  CAF_CHECK_EQUAL(io_thread_count(), before + 3);
   caf::scoped_actor watcher{other};
-  CAF_CHECK_EQUAL(io_thread_count(), 0u); // none until a machine needs one
   auto machine = wsm::spawn_machine(other, url(), opts,
                                     caf::actor_cast<caf::actor>(watcher));
   CAF_REQUIRE(machine);
-  CAF_CHECK_EQUAL(io_thread_count(), 2u);
+  CAF_CHECK_EQUAL(wsm_test::wait_for(watcher, state::connected).epoch, 1u);
+  watcher->send(*machine, wsm::output{"on the I/O threads"});
+  watcher->receive(
+    [&](const wsm::input& x) {
+      CAF_CHECK_EQUAL(x.payload, "on the I/O threads");
+    },
+    caf::after(event_timeout) >> [] { CAF_FAIL("no echo"); });
+  CAF_CHECK_EQUAL(io_thread_count(), before + 3);
   watcher->send(*machine, wsm::command::quit);
-  bool ended = false;
-  watcher->receive_while([&] { return !ended; })(
-    [&](const wsm::status& x) { ended = x.state == state::disconnected; },
-    caf::after(event_timeout) >> [] { CAF_FAIL("the machine did not quit"); });
+  wsm_test::wait_for(watcher, state::disconnected);
+}
+
+CAF_TEST(with wsm.scheduler=caf the I/O threads start with the first machine) {
+  auto before = io_thread_count();
+  wsm::config caf_scheduler;
+  CAF_REQUIRE(!caf_scheduler.parse(caf::actor_system_config::string_list{
+    "--wsm.scheduler=caf", "--wsm.io-threads=2"}));
+  caf::actor_system other{caf_scheduler};
+  caf::scoped_actor watcher{other};
+  CAF_CHECK_EQUAL(io_thread_count(), before); // none until a machine needs one
+  auto machine = wsm::spawn_machine(other, url(), opts,
+                                    caf::actor_cast<caf::actor>(watcher));
+  CAF_REQUIRE(machine);
+  CAF_CHECK_EQUAL(io_thread_count(), before + 2);
+  CAF_CHECK_EQUAL(wsm_test::wait_for(watcher, state::connected).epoch, 1u);
+  watcher->send(*machine, wsm::output{"beside CAF's workers"});
+  watcher->receive(
+    [&](const wsm::input& x) {
+      CAF_CHECK_EQUAL(x.payload, "beside CAF's workers");
+    },
+    caf::after(event_timeout) >> [] { CAF_FAIL("no echo"); });
+  watcher->send(*machine, wsm::command::quit);
+  wsm_test::wait_for(watcher, state::disconnected);
+}
+
+CAF_TEST(an unknown wsm.scheduler is refused by name) {
+  wsm::config bad;
+  CAF_REQUIRE(!bad.parse(caf::actor_system_config::string_list{
+    "--wsm.scheduler=fast"}));
+  std::string what;
+  try {
+    caf::actor_system other{bad};
+  } catch (const std::invalid_argument& e) {
+    what = e.what();
+  }
+  CAF_CHECK_EQUAL(what,
+                  "wsm.scheduler: 'fast' is not a scheduler; use 'io' or "
+                  "'caf'");
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

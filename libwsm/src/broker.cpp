@@ -8,7 +8,8 @@
 // A session is a template over its stream, `ws://` (TCP) or `wss://` (TLS
 // over TCP); the TLS one adds a step between connect and upgrade.
 //
-// This is the only file of libwsm that includes Beast and Asio.
+// This is the only file of libwsm that includes Beast; Asio's context is in
+// io_runtime.hpp, shared with the I/O scheduler.
 
 #include "broker.hpp"
 
@@ -21,11 +22,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include <pthread.h>
-
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -42,6 +40,8 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "io_runtime.hpp"
+#include "io_scheduler.hpp"
 #include "lazy_deque.hpp"
 #include "tls_context.hpp"
 #include "wsm/error.hpp"
@@ -54,46 +54,6 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = boost::beast::websocket;
 using tcp = boost::asio::ip::tcp;
-
-class io_runtime {
-public:
-  explicit io_runtime(size_t threads) : work_(net::make_work_guard(context_)) {
-    for (size_t i = 0; i < threads; ++i) {
-      threads_.emplace_back([this] { context_.run(); });
-      // Named so that `top -H` and the tests can tell them apart.
-      pthread_setname_np(threads_.back().native_handle(), "wsm-io");
-    }
-  }
-
-  io_runtime(const io_runtime&) = delete;
-  io_runtime& operator=(const io_runtime&) = delete;
-
-  ~io_runtime() {
-    stop();
-  }
-
-  void stop() {
-    work_.reset();
-    context_.stop();
-    for (auto& thread : threads_) {
-      if (!thread.joinable())
-        continue;
-      if (thread.get_id() == std::this_thread::get_id())
-        thread.detach(); // the last reference dropped on an I/O thread
-      else
-        thread.join();
-    }
-  }
-
-  net::io_context& context() noexcept {
-    return context_;
-  }
-
-private:
-  net::io_context context_;
-  net::executor_work_guard<net::io_context::executor_type> work_;
-  std::vector<std::thread> threads_;
-};
 
 namespace {
 
@@ -121,7 +81,9 @@ using plain_stream = websocket::stream<beast::tcp_stream>;
 using tls_stream = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
 
 /// One client connection, from resolve to close. Every member function runs
-/// on the session's strand; the public ones post themselves there first.
+/// on the session's strand; the public ones dispatch themselves there
+/// first: called by the broker on an I/O thread while the strand is free,
+/// they run at once, so a machine's write goes out in the same handler.
 template <class Stream>
 class session : public session_base,
                 public std::enable_shared_from_this<session<Stream>> {
@@ -149,7 +111,7 @@ public:
   }
 
   void start() override {
-    net::post(ws_.get_executor(), [self = this->shared_from_this()] {
+    net::dispatch(ws_.get_executor(), [self = this->shared_from_this()] {
       // One deadline for resolve, connect and upgrade together.
       self->arm_deadline(self->handshake_->request.handshake_timeout,
                          "handshake timed out after "
@@ -159,7 +121,7 @@ public:
   }
 
   void write(std::string payload, bool text) override {
-    net::post(ws_.get_executor(), [self = this->shared_from_this(),
+    net::dispatch(ws_.get_executor(), [self = this->shared_from_this(),
                                    payload = std::move(payload), text]() mutable {
       self->writes_.push_back(pending_write{std::move(payload), text});
       // Beast allows one write in flight: the queue waits for on_write.
@@ -169,7 +131,7 @@ public:
   }
 
   void ping() override {
-    net::post(ws_.get_executor(), [self = this->shared_from_this()] {
+    net::dispatch(ws_.get_executor(), [self = this->shared_from_this()] {
       // One ping in flight at a time; a second request adds nothing.
       if (self->open_ && !self->pinging_ && !self->close_started_)
         self->do_ping();
@@ -177,7 +139,7 @@ public:
   }
 
   void close() override {
-    net::post(ws_.get_executor(), [self = this->shared_from_this()] {
+    net::dispatch(ws_.get_executor(), [self = this->shared_from_this()] {
       self->closing_ = true;
       if (!self->open_)
         self->drop({close_cause::closed_by_machine,
@@ -189,7 +151,7 @@ public:
   }
 
   void abort() override {
-    net::post(ws_.get_executor(), [self = this->shared_from_this()] {
+    net::dispatch(ws_.get_executor(), [self = this->shared_from_this()] {
       self->drop({close_cause::closed_by_machine, "aborted"});
     });
   }
@@ -215,7 +177,7 @@ private:
     // would write them again on the next link.
     flush_acks();
     open_ = false;
-    deadline_.cancel();
+    cancel_deadline();
     caf::anon_send(machine(), closed_atom::value, id_, std::move(info));
   }
 
@@ -257,13 +219,47 @@ private:
     drop({close_cause::network, std::string{what} + ": " + ec.message()});
   }
 
-  /// Drops the link with a timeout after `limit`, unless cancelled first.
+  /// Drops the link with a timeout after `limit`, unless cancelled or
+  /// armed again first.
   void arm_deadline(caf::timespan limit, std::string reason) {
+    write_watch_armed_ = false;
     deadline_.expires_after(limit);
     deadline_.async_wait([self = this->shared_from_this(),
+                          armed = ++deadline_armed_,
                           reason = std::move(reason)](beast::error_code ec) {
-      if (!ec)
+      // A wait that completed just as the timer was armed again is stale.
+      if (!ec && armed == self->deadline_armed_)
         self->drop({close_cause::timeout, reason});
+    });
+  }
+
+  void cancel_deadline() {
+    ++deadline_armed_;
+    write_watch_armed_ = false;
+    deadline_.cancel();
+  }
+
+  /// Watches the writes with the deadline timer: armed when a write starts
+  /// and the timer is idle, it checks the write in flight when it fires,
+  /// so a steady stream of frames does not re-arm the timer (a system
+  /// call) for each one.
+  void watch_writes(caf::timespan after) {
+    write_watch_armed_ = true;
+    deadline_.expires_after(after);
+    deadline_.async_wait([self = this->shared_from_this(),
+                          armed = ++deadline_armed_](beast::error_code ec) {
+      if (ec || armed != self->deadline_armed_)
+        return;
+      self->write_watch_armed_ = false;
+      if (!self->writing_)
+        return;
+      auto busy = std::chrono::steady_clock::now() - self->write_started_;
+      if (busy >= self->write_timeout_)
+        self->drop({close_cause::timeout,
+                    "write timed out after "
+                      + in_milliseconds(self->write_timeout_)});
+      else
+        self->watch_writes(self->write_timeout_ - busy);
     });
   }
 
@@ -420,7 +416,7 @@ private:
     link_info link;
     if (auto problem = read_agreement(link); !problem.empty())
       return drop({close_cause::protocol_violation, std::move(problem)});
-    deadline_.cancel();
+    cancel_deadline();
     // The request and the answer have served their purpose.
     handshake_.reset();
     open_ = true;
@@ -450,9 +446,15 @@ private:
   void on_read(beast::error_code ec) {
     if (ec)
       return fail("read", ec);
-    input message{beast::buffers_to_string(buffer_.data()), ws_.got_text()};
-    buffer_.consume(buffer_.size());
-    caf::anon_send(machine(), received_atom::value, id_, std::move(message));
+    {
+      // The machine, its subscribers and the writes they start run at the
+      // end of this block, in this handler, before the next read.
+      batch_scope batch;
+      input message{beast::buffers_to_string(buffer_.data()),
+                    ws_.got_text()};
+      buffer_.consume(buffer_.size());
+      caf::anon_send(machine(), received_atom::value, id_, std::move(message));
+    }
     do_read();
   }
 
@@ -461,9 +463,9 @@ private:
   void do_write() {
     writing_ = true;
     // A peer that stops reading must not stall the link.
-    arm_deadline(write_timeout_,
-                 "write timed out after "
-                   + in_milliseconds(write_timeout_));
+    write_started_ = std::chrono::steady_clock::now();
+    if (!write_watch_armed_)
+      watch_writes(write_timeout_);
     auto& next = writes_.front();
     ws_.text(next.text);
     ws_.async_write(net::buffer(next.payload),
@@ -473,10 +475,12 @@ private:
   }
 
   void on_write(beast::error_code ec) {
+    // The machine, woken by the acks, and the writes it starts run at the
+    // end of this handler.
+    batch_scope batch;
     writing_ = false;
     if (ec)
       return fail("write", ec);
-    deadline_.cancel();
     writes_.pop_front();
     // Acks go out in batches: one message per drained queue (or per 64
     // frames under a steady stream) instead of one per frame.
@@ -543,6 +547,12 @@ private:
   uint64_t max_message_size_;
   /// Frames written and not yet acked to the machine.
   uint64_t unacked_ = 0;
+  /// When the write in flight started.
+  std::chrono::steady_clock::time_point write_started_;
+  /// Counts armings of `deadline_`: a completed wait of an older one is
+  /// ignored.
+  uint32_t deadline_armed_ = 0;
+  bool write_watch_armed_ = false;
   bool open_ = false;
   bool writing_ = false;
   bool pinging_ = false;
@@ -598,7 +608,13 @@ struct broker_state {
   make_session(uint64_t id, caf::actor_addr machine, connect_request request) {
     // Not make_shared: the map's weak reference would keep the whole
     // session's memory until the next sweep, not just a control block.
-    net::any_io_executor executor = net::make_strand(io->context());
+    // A strand keeps a session's handlers apart when several threads run
+    // the context; with one thread they are apart already, and a strand
+    // would only cost a lock and executor copies per operation.
+    net::any_io_executor executor =
+      io->threads() == 1
+        ? net::any_io_executor{io->context().get_executor()}
+        : net::any_io_executor{net::make_strand(io->context())};
     if (!request.secure)
       return std::shared_ptr<session_base>{new session<plain_stream>(
         executor, id, std::move(machine), std::move(request), nullptr)};

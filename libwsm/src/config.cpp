@@ -8,6 +8,7 @@
 
 #include <caf/config_option_adder.hpp>
 
+#include "io_scheduler.hpp"
 #include "runtime.hpp"
 #include "wsm/error.hpp"
 #include "wsm/machine.hpp"
@@ -55,6 +56,7 @@ void add_message_types(caf::actor_system_config& cfg) {
 
 void init(caf::actor_system_config& cfg) {
   add_message_types(cfg);
+  cfg.module_factories.emplace_back(detail::make_scheduler);
   cfg.load<detail::runtime_module>();
 }
 
@@ -83,8 +85,15 @@ config::config() {
   set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
   set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(4)});
   opt_group{custom_options_, "wsm"}
+    .add<std::string>("scheduler",
+                      "where actors run: 'io' (default) on the threads of "
+                      "the Asio context the connections use, so a frame "
+                      "and the actors it wakes run on one thread; 'caf' on "
+                      "CAF's own scheduler (scheduler.policy), beside the "
+                      "Asio threads")
     .add<size_t>("io-threads",
-                 "threads that run the shared Asio context (default 1)")
+                 "threads that run the shared Asio context (default: "
+                 "scheduler.max-threads with scheduler 'io', 1 with 'caf')")
     .add<double>("connect-rate",
                  "connection attempts a second per host the reconnect "
                  "governor allows; 0 turns it off (default 0)")

@@ -6,6 +6,7 @@
 #include <caf/config_value.hpp>
 #include <caf/settings.hpp>
 
+#include "io_scheduler.hpp"
 #include "spawn.hpp"
 #include "url.hpp"
 #include "wsm/error.hpp"
@@ -49,8 +50,14 @@ runtime_module::handles runtime_module::shared_handles() {
   if (stopped_)
     return {};
   if (!handles_.broker) {
-    auto threads = caf::get_or(sys_.config(), "wsm.io-threads", size_t{1});
-    io_ = start_io_runtime(threads == 0 ? 1 : threads);
+    // The I/O scheduler's context when actors run on it; else one of our
+    // own beside CAF's scheduler.
+    io_ = scheduler_io_runtime(sys_);
+    owns_io_ = io_ == nullptr;
+    if (owns_io_) {
+      auto threads = caf::get_or(sys_.config(), "wsm.io-threads", size_t{1});
+      io_ = start_io_runtime(threads == 0 ? 1 : threads);
+    }
     handles_.broker = spawn_broker(sys_, io_);
     handles_.timer_relay = spawn_timer_relay(sys_);
     auto rate = caf::get_or(sys_.config(), "wsm.connect-rate", 0.0);
@@ -73,7 +80,8 @@ void runtime_module::stop() {
   // Every machine has ended: dropping the handles ends the broker and the
   // relay here, while the scheduler still runs.
   handles_ = {};
-  if (io_)
+  // The I/O scheduler's context stops with the scheduler, after this.
+  if (io_ && owns_io_)
     stop_io_runtime(*io_);
   io_ = nullptr;
 }

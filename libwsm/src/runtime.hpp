@@ -51,6 +51,8 @@ private:
   caf::actor_system& sys_;
   std::mutex mutex_;
   std::shared_ptr<io_runtime> io_;
+  /// False when `io_` is the I/O scheduler's.
+  bool owns_io_ = false;
   handles handles_;
   bool stopped_ = false;
 };
