@@ -64,17 +64,11 @@ std::string in_milliseconds(caf::timespan x) {
          + "ms";
 }
 
-/// What the broker routes a machine's commands to, whatever the stream.
-class session_base {
+/// What the broker routes a machine's commands to, whatever the stream; the
+/// machine gets it with `connected` and writes through it directly.
+class session_base : public wsm::link {
 public:
-  virtual ~session_base() = default;
   virtual void start() = 0;
-  virtual void write(std::string payload, bool text) = 0;
-  virtual void ping() = 0;
-  /// Writes what is queued, then closes with 1000; abandons an attempt.
-  virtual void close() = 0;
-  /// Drops the link at once, without a close handshake.
-  virtual void abort() = 0;
 };
 
 using plain_stream = websocket::stream<beast::tcp_stream>;
@@ -426,6 +420,7 @@ private:
         if (kind == websocket::frame_type::pong)
           caf::anon_send(machine(), pong_atom::value, id_);
       });
+    link.direct = this->shared_from_this();
     caf::anon_send(machine(), connected_atom::value, id_, std::move(link));
     do_read();
     if (!writes_.empty())

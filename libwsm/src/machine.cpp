@@ -99,6 +99,8 @@ struct machine_state {
   // -- the link ---------------------------------------------------------------
   /// Id of the connection the broker holds for us; 0 when there is none.
   uint64_t connection = 0;
+  /// The connection itself once up, when the broker handed it over.
+  std::shared_ptr<wsm::link> link;
   /// Bumped on every transition: a timer from an earlier state is stale.
   uint64_t generation = 0;
   /// When the peer was last heard from (any frame or pong).
@@ -130,7 +132,9 @@ struct machine_state {
   ~machine_state() {
     // Reached with a live connection only when the machine became
     // unreachable: close it the way quit would.
-    if (connection != 0)
+    if (link)
+      link->close();
+    else if (connection != 0)
       caf::anon_send(broker, close_atom::value, connection);
   }
 
@@ -270,8 +274,11 @@ void write_now(machine_self self, pending_output x) {
   auto& st = self->state;
   // The broker gets a copy: should the link drop first, the output goes back
   // to the queue.
-  self->send(st.broker, write_atom::value, st.connection, x.message.payload,
-             is_text(st, x.message.format));
+  if (st.link)
+    st.link->write(x.message.payload, is_text(st, x.message.format));
+  else
+    self->send(st.broker, write_atom::value, st.connection, x.message.payload,
+               is_text(st, x.message.format));
   st.in_flight.push_back(std::move(x));
 }
 
@@ -347,16 +354,26 @@ void give_back_all(machine_self self, const std::string& reason) {
 
 // -- the link -----------------------------------------------------------------
 
+/// The connection is gone or left to the broker: no more commands to it.
+void forget_connection(machine_self self) {
+  self->state.connection = 0;
+  self->state.link = nullptr;
+}
+
 /// Leaves the connection to the broker to close (or abort), if there is one.
 void release_connection(machine_self self, bool graceful = true) {
   auto& st = self->state;
   if (st.connection == 0)
     return;
-  if (graceful)
+  if (st.link && graceful)
+    st.link->close();
+  else if (st.link)
+    st.link->abort();
+  else if (graceful)
     self->send(st.broker, close_atom::value, st.connection);
   else
     self->send(st.broker, abort_atom::value, st.connection);
-  st.connection = 0;
+  forget_connection(self);
 }
 
 void count_disconnect(machine_self self, close_cause cause) {
@@ -378,7 +395,10 @@ bool is_retryable(const options& opts, const disconnect_info& info) {
 
 void send_ping(machine_self self) {
   auto& st = self->state;
-  self->send(st.broker, ping_atom::value, st.connection);
+  if (st.link)
+    st.link->ping();
+  else
+    self->send(st.broker, ping_atom::value, st.connection);
   st.ping_sent_at = self->clock().now();
   ++st.pings_sent;
   st.awaiting_pong = true;
@@ -510,6 +530,7 @@ void enter_connected(machine_self self, link_info& link) {
   ++st.last.epoch;
   st.last.subprotocol = std::move(link.subprotocol);
   st.last.compressed = link.compressed;
+  st.link = std::move(link.direct);
   ++st.counters.connects;
   st.last_heard = self->clock().now();
   st.awaiting_pong = false;
@@ -525,7 +546,7 @@ void enter_connected(machine_self self, link_info& link) {
 void enter_disconnected(machine_self self, const disconnect_info& info) {
   auto& st = self->state;
   ++st.generation;
-  st.connection = 0;
+  forget_connection(self);
   count_disconnect(self, info.cause);
   requeue_in_flight(self);
   publish(self, wsm::state::disconnected, info.reason, &info);
@@ -545,7 +566,7 @@ void enter_disconnected(machine_self self, const disconnect_info& info) {
 void enter_waiting(machine_self self, const disconnect_info& info) {
   auto& st = self->state;
   ++st.generation;
-  st.connection = 0;
+  forget_connection(self);
   count_disconnect(self, info.cause);
   if (!is_retryable(st.opts, info))
     return finish(self, "gave up: " + info.reason,
@@ -569,7 +590,10 @@ void enter_closing(machine_self self) {
   auto& st = self->state;
   ++st.generation;
   // The broker writes what is in flight, then closes with 1000.
-  self->send(st.broker, close_atom::value, st.connection);
+  if (st.link)
+    st.link->close();
+  else
+    self->send(st.broker, close_atom::value, st.connection);
   arm_timer(self, close_timeout_atom{}, st.opts.close_timeout);
   self->become(closing(self));
 }
@@ -840,7 +864,7 @@ machine_actor::behavior_type closing(machine_self self) {
       },
       [=](closed_atom, uint64_t connection, const disconnect_info& info) {
         if (is_current(self, connection)) {
-          self->state.connection = 0; // the broker has let go already
+          forget_connection(self); // the broker has let go already
           finish(self, "quit: the link closed before it was written", {},
                  &info);
         }

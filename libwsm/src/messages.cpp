@@ -173,6 +173,8 @@ bool operator==(const connect_request& x, const connect_request& y) noexcept {
          && x.max_message_size == y.max_message_size;
 }
 
+link::~link() = default;
+
 bool operator==(const link_info& x, const link_info& y) noexcept {
   return x.subprotocol == y.subprotocol && x.compressed == y.compressed;
 }
