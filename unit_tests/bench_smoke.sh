@@ -24,6 +24,7 @@ run() { # NAME ARGS...
 }
 run throughput throughput --messages=200 --window=16
 run pingpong pingpong --round-trips=100
+run pingpong-async pingpong --round-trips=100 --async-baseline --scheduler=caf
 run scale scale --machines=20
 run storm storm --machines=20 --down=200ms --connect-rate=1000
 run simulate scale --machines=50 --simulate

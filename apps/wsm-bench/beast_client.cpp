@@ -3,6 +3,7 @@
 // against, in the same process run.
 
 #include <deque>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 
@@ -118,15 +119,40 @@ measurement pingpong(const workload& w) {
   progress report{"beast pingpong", w.count};
   auto cpu_before = process_cpu_us();
   auto start = clock_type::now();
-  for (size_t i = 0; i < w.count; ++i) {
-    auto sent_at = clock_type::now();
-    ws->write(net::buffer(payload));
-    ws->read(buffer);
-    buffer.consume(buffer.size());
+  auto record = [&](clock_type::time_point sent_at) {
     latencies.push_back(
       std::chrono::duration<double, std::micro>(clock_type::now() - sent_at)
         .count());
-    report.update(i + 1);
+    report.update(latencies.size());
+  };
+  if (!w.async_baseline) {
+    for (size_t i = 0; i < w.count; ++i) {
+      auto sent_at = clock_type::now();
+      ws->write(net::buffer(payload));
+      ws->read(buffer);
+      buffer.consume(buffer.size());
+      record(sent_at);
+    }
+  } else {
+    // The same round trips through completion handlers on the io_context.
+    clock_type::time_point sent_at;
+    std::function<void()> round_trip = [&] {
+      sent_at = clock_type::now();
+      ws->async_write(net::buffer(payload), [&](beast::error_code ec, size_t) {
+        if (ec)
+          throw std::runtime_error("write: " + ec.message());
+      });
+      ws->async_read(buffer, [&](beast::error_code ec, size_t) {
+        if (ec)
+          throw std::runtime_error("read: " + ec.message());
+        buffer.consume(buffer.size());
+        record(sent_at);
+        if (latencies.size() < w.count)
+          round_trip();
+      });
+    };
+    round_trip();
+    io.run();
   }
   auto result = per_message(w.count, seconds_since(start),
                             process_cpu_us() - cpu_before);

@@ -321,6 +321,11 @@ int main(int argc, char** argv) {
                  "Beast client always runs one")
     ->capture_default_str()
     ->check(CLI::Range(1, 64));
+  app.add_option("--scheduler", w.scheduler,
+                 "where wsm's actors run (wsm.scheduler): io, on the Asio "
+                 "threads; caf, on CAF's workers beside them")
+    ->capture_default_str()
+    ->check(CLI::IsMember({"io", "caf"}));
   app.add_option("--client", client, "run one client and print its JSON line")
     ->check(CLI::IsMember({"wsm", "beast"}))
     ->group("");
@@ -333,6 +338,9 @@ int main(int argc, char** argv) {
   auto pingpong = app.add_subcommand("pingpong", "strict request and echo");
   pingpong->add_option("--round-trips", w.count, "round trips")->required();
   pingpong->add_option("--size", w.size, "bytes each")->capture_default_str();
+  pingpong->add_flag("--async-baseline", w.async_baseline,
+                     "the raw Beast client reads and writes asynchronously "
+                     "(default: blocking calls, the fastest it can be)");
   auto scale = app.add_subcommand("scale",
                                   "N machines connect and echo one message each");
   scale->add_option("--machines", w.count, "machines")->required();

@@ -30,6 +30,12 @@ struct workload {
   int64_t down_ms = 2000;
   /// wsm: threads of the shared Asio context (`wsm.io-threads`).
   size_t io_threads = 1;
+  /// wsm: where actors run (`wsm.scheduler`): `io` or `caf`.
+  std::string scheduler = "io";
+  /// pingpong's baseline: blocking reads and writes (the fastest a raw
+  /// client can be) or asynchronous ones (what a client that must not
+  /// block its thread, as a machine must not, can be).
+  bool async_baseline = false;
   /// scale: machines talk to a broker without sockets that connects at
   /// once and echoes, to go beyond the descriptor limit.
   bool simulate = false;

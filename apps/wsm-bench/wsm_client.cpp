@@ -243,6 +243,7 @@ measurement run_wsm(const workload& w) {
     if (w.connect_rate > 0)
       cfg.set("wsm.connect-rate", w.connect_rate);
     cfg.set("wsm.io-threads", w.io_threads);
+    cfg.set("wsm.scheduler", w.scheduler);
     caf::actor_system sys{cfg};
     switch (w.kind) {
       case workload_kind::throughput:
