@@ -51,6 +51,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "machine_setup.hpp"
 #include "spawn.hpp"
 #include "lazy_deque.hpp"
 #include "wsm/governor.hpp"
@@ -85,8 +86,8 @@ struct pending_output {
 
 struct machine_state {
   // -- configuration ----------------------------------------------------------
-  connect_request request;
-  options opts;
+  /// Request and options, shared with the machines spawned alike.
+  std::shared_ptr<const detail::machine_setup> setup;
   broker_actor broker;
   caf::actor timer_relay;
   /// Hands out connection attempts per host; none when not configured.
@@ -128,6 +129,14 @@ struct machine_state {
   wsm::stats counters;
 
   static inline const char* name = "wsm.machine";
+
+  const connect_request& request() const noexcept {
+    return setup->request;
+  }
+
+  const options& opts() const noexcept {
+    return setup->opts;
+  }
 
   ~machine_state() {
     // Reached with a live connection only when the machine became
@@ -292,11 +301,11 @@ pending_output make_pending(machine_self self, output& x) {
 void enqueue(machine_self self, output& x) {
   auto& st = self->state;
   auto item = make_pending(self, x);
-  if (st.queue.size() < st.opts.max_queue) {
+  if (st.queue.size() < st.opts().max_queue) {
     st.queue.push_back(std::move(item));
     return;
   }
-  switch (st.opts.overflow) {
+  switch (st.opts().overflow) {
     case overflow_policy::reject:
       give_back(self, item, "queue full");
       return;
@@ -402,7 +411,7 @@ void send_ping(machine_self self) {
   st.ping_sent_at = self->clock().now();
   ++st.pings_sent;
   st.awaiting_pong = true;
-  arm_timer(self, pong_timeout_atom{}, st.opts.pong_timeout, st.pings_sent);
+  arm_timer(self, pong_timeout_atom{}, st.opts().pong_timeout, st.pings_sent);
 }
 
 // -- transitions --------------------------------------------------------------
@@ -439,7 +448,7 @@ void finish(machine_self self, const std::string& undelivered_reason = "quit",
 /// Asks the broker to open the connection of the current attempt.
 void open_connection(machine_self self) {
   auto& st = self->state;
-  self->send(st.broker, open_atom::value, st.connection, st.request);
+  self->send(st.broker, open_atom::value, st.connection, st.request());
 }
 
 void start_attempt(machine_self self) {
@@ -455,7 +464,7 @@ void start_attempt(machine_self self) {
   auto generation = st.generation;
   self
     ->request(st.governor, caf::infinite, slot_atom::value,
-              st.request.host + ":" + st.request.port)
+              st.request().host + ":" + st.request().port)
     .then(
       [=](caf::timespan wait) {
         if (self->state.generation != generation)
@@ -497,7 +506,7 @@ void ask_gate(machine_self self) {
     return generation != self->state.generation
            || self->state.last.state != wsm::state::connected;
   };
-  self->request(st.opts.gate, st.opts.gate_timeout, gate_atom::value,
+  self->request(st.opts().gate, st.opts().gate_timeout, gate_atom::value,
                 st.last.epoch)
     .then(
       [=]() {
@@ -512,7 +521,7 @@ void ask_gate(machine_self self) {
                      ? "no answer within "
                          + std::to_string(
                            std::chrono::duration_cast<std::chrono::milliseconds>(
-                             st.opts.gate_timeout)
+                             st.opts().gate_timeout)
                              .count())
                          + "ms"
                      : describe(err);
@@ -535,8 +544,8 @@ void enter_connected(machine_self self, link_info& link) {
   st.last_heard = self->clock().now();
   st.awaiting_pong = false;
   publish(self, wsm::state::connected);
-  arm_timer(self, keepalive_atom{}, st.opts.ping_interval);
-  if (st.opts.gate)
+  arm_timer(self, keepalive_atom{}, st.opts().ping_interval);
+  if (st.opts().gate)
     return ask_gate(self);
   open_session(self);
 }
@@ -553,7 +562,7 @@ void enter_disconnected(machine_self self, const disconnect_info& info) {
   // The next attempt is the first since this link was up.
   st.last.attempt = 0;
   auto pause = std::chrono::duration_cast<caf::timespan>(
-    st.opts.reconnect_jitter * st.unit_random());
+    st.opts().reconnect_jitter * st.unit_random());
   if (pause.count() == 0)
     self->send(self, retry_atom::value, st.generation);
   else
@@ -568,10 +577,10 @@ void enter_waiting(machine_self self, const disconnect_info& info) {
   ++st.generation;
   forget_connection(self);
   count_disconnect(self, info.cause);
-  if (!is_retryable(st.opts, info))
+  if (!is_retryable(st.opts(), info))
     return finish(self, "gave up: " + info.reason,
                   make_error(errc::handshake_rejected, info.reason), &info);
-  if (st.opts.max_retries != 0 && st.last.attempt > st.opts.max_retries)
+  if (st.opts().max_retries != 0 && st.last.attempt > st.opts().max_retries)
     return finish(self, "gave up: retries exhausted",
                   make_error(errc::retries_exhausted,
                              std::to_string(st.last.attempt)
@@ -579,7 +588,7 @@ void enter_waiting(machine_self self, const disconnect_info& info) {
                                + info.reason),
                   &info);
   publish(self, wsm::state::disconnected, info.reason, &info);
-  auto pause = backoff_delay(st.opts.backoff(), st.last.attempt,
+  auto pause = backoff_delay(st.opts().backoff(), st.last.attempt,
                              st.unit_random());
   publish(self, wsm::state::waiting, info.reason, &info, pause);
   arm_timer(self, retry_atom{}, pause);
@@ -594,7 +603,7 @@ void enter_closing(machine_self self) {
     st.link->close();
   else
     self->send(st.broker, close_atom::value, st.connection);
-  arm_timer(self, close_timeout_atom{}, st.opts.close_timeout);
+  arm_timer(self, close_timeout_atom{}, st.opts().close_timeout);
   self->become(closing(self));
 }
 
@@ -608,7 +617,7 @@ void quit_unconnected(machine_self self) {
     return;
   st.draining = true;
   // A separate stamp: transitions while draining must not make it stale.
-  arm_timer(self, close_timeout_atom{}, st.opts.close_timeout, 0);
+  arm_timer(self, close_timeout_atom{}, st.opts().close_timeout, 0);
   if (st.last.state == wsm::state::waiting || st.last.state == wsm::state::disconnected)
     enter_connecting(self);
 }
@@ -706,14 +715,9 @@ caf::message_handler common_handlers(machine_self self) {
       if (stamp == 0 && self->state.draining)
         finish(self, "quit: no link to write it within close_timeout");
     },
-    [=](connected_atom, uint64_t, const link_info&) {},
-    [=](received_atom, uint64_t, const input&) {},
-    [=](pong_atom, uint64_t) {},
-    [=](closed_atom, uint64_t, const disconnect_info&) {},
-    [=](retry_atom, uint64_t) {},
-    [=](keepalive_atom, uint64_t) {},
-    [=](pong_timeout_atom, uint64_t) {},
-    [=](slot_timer_atom, uint64_t) {},
+    // Events of an earlier connection and timers of an earlier state fall
+    // through to the default handler, which drops them (see `machine`):
+    // a handler each would cost every machine memory in every state.
   };
 }
 
@@ -788,12 +792,12 @@ caf::message_handler connected_handlers(machine_self self) {
         if (st.awaiting_pong) {
           // One unanswered ping at a time: a new one would move the pong
           // deadline ever further away.
-          arm_timer(self, keepalive_atom{}, st.opts.ping_interval);
-        } else if (silent_for >= st.opts.ping_interval) {
+          arm_timer(self, keepalive_atom{}, st.opts().ping_interval);
+        } else if (silent_for >= st.opts().ping_interval) {
           send_ping(self);
-          arm_timer(self, keepalive_atom{}, st.opts.ping_interval);
+          arm_timer(self, keepalive_atom{}, st.opts().ping_interval);
         } else {
-          arm_timer(self, keepalive_atom{}, st.opts.ping_interval - silent_for);
+          arm_timer(self, keepalive_atom{}, st.opts().ping_interval - silent_for);
         }
       },
       [=](pong_timeout_atom, uint64_t ping) {
@@ -802,7 +806,7 @@ caf::message_handler connected_handlers(machine_self self) {
         if (ping != st.pings_sent || !st.awaiting_pong)
           return;
         auto seconds = std::chrono::duration_cast<std::chrono::milliseconds>(
-          st.opts.pong_timeout);
+          st.opts().pong_timeout);
         disconnect_info info{close_cause::dead_peer,
                              "no pong within " + std::to_string(seconds.count())
                                + "ms: the peer is gone"};
@@ -823,7 +827,7 @@ machine_actor::behavior_type gated(machine_self self) {
     [=](output& x) {
       auto& st = self->state;
       if (self->current_sender() == caf::actor_cast<caf::strong_actor_ptr>(
-            st.opts.gate))
+            st.opts().gate))
         write_now(self, make_pending(self, x));
       else
         enqueue(self, x);
@@ -837,7 +841,7 @@ machine_actor::behavior_type gated(machine_self self) {
       } else if (!st.draining) {
         // Close once the gate has let the queue through, or at the deadline.
         st.draining = true;
-        arm_timer(self, close_timeout_atom{}, st.opts.close_timeout, 0);
+        arm_timer(self, close_timeout_atom{}, st.opts().close_timeout, 0);
       }
     },
   };
@@ -919,15 +923,19 @@ machine_actor::behavior_type machine(machine_self self, connect_request request,
                                      caf::actor governor) {
   auto& st = self->state;
   st.governor = std::move(governor);
-  st.request = std::move(request);
-  st.opts = std::move(opts);
-  st.text = st.opts.text;
+  st.setup = detail::share_setup(self->system(), std::move(request),
+                                 std::move(opts));
+  st.text = st.opts().text;
   st.broker = std::move(broker);
   st.timer_relay = std::move(timer_relay);
   st.counters.disconnects.resize(close_cause_count);
   self->set_down_handler([=](caf::down_msg& x) {
     remove_subscriber(self, x.source);
   });
+  // What no state handles is stale (an event of a connection given up, a
+  // timer of a state left): dropped without a word. A request among them
+  // gets `unexpected_message` back.
+  self->set_default_handler(caf::drop);
   add_subscriber(self, first_subscriber);
   start_attempt(self);
   return connecting(self);
