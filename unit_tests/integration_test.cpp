@@ -137,6 +137,29 @@ CAF_TEST(messages echo as binary by default and as text after use_text) {
   quit(machine);
 }
 
+CAF_TEST(messages of every size echo whole and in order) {
+  // Around the session's first-piece buffer (128 bytes), Beast's frame
+  // size (4 KiB: the server fragments larger ones) and well beyond.
+  std::vector<size_t> sizes{0, 1, 127, 128, 129, 4095, 4097, 70000, 1 << 20};
+  auto machine = spawn(url());
+  expect_state(state::connecting);
+  expect_state(state::connected);
+  auto payload_of = [](size_t size) {
+    std::string result(size, '\0');
+    for (size_t i = 0; i < size; ++i)
+      result[i] = static_cast<char>((i * 31 + size) % 251);
+    return result;
+  };
+  for (auto size : sizes)
+    self->send(machine, wsm::output{payload_of(size)});
+  for (auto size : sizes) {
+    auto echo = next_input();
+    CAF_CHECK_EQUAL(echo.payload.size(), size);
+    CAF_CHECK(echo.payload == payload_of(size));
+  }
+  quit(machine);
+}
+
 CAF_TEST(outputs sent before the link is up are written in order) {
   auto machine = spawn(url());
   for (int i = 0; i < 5; ++i)

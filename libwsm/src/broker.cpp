@@ -14,6 +14,7 @@
 #include "broker.hpp"
 
 #include <algorithm>
+#include <array>
 #include <deque>
 #include <map>
 #include <memory>
@@ -27,8 +28,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
@@ -431,23 +430,45 @@ private:
 
   // -- reading ----------------------------------------------------------------
 
+  /// Reads the next piece of a message. While none is under way, into a
+  /// small buffer of the session's own: an idle link then holds no read
+  /// buffer (Beast's async_read would hold 1.5 KiB per idle link); after
+  /// the first piece, straight into the message, as much as Beast says the
+  /// frame has left.
   void do_read() {
-    ws_.async_read(buffer_, [self = this->shared_from_this()](beast::error_code ec,
-                                                        size_t) {
-      self->on_read(ec);
-    });
+    if (message_.empty()) {
+      ws_.async_read_some(net::buffer(first_bytes_),
+                          [self = this->shared_from_this()](
+                            beast::error_code ec, size_t n) {
+                            if (!ec)
+                              self->message_.append(self->first_bytes_.data(),
+                                                    n);
+                            self->on_read(ec);
+                          });
+      return;
+    }
+    auto filled = message_.size();
+    message_.resize(filled + std::max<size_t>(ws_.read_size_hint(4096), 1));
+    ws_.async_read_some(net::buffer(message_.data() + filled,
+                                    message_.size() - filled),
+                        [self = this->shared_from_this(),
+                         filled](beast::error_code ec, size_t n) {
+                          self->message_.resize(filled + n);
+                          self->on_read(ec);
+                        });
   }
 
   void on_read(beast::error_code ec) {
     if (ec)
       return fail("read", ec);
+    if (!ws_.is_message_done())
+      return do_read();
     {
       // The machine, its subscribers and the writes they start run at the
       // end of this block, in this handler, before the next read.
       batch_scope batch;
-      input message{beast::buffers_to_string(buffer_.data()),
-                    ws_.got_text()};
-      buffer_.consume(buffer_.size());
+      input message{std::move(message_), ws_.got_text()};
+      message_.clear(); // moved from: empty again for the next message
       caf::anon_send(machine(), received_atom::value, id_, std::move(message));
     }
     do_read();
@@ -532,7 +553,10 @@ private:
   /// The TLS context the stream uses, shared by sessions alike; null for a
   /// plain stream.
   std::shared_ptr<net::ssl::context> tls_;
-  beast::flat_buffer buffer_;
+  /// The first bytes of each message land here.
+  std::array<char, 128> first_bytes_;
+  /// The message being read.
+  std::string message_;
   lazy_deque<pending_write> writes_;
   uint64_t id_;
   caf::actor_addr machine_;
