@@ -20,22 +20,28 @@
 //
 //   resume_later (an actor used its turn) ──▶ post again: sockets go first
 //   done / awaiting a message ──▶ release; a message wakes it again
+//
+// Timeouts and delayed messages (CAF's actor clock) run on one Asio timer
+// of the same context, armed for the earliest: CAF's own clock is a thread
+// fed through a 64-slot ring, which wakes that thread for every timer a
+// machine arms and stalls the arming thread when ten thousand machines arm
+// theirs at once.
 
 #include "io_scheduler.hpp"
 
 #include <limits>
+#include <mutex>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <caf/actor_system_config.hpp>
 #include <caf/defaults.hpp>
-#include <caf/detail/set_thread_name.hpp>
-#include <caf/detail/thread_safe_actor_clock.hpp>
+#include <caf/detail/simple_actor_clock.hpp>
 #include <caf/execution_unit.hpp>
 #include <caf/policy/work_sharing.hpp>
 #include <caf/policy/work_stealing.hpp>
@@ -103,6 +109,140 @@ private:
 /// The worker of the calling thread, if it is an I/O thread.
 thread_local io_worker* current_worker = nullptr;
 
+/// CAF's actor clock on an Asio timer: the schedule of CAF's simple clock
+/// behind a mutex, and one timer armed for its earliest entry, whose
+/// handler fires what is due on an I/O thread.
+class io_clock final : public caf::detail::simple_actor_clock {
+public:
+  using super = caf::detail::simple_actor_clock;
+
+  /// Timers run on `context` from now on.
+  void start(net::io_context& context) {
+    std::lock_guard<std::recursive_mutex> guard{mutex_};
+    timer_ = std::make_unique<net::steady_timer>(context);
+    arm();
+  }
+
+  /// Drops the timer; call before the context goes.
+  void stop() {
+    std::lock_guard<std::recursive_mutex> guard{mutex_};
+    timer_ = nullptr;
+    super::cancel_all();
+  }
+
+  void set_ordinary_timeout(time_point t, caf::abstract_actor* self,
+                            caf::atom_value type, uint64_t id) override {
+    std::lock_guard<std::recursive_mutex> guard{mutex_};
+    super::set_ordinary_timeout(t, self, type, id);
+    arm();
+  }
+
+  void set_multi_timeout(time_point t, caf::abstract_actor* self,
+                         caf::atom_value type, uint64_t id) override {
+    std::lock_guard<std::recursive_mutex> guard{mutex_};
+    super::set_multi_timeout(t, self, type, id);
+    arm();
+  }
+
+  void set_request_timeout(time_point t, caf::abstract_actor* self,
+                           caf::message_id id) override {
+    std::lock_guard<std::recursive_mutex> guard{mutex_};
+    super::set_request_timeout(t, self, id);
+    arm();
+  }
+
+  void cancel_ordinary_timeout(caf::abstract_actor* self,
+                               caf::atom_value type) override {
+    std::lock_guard<std::recursive_mutex> guard{mutex_};
+    super::cancel_ordinary_timeout(self, type);
+  }
+
+  void cancel_request_timeout(caf::abstract_actor* self,
+                              caf::message_id id) override {
+    std::lock_guard<std::recursive_mutex> guard{mutex_};
+    super::cancel_request_timeout(self, id);
+  }
+
+  void cancel_timeouts(caf::abstract_actor* self) override {
+    std::lock_guard<std::recursive_mutex> guard{mutex_};
+    super::cancel_timeouts(self);
+  }
+
+  void schedule_message(time_point t, caf::strong_actor_ptr receiver,
+                        caf::mailbox_element_ptr content) override {
+    std::lock_guard<std::recursive_mutex> guard{mutex_};
+    super::schedule_message(t, std::move(receiver), std::move(content));
+    arm();
+  }
+
+  void schedule_message(time_point t, caf::group target,
+                        caf::strong_actor_ptr sender,
+                        caf::message content) override {
+    std::lock_guard<std::recursive_mutex> guard{mutex_};
+    super::schedule_message(t, std::move(target), std::move(sender),
+                            std::move(content));
+    arm();
+  }
+
+  void cancel_all() override {
+    std::lock_guard<std::recursive_mutex> guard{mutex_};
+    super::cancel_all();
+  }
+
+private:
+  /// Arms the timer for the earliest entry unless it is armed for that or
+  /// earlier already: a machine's timers lie in the future of the others'
+  /// mostly, so arming one rarely touches the timer. Needs `mutex_`.
+  void arm() {
+    if (!timer_ || schedule().empty())
+      return;
+    auto earliest = schedule().begin()->first;
+    if (armed_ && armed_for_ <= earliest)
+      return;
+    armed_ = true;
+    armed_for_ = earliest;
+    timer_->expires_at(earliest);
+    timer_->async_wait([this, arming = ++armings_](boost::system::error_code) {
+      // The actors the due entries wake run when the batch ends.
+      batch_scope batch;
+      fire(arming);
+    });
+  }
+
+  /// Takes what is due out of the schedule, then ships it with the lock
+  /// released: shipping enqueues to actors, and an entry's end may end an
+  /// actor, which comes back here to cancel its timeouts.
+  void fire(uint64_t arming) {
+    std::vector<unique_delayed_event_ptr> due;
+    {
+      std::lock_guard<std::recursive_mutex> guard{mutex_};
+      if (arming != armings_)
+        return; // armed again for an earlier entry since
+      armed_ = false;
+      auto now = this->now();
+      for (auto i = schedule_.begin();
+           i != schedule_.end() && i->first <= now;) {
+        if (i->second->backlink != actor_lookup_.end())
+          actor_lookup_.erase(i->second->backlink);
+        due.push_back(std::move(i->second));
+        i = schedule_.erase(i);
+      }
+      arm();
+    }
+    for (auto& event : due)
+      ship(*event);
+  }
+
+  /// Recursive: an entry's destructor may release the last reference to
+  /// an actor, whose cleanup cancels its own timeouts here.
+  std::recursive_mutex mutex_;
+  std::unique_ptr<net::steady_timer> timer_;
+  time_point armed_for_;
+  bool armed_ = false;
+  uint64_t armings_ = 0;
+};
+
+
 class io_coordinator final : public caf::scheduler::abstract_coordinator {
 public:
   using super = caf::scheduler::abstract_coordinator;
@@ -132,13 +272,7 @@ public:
         system().thread_terminates();
         current_worker = nullptr;
       });
-    // Timeouts and delayed messages, as CAF's own scheduler does them.
-    timer_ = std::thread{[this] {
-      caf::detail::set_thread_name("caf.clock");
-      system().thread_started();
-      clock_.run_dispatch_loop();
-      system().thread_terminates();
-    }};
+    clock_.start(io_->context());
     super::start();
   }
 
@@ -146,8 +280,7 @@ public:
     // The utility actors (the printer) end while the threads still run.
     stop_actors();
     io_->stop();
-    clock_.cancel_dispatch_loop();
-    timer_.join();
+    clock_.stop();
     // Jobs still queued are released with the context (job_handler's
     // destructor) while the actor system is still there.
     io_.reset();
@@ -157,7 +290,7 @@ public:
     schedule(job);
   }
 
-  caf::detail::thread_safe_actor_clock& clock() noexcept override {
+  io_clock& clock() noexcept override {
     return clock_;
   }
 
@@ -233,8 +366,7 @@ private:
     caf::resumable* job_;
   };
 
-  caf::detail::thread_safe_actor_clock clock_;
-  std::thread timer_;
+  io_clock clock_;
   std::shared_ptr<io_runtime> io_;
 };
 
