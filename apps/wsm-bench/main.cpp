@@ -317,9 +317,9 @@ int main(int argc, char** argv) {
                  "pin server and clients to this CPU (steadier figures on a "
                  "small machine; compare CPU per message, not wall time)");
   app.add_option("--io-threads", w.io_threads,
-                 "threads of wsm's Asio context (wsm.io-threads); the raw "
-                 "Beast client always runs one")
-    ->capture_default_str()
+                 "threads of wsm's Asio context (wsm.io-threads); default: "
+                 "the library's, one per usable CPU (one when pinned); the "
+                 "raw Beast client always runs one")
     ->check(CLI::Range(1, 64));
   app.add_option("--scheduler", w.scheduler,
                  "where wsm's actors run (wsm.scheduler): io, on the Asio "

@@ -28,8 +28,10 @@ struct workload {
   size_t window = 64;
   /// storm: the server stays away this long (milliseconds).
   int64_t down_ms = 2000;
-  /// wsm: threads of the shared Asio context (`wsm.io-threads`).
-  size_t io_threads = 1;
+  /// wsm: threads of the shared Asio context (`wsm.io-threads`); 0 leaves
+  /// the library's default (with the I/O scheduler, one per usable CPU: one
+  /// when pinned).
+  size_t io_threads = 0;
   /// wsm: where actors run (`wsm.scheduler`): `io` or `caf`.
   std::string scheduler = "io";
   /// pingpong's baseline: blocking reads and writes (the fastest a raw

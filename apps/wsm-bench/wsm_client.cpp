@@ -242,7 +242,8 @@ measurement run_wsm(const workload& w) {
     wsm::config cfg;
     if (w.connect_rate > 0)
       cfg.set("wsm.connect-rate", w.connect_rate);
-    cfg.set("wsm.io-threads", w.io_threads);
+    if (w.io_threads > 0)
+      cfg.set("wsm.io-threads", w.io_threads);
     cfg.set("wsm.scheduler", w.scheduler);
     caf::actor_system sys{cfg};
     switch (w.kind) {
