@@ -31,7 +31,6 @@
 
 #include <limits>
 #include <mutex>
-#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -123,11 +122,17 @@ public:
     arm();
   }
 
-  /// Drops the timer; call before the context goes.
+  /// Drops the timer and what is still scheduled; call before the context
+  /// goes.
   void stop() {
-    std::lock_guard<std::recursive_mutex> guard{mutex_};
-    timer_ = nullptr;
-    super::cancel_all();
+    schedule_map doomed;
+    {
+      std::lock_guard<std::recursive_mutex> guard{mutex_};
+      timer_ = nullptr;
+      doomed.swap(schedule_);
+      actor_lookup_.clear();
+    }
+    // The entries go with the lock released, like shipped ones in `fire`.
   }
 
   void set_ordinary_timeout(time_point t, caf::abstract_actor* self,
@@ -410,15 +415,22 @@ caf::actor_system::module* make_scheduler(caf::actor_system& sys) {
                             caf::defaults::scheduler::policy);
   if (policy == caf::atom("testing"))
     return new caf::scheduler::test_coordinator(sys);
-  auto choice = caf::get_or(cfg, "wsm.scheduler", std::string{"io"});
-  if (choice == "io")
+  // An unknown name gets the I/O scheduler here (a module factory must not
+  // throw: CAF 0.17 leaves a half-built system behind), and every
+  // spawn_machine refuses it by name (scheduler_problem).
+  if (caf::get_or(cfg, "wsm.scheduler", std::string{"io"}) != "caf")
     return new io_coordinator(sys);
-  if (choice != "caf")
-    throw std::invalid_argument("wsm.scheduler: '" + choice
-                                + "' is not a scheduler; use 'io' or 'caf'");
   if (policy == caf::atom("sharing"))
     return new caf::scheduler::coordinator<caf::policy::work_sharing>(sys);
   return new caf::scheduler::coordinator<caf::policy::work_stealing>(sys);
+}
+
+std::string scheduler_problem(const caf::actor_system_config& cfg) {
+  auto choice = caf::get_or(cfg, "wsm.scheduler", std::string{"io"});
+  if (choice == "io" || choice == "caf")
+    return {};
+  return "wsm.scheduler: '" + choice + "' is not a scheduler; use 'io' or "
+         "'caf'";
 }
 
 std::shared_ptr<io_runtime> scheduler_io_runtime(caf::actor_system& sys) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include <caf/actor_system.hpp>
 
@@ -11,8 +12,13 @@ class io_runtime;
 /// Makes the scheduler of an actor system as its configuration asks:
 /// CAF's test coordinator for `scheduler.policy=testing`, CAF's own
 /// scheduler for `wsm.scheduler=caf`, and otherwise the I/O scheduler, which
-/// runs actors on the threads of the Asio context the connections use.
+/// runs actors on the threads of the Asio context the connections use
+/// (for an unknown `wsm.scheduler` too: see `scheduler_problem`).
 caf::actor_system::module* make_scheduler(caf::actor_system& sys);
+
+/// What is wrong with the scheduler `cfg` asks for, e.g. an unknown
+/// `wsm.scheduler`; empty if nothing is.
+std::string scheduler_problem(const caf::actor_system_config& cfg);
 
 /// The Asio context of `sys`'s I/O scheduler; null when `sys` runs another
 /// scheduler (the broker then starts a context of its own).

@@ -114,6 +114,9 @@ caf::expected<machine_actor> spawn_machine(caf::actor_system& sys,
     return make_error(errc::not_configured,
                       "the actor system does not know libwsm: configure it "
                       "with wsm::config or wsm::init(cfg)");
+  if (auto problem = detail::scheduler_problem(sys.config());
+      !problem.empty())
+    return make_error(errc::invalid_option, std::move(problem));
   auto shared = runtime->shared_handles();
   if (!shared.broker)
     return make_error(errc::not_configured, "the actor system is shutting down");
