@@ -10,6 +10,10 @@
 #include <caf/test/unit_test_impl.hpp>
 
 #include <chrono>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "wsm/config.hpp"
 #include "wsm/error.hpp"
@@ -96,6 +100,29 @@ public:
       [](const wsm::input&) {},
       [](const wsm::undelivered&) {},
     };
+  }
+};
+
+/// A connection handed over with CONNECTED: records what the machine asks
+/// of it, in order.
+class recording_link : public wsm::link {
+public:
+  std::vector<std::string> calls;
+
+  void write(std::string payload, bool text) override {
+    calls.push_back("write " + payload + (text ? " text" : " binary"));
+  }
+
+  void ping() override {
+    calls.push_back("ping");
+  }
+
+  void close() override {
+    calls.push_back("close");
+  }
+
+  void abort() override {
+    calls.push_back("abort");
   }
 };
 
@@ -230,6 +257,19 @@ struct fixture : test_coordinator_fixture<wsm::config> {
     connected(id);
     expect_status(state::connected, "", 1, 1);
     return id;
+  }
+
+  /// Connects the machine with a broker that hands over the connection:
+  /// CONNECTING, CONNECTED. Returns the id and the connection.
+  std::pair<uint64_t, std::shared_ptr<recording_link>> start_with_link() {
+    auto id = start();
+    expect_status(state::connecting, "", 1, 0);
+    auto direct = std::make_shared<recording_link>();
+    wsm::link_info link;
+    link.direct = direct;
+    connected(id, std::move(link));
+    expect_status(state::connected, "", 1, 1);
+    return {id, direct};
   }
 
   bool machine_is_alive() {
@@ -548,6 +588,45 @@ CAF_TEST(ping while connected goes to the broker at once) {
   auto id = start_connected();
   send_command(wsm::command::ping);
   expect((wsm::ping_atom, uint64_t), from(machine).to(broker).with(_, id));
+}
+
+CAF_TEST(a connection handed over with CONNECTED gets the commands) {
+  auto [id, direct] = start_with_link();
+  inject((wsm::output), from(sub).to(machine).with(wsm::output{"one"}));
+  // Acknowledgements still come as messages.
+  written(id, 1);
+  send_command(wsm::command::ping);
+  send_command(wsm::command::quit);
+  // Nothing went through the broker, everything to the connection.
+  CAF_CHECK(!received<wsm::write_atom, uint64_t, std::string, bool>(broker));
+  CAF_CHECK(!received<wsm::ping_atom, uint64_t>(broker));
+  CAF_CHECK(!received<wsm::close_atom, uint64_t>(broker));
+  CAF_CHECK_EQUAL(direct->calls,
+                  (std::vector<std::string>{"write one binary", "ping",
+                                            "close"}));
+  closed(id, wsm::disconnect_info{wsm::close_cause::closed_by_machine,
+                                  "closed", 0, 1000});
+  expect_status(wsm::status{state::disconnected, "", 1, 1, {}, 0, 1000});
+  CAF_CHECK(is_terminated(machine));
+  // The machine let go of the connection.
+  CAF_CHECK_EQUAL(direct.use_count(), 1);
+}
+
+CAF_TEST(a dead peer aborts a connection that was handed over) {
+  auto [id, direct] = start_with_link();
+  sched.clock().advance_time(opts.ping_interval);
+  expect((caf::atom_value, caf::actor_addr, caf::message), from(_).to(relay));
+  expect((wsm::keepalive_atom, uint64_t), from(_).to(machine));
+  CAF_CHECK(!received<wsm::ping_atom, uint64_t>(broker));
+  expect_timer(wsm::pong_timeout_atom{});
+  CAF_CHECK(!received<wsm::abort_atom, uint64_t>(broker));
+  expect_status(state::disconnected,
+                "no pong within 3000ms: the peer is gone", 1, 1);
+  CAF_CHECK_EQUAL(direct->calls,
+                  (std::vector<std::string>{"ping", "abort"}));
+  CAF_CHECK_EQUAL(direct.use_count(), 1);
+  // The next attempt goes to the broker again.
+  expect_immediate_retry(1);
 }
 
 CAF_TEST(a keepalive ping goes out after ping_interval of silence) {

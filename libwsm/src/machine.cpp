@@ -84,6 +84,49 @@ struct pending_output {
   caf::response_promise receipt;
 };
 
+/// A connection as messages to the broker that holds it: what a machine
+/// talks to until the broker hands over the connection itself, and always
+/// with a broker that does not (the tests' fakes).
+class broker_link final : public wsm::link {
+public:
+  broker_link(broker_actor broker, uint64_t connection, caf::actor_addr machine)
+    : broker_(std::move(broker)),
+      connection_(connection),
+      machine_(std::move(machine)) {
+  }
+
+  void write(std::string payload, bool text) override {
+    send(write_atom::value, connection_, std::move(payload), text);
+  }
+
+  void ping() override {
+    send(ping_atom::value, connection_);
+  }
+
+  void close() override {
+    send(close_atom::value, connection_);
+  }
+
+  void abort() override {
+    send(abort_atom::value, connection_);
+  }
+
+private:
+  /// Sends as the machine, as its own sends would be (the broker learns
+  /// nothing from the sender, but the sequence a test sees is the same).
+  template <class... Ts>
+  void send(Ts&&... xs) {
+    if (broker_)
+      broker_->enqueue(caf::actor_cast<caf::strong_actor_ptr>(machine_),
+                       caf::make_message_id(),
+                       caf::make_message(std::forward<Ts>(xs)...), nullptr);
+  }
+
+  broker_actor broker_;
+  uint64_t connection_;
+  caf::actor_addr machine_;
+};
+
 struct machine_state {
   // -- configuration ----------------------------------------------------------
   /// Request and options, shared with the machines spawned alike.
@@ -100,7 +143,9 @@ struct machine_state {
   // -- the link ---------------------------------------------------------------
   /// Id of the connection the broker holds for us; 0 when there is none.
   uint64_t connection = 0;
-  /// The connection itself once up, when the broker handed it over.
+  /// Where commands to the connection go: the connection itself once up,
+  /// if the broker handed it over, else the broker (`broker_link`); null
+  /// when there is no connection.
   std::shared_ptr<wsm::link> link;
   /// Bumped on every transition: a timer from an earlier state is stale.
   uint64_t generation = 0;
@@ -143,8 +188,6 @@ struct machine_state {
     // unreachable: close it the way quit would.
     if (link)
       link->close();
-    else if (connection != 0)
-      caf::anon_send(broker, close_atom::value, connection);
   }
 
   double unit_random() {
@@ -283,11 +326,7 @@ void write_now(machine_self self, pending_output x) {
   auto& st = self->state;
   // The broker gets a copy: should the link drop first, the output goes back
   // to the queue.
-  if (st.link)
-    st.link->write(x.message.payload, is_text(st, x.message.format));
-  else
-    self->send(st.broker, write_atom::value, st.connection, x.message.payload,
-               is_text(st, x.message.format));
+  st.link->write(x.message.payload, is_text(st, x.message.format));
   st.in_flight.push_back(std::move(x));
 }
 
@@ -374,14 +413,10 @@ void release_connection(machine_self self, bool graceful = true) {
   auto& st = self->state;
   if (st.connection == 0)
     return;
-  if (st.link && graceful)
+  if (graceful)
     st.link->close();
-  else if (st.link)
-    st.link->abort();
-  else if (graceful)
-    self->send(st.broker, close_atom::value, st.connection);
   else
-    self->send(st.broker, abort_atom::value, st.connection);
+    st.link->abort();
   forget_connection(self);
 }
 
@@ -404,10 +439,7 @@ bool is_retryable(const options& opts, const disconnect_info& info) {
 
 void send_ping(machine_self self) {
   auto& st = self->state;
-  if (st.link)
-    st.link->ping();
-  else
-    self->send(st.broker, ping_atom::value, st.connection);
+  st.link->ping();
   st.ping_sent_at = self->clock().now();
   ++st.pings_sent;
   st.awaiting_pong = true;
@@ -456,6 +488,8 @@ void start_attempt(machine_self self) {
   ++st.generation;
   ++st.last.attempt;
   st.connection = next_connection_id();
+  st.link = std::make_shared<broker_link>(st.broker, st.connection,
+                                          self->address());
   publish(self, wsm::state::connecting);
   if (!st.governor)
     return open_connection(self);
@@ -539,7 +573,8 @@ void enter_connected(machine_self self, link_info& link) {
   ++st.last.epoch;
   st.last.subprotocol = std::move(link.subprotocol);
   st.last.compressed = link.compressed;
-  st.link = std::move(link.direct);
+  if (link.direct)
+    st.link = std::move(link.direct);
   ++st.counters.connects;
   st.last_heard = self->clock().now();
   st.awaiting_pong = false;
@@ -599,10 +634,7 @@ void enter_closing(machine_self self) {
   auto& st = self->state;
   ++st.generation;
   // The broker writes what is in flight, then closes with 1000.
-  if (st.link)
-    st.link->close();
-  else
-    self->send(st.broker, close_atom::value, st.connection);
+  st.link->close();
   arm_timer(self, close_timeout_atom{}, st.opts().close_timeout);
   self->become(closing(self));
 }
