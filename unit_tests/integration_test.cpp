@@ -53,6 +53,17 @@ struct fixture : wsm_test::live_fixture {
   std::string url() const {
     return url_of(server.port());
   }
+
+  /// Sends `text` through `machine`, which reports to `watcher`, and checks
+  /// that it comes back.
+  static void expect_echo(caf::scoped_actor& watcher,
+                          const wsm::machine_actor& machine,
+                          const std::string& text) {
+    watcher->send(machine, wsm::output{text});
+    watcher->receive(
+      [&](const wsm::input& x) { CAF_CHECK_EQUAL(x.payload, text); },
+      caf::after(event_timeout) >> [] { CAF_FAIL("no echo"); });
+  }
 };
 
 } // namespace
@@ -266,12 +277,7 @@ CAF_TEST(wsm.io-threads sets the threads the I/O scheduler starts) {
                                     caf::actor_cast<caf::actor>(watcher));
   CAF_REQUIRE(machine);
   CAF_CHECK_EQUAL(wsm_test::wait_for(watcher, state::connected).epoch, 1u);
-  watcher->send(*machine, wsm::output{"on the I/O threads"});
-  watcher->receive(
-    [&](const wsm::input& x) {
-      CAF_CHECK_EQUAL(x.payload, "on the I/O threads");
-    },
-    caf::after(event_timeout) >> [] { CAF_FAIL("no echo"); });
+  expect_echo(watcher, *machine, "on the I/O threads");
   CAF_CHECK_EQUAL(io_thread_count(), before + 3);
   watcher->send(*machine, wsm::command::quit);
   wsm_test::wait_for(watcher, state::disconnected);
@@ -290,12 +296,7 @@ CAF_TEST(with wsm.scheduler=caf the I/O threads start with the first machine) {
   CAF_REQUIRE(machine);
   CAF_CHECK_EQUAL(io_thread_count(), before + 2);
   CAF_CHECK_EQUAL(wsm_test::wait_for(watcher, state::connected).epoch, 1u);
-  watcher->send(*machine, wsm::output{"beside CAF's workers"});
-  watcher->receive(
-    [&](const wsm::input& x) {
-      CAF_CHECK_EQUAL(x.payload, "beside CAF's workers");
-    },
-    caf::after(event_timeout) >> [] { CAF_FAIL("no echo"); });
+  expect_echo(watcher, *machine, "beside CAF's workers");
   watcher->send(*machine, wsm::command::quit);
   wsm_test::wait_for(watcher, state::disconnected);
 }

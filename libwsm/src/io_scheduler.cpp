@@ -29,7 +29,7 @@
 
 #include "io_scheduler.hpp"
 
-#include <limits>
+#include <algorithm>
 #include <mutex>
 #include <string>
 #include <utility>

@@ -1,5 +1,6 @@
 #include "machine_setup.hpp"
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -32,15 +33,16 @@ setup_cache cache;
 
 std::shared_ptr<const machine_setup>
 share_setup(caf::actor_system& sys, connect_request request, options opts) {
-  auto setup = std::make_shared<const machine_setup>(
-    machine_setup{std::move(request), std::move(opts)});
-  if (setup->opts.gate)
-    return setup;
+  if (opts.gate)
+    return std::make_shared<const machine_setup>(
+      machine_setup{std::move(request), std::move(opts)});
   // Every field, header values included, so that only equal setups meet.
   std::vector<char> key;
   caf::binary_serializer sink{sys, key};
-  if (sink(const_cast<machine_setup&>(*setup).request,
-           const_cast<machine_setup&>(*setup).opts))
+  auto failed = sink(request, opts);
+  auto setup = std::make_shared<const machine_setup>(
+    machine_setup{std::move(request), std::move(opts)});
+  if (failed)
     return setup;
   std::lock_guard<std::mutex> guard{cache.mutex};
   auto& entry = cache.setups[std::move(key)];
