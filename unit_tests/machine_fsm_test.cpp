@@ -109,9 +109,13 @@ class recording_link : public wsm::link {
 public:
   std::vector<std::string> calls;
 
-  void write(std::string payload, bool text) override {
-    calls.push_back("write " + payload + (text ? " text" : " binary"));
+  void write(std::shared_ptr<const std::string> payload, bool text) override {
+    calls.push_back("write " + *payload + (text ? " text" : " binary"));
+    payloads.push_back(std::move(payload));
   }
+
+  /// The buffers written, as they were handed over.
+  std::vector<std::shared_ptr<const std::string>> payloads;
 
   void ping() override {
     calls.push_back("ping");
@@ -123,6 +127,14 @@ public:
 
   void abort() override {
     calls.push_back("abort");
+  }
+
+  void pause_reading() override {
+    calls.push_back("pause");
+  }
+
+  void resume_reading() override {
+    calls.push_back("resume");
   }
 };
 
@@ -556,18 +568,21 @@ CAF_TEST(quit with a queue and no link hands it back after close_timeout) {
 
 CAF_TEST(outputs are binary by default and follow use_text and use_binary) {
   auto id = start_connected();
-  send_output("a");
-  expect_write(id, "a", false);
+  // Each is acknowledged before the next: max_queue (2) bounds what is
+  // in flight too.
+  auto output_written = [&](std::string payload, wsm::frame_format format,
+                            bool text) {
+    send_output(payload, format);
+    expect_write(id, payload, text);
+    written(id, 1);
+  };
+  output_written("a", wsm::frame_format::machine_default, false);
   send_command(wsm::command::use_text);
-  send_output("b");
-  expect_write(id, "b", true);
-  send_output("c", wsm::frame_format::binary);
-  expect_write(id, "c", false);
+  output_written("b", wsm::frame_format::machine_default, true);
+  output_written("c", wsm::frame_format::binary, false);
   send_command(wsm::command::use_binary);
-  send_output("d");
-  expect_write(id, "d", false);
-  send_output("e", wsm::frame_format::text);
-  expect_write(id, "e", true);
+  output_written("d", wsm::frame_format::machine_default, false);
+  output_written("e", wsm::frame_format::text, true);
 }
 
 CAF_TEST(the text option starts the machine in text mode) {
@@ -1022,6 +1037,7 @@ CAF_TEST(an output sent as a request that will never be written gets an error) {
 }
 
 CAF_TEST(a dropped link puts what was in flight back in the queue in order) {
+  opts.max_queue = 3; // all three in flight at once
   auto id = start_connected();
   send_output("a");
   send_output("b");
@@ -1139,6 +1155,7 @@ CAF_TEST(the session gate logs in before anything queued goes out) {
   auto gate = sys.spawn<logging_in_gate>();
   consume_messages(); // its start
   opts.gate = gate;
+  opts.max_queue = 4; // none is written back before the last goes out
   auto id = start();
   expect_status(state::connecting, "", 1, 0);
   send_output("queued");

@@ -109,6 +109,10 @@ CAF_TEST(the shipped config lists every key with its default) {
   wsm::settings from_file;
   from_file.machine.max_queue = 1; // proves the file sets it
   from_file.machine.retryable_statuses = {403};
+  from_file.machine.max_inbox = 1;
+  from_file.machine.send_rate = 9;
+  from_file.machine.send_burst = 9;
+  from_file.machine.tcp_nodelay = false;
   CAF_REQUIRE_EQUAL(load(text.str(), from_file), "");
   wsm::options defaults;
   auto& opts = from_file.machine;
@@ -129,6 +133,10 @@ CAF_TEST(the shipped config lists every key with its default) {
   CAF_CHECK_EQUAL(opts.max_message_size, defaults.max_message_size);
   CAF_CHECK_EQUAL(opts.max_queue, defaults.max_queue);
   CAF_CHECK(opts.overflow == defaults.overflow);
+  CAF_CHECK_EQUAL(opts.max_inbox, defaults.max_inbox);
+  CAF_CHECK_EQUAL(opts.send_rate, defaults.send_rate);
+  CAF_CHECK_EQUAL(opts.send_burst, defaults.send_burst);
+  CAF_CHECK_EQUAL(opts.tcp_nodelay, defaults.tcp_nodelay);
   CAF_CHECK(opts.subprotocols.empty());
   CAF_CHECK_EQUAL(opts.deflate.enabled, defaults.deflate.enabled);
   CAF_CHECK_EQUAL(opts.deflate.max_window_bits,

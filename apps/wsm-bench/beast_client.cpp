@@ -1,7 +1,10 @@
 // The baseline: the same workloads through a minimal raw Beast client, one
-// io_context on the calling thread, no actors. It is what wsm is measured
-// against, in the same process run.
+// io_context on the calling thread, no actors: a websocket stream straight
+// over a `tcp::socket` (no `tcp_stream` timers), TCP_NODELAY as every
+// client of note sets it, and the same warm-up as wsm's client before the
+// clock starts. It is what wsm is measured against, in the same run.
 
+#include <cstdio>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -10,9 +13,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket.hpp>
 
 #include "progress.hpp"
@@ -27,6 +28,13 @@ namespace beast = boost::beast;
 namespace websocket = boost::beast::websocket;
 using tcp = boost::asio::ip::tcp;
 using clock_type = std::chrono::steady_clock;
+
+/// Tells the parent that the clock starts (it measures its server's load
+/// from here), and that it stopped.
+void mark(const char* line) {
+  std::printf("%s\n", line);
+  std::fflush(stdout);
+}
 
 double seconds_since(clock_type::time_point start) {
   return std::chrono::duration<double>(clock_type::now() - start).count();
@@ -50,35 +58,40 @@ target parse(const std::string& url) {
           slash == std::string::npos ? "/" : rest.substr(slash)};
 }
 
-using stream = websocket::stream<beast::tcp_stream>;
+using stream = websocket::stream<tcp::socket>;
 
 /// A connected, upgraded stream, the blocking way (outside the timing).
 std::unique_ptr<stream> connect_blocking(net::io_context& io,
                                          const target& t) {
   tcp::resolver resolver{io};
   auto ws = std::make_unique<stream>(io);
-  beast::get_lowest_layer(*ws).connect(resolver.resolve(t.host, t.port));
+  net::connect(ws->next_layer(), resolver.resolve(t.host, t.port));
+  ws->next_layer().set_option(tcp::no_delay(true));
   ws->handshake(t.host + ":" + t.port, t.path);
   ws->binary(true);
   return ws;
 }
 
-measurement throughput(const workload& w) {
-  net::io_context io{1};
-  auto t = parse(w.url);
-  auto ws = connect_blocking(io, t);
-  std::string payload(w.size, 'x');
-  beast::flat_buffer buffer;
+/// Closes without caring how the server ends it: some close the socket
+/// without a close frame of their own.
+void close_quietly(stream& ws) {
+  beast::error_code ignored;
+  ws.close(websocket::close_code::normal, ignored);
+}
+
+/// `count` pipelined echoes of `payload`, at most `window` outstanding: one
+/// write in flight (Beast's rule) and one read always pending.
+void pipelined(net::io_context& io, stream& ws, const std::string& payload,
+               size_t count, size_t window, progress* report) {
   size_t sent = 0;
   size_t received = 0;
   bool writing = false;
-  progress report{"beast throughput", w.count};
-  // One write in flight (Beast's rule), at most `window` echoes outstanding.
+  beast::flat_buffer buffer;
   std::function<void()> maybe_write = [&] {
-    if (writing || sent == w.count || sent - received >= w.window)
+    if (writing || sent == count || sent - received >= window)
       return;
     writing = true;
-    ws->async_write(net::buffer(payload), [&](beast::error_code ec, size_t) {
+    ws.async_write(net::buffer(payload), [&](beast::error_code ec, size_t) {
       if (ec)
         throw std::runtime_error("write: " + ec.message());
       writing = false;
@@ -87,25 +100,72 @@ measurement throughput(const workload& w) {
     });
   };
   std::function<void()> read = [&] {
-    ws->async_read(buffer, [&](beast::error_code ec, size_t) {
+    ws.async_read(buffer, [&](beast::error_code ec, size_t) {
       if (ec)
         throw std::runtime_error("read: " + ec.message());
       buffer.consume(buffer.size());
-      report.update(++received);
-      if (received == w.count)
+      ++received;
+      if (report != nullptr)
+        report->update(received);
+      if (received == count)
         return;
       maybe_write();
       read();
     });
   };
-  auto cpu_before = process_cpu_us();
-  auto start = clock_type::now();
   maybe_write();
   read();
+  io.restart();
   io.run();
+}
+
+measurement throughput(const workload& w) {
+  net::io_context io{1};
+  auto ws = connect_blocking(io, parse(w.url));
+  std::string payload(w.size, 'x');
+  pipelined(io, *ws, payload, warm_up_count(w), w.window, nullptr);
+  progress report{"beast throughput", w.count};
+  mark("TIMED");
+  auto cpu_before = process_cpu_us();
+  auto start = clock_type::now();
+  pipelined(io, *ws, payload, w.count, w.window, &report);
   auto result = per_message(w.count, seconds_since(start),
                             process_cpu_us() - cpu_before);
-  ws->close(websocket::close_code::normal);
+  mark("UNTIMED");
+  close_quietly(*ws);
+  return result;
+}
+
+/// The feed: the server pushes `count` messages of `size` bytes after one
+/// request; the client takes them as fast as it can.
+measurement feed(const workload& w) {
+  net::io_context io{1};
+  auto ws = connect_blocking(io, parse(w.url));
+  beast::flat_buffer buffer;
+  auto take = [&](size_t count, progress* report) {
+    ws->write(net::buffer(feed_request(count, w.size)));
+    for (size_t i = 0; i < count; ++i) {
+      ws->read(buffer);
+      // The same check as wsm's client: each message in its place.
+      auto data = static_cast<const char*>(buffer.data().data());
+      if (buffer.size() != w.size || feed_sequence(data, w.size) != i)
+        throw std::runtime_error("feed: message " + std::to_string(i)
+                                 + " out of order or of the wrong size");
+      buffer.consume(buffer.size());
+      if (report != nullptr)
+        report->update(i + 1);
+    }
+  };
+  take(warm_up_count(w), nullptr);
+  progress report{"beast feed", w.count};
+  mark("TIMED");
+  auto cpu_before = process_cpu_us();
+  auto start = clock_type::now();
+  take(w.count, &report);
+  auto result = per_message(w.count, seconds_since(start),
+                            process_cpu_us() - cpu_before);
+  mark("UNTIMED");
+  close_quietly(*ws);
   return result;
 }
 
@@ -116,24 +176,27 @@ measurement pingpong(const workload& w) {
   beast::flat_buffer buffer;
   std::vector<double> latencies;
   latencies.reserve(w.count);
+  size_t target_count = 0;
   progress report{"beast pingpong", w.count};
-  auto cpu_before = process_cpu_us();
-  auto start = clock_type::now();
   auto record = [&](clock_type::time_point sent_at) {
     latencies.push_back(
       std::chrono::duration<double, std::micro>(clock_type::now() - sent_at)
         .count());
     report.update(latencies.size());
   };
-  if (!w.async_baseline) {
-    for (size_t i = 0; i < w.count; ++i) {
-      auto sent_at = clock_type::now();
-      ws->write(net::buffer(payload));
-      ws->read(buffer);
-      buffer.consume(buffer.size());
-      record(sent_at);
+  auto round_trips = [&](size_t count) {
+    latencies.clear();
+    target_count = count;
+    if (!w.async_baseline) {
+      for (size_t i = 0; i < count; ++i) {
+        auto sent_at = clock_type::now();
+        ws->write(net::buffer(payload));
+        ws->read(buffer);
+        buffer.consume(buffer.size());
+        record(sent_at);
+      }
+      return;
     }
-  } else {
     // The same round trips through completion handlers on the io_context.
     clock_type::time_point sent_at;
     std::function<void()> round_trip = [&] {
@@ -147,16 +210,23 @@ measurement pingpong(const workload& w) {
           throw std::runtime_error("read: " + ec.message());
         buffer.consume(buffer.size());
         record(sent_at);
-        if (latencies.size() < w.count)
+        if (latencies.size() < target_count)
           round_trip();
       });
     };
     round_trip();
+    io.restart();
     io.run();
-  }
+  };
+  round_trips(warm_up_count(w));
+  mark("TIMED");
+  auto cpu_before = process_cpu_us();
+  auto start = clock_type::now();
+  round_trips(w.count);
   auto result = per_message(w.count, seconds_since(start),
                             process_cpu_us() - cpu_before);
-  ws->close(websocket::close_code::normal);
+  mark("UNTIMED");
+  close_quietly(*ws);
   result.p50_us = percentile(latencies, 0.5);
   result.p99_us = percentile(latencies, 0.99);
   result.p999_us = percentile(latencies, 0.999);
@@ -185,10 +255,11 @@ measurement scale(const workload& w) {
   auto start = clock_type::now();
   for (size_t i = 0; i < w.count; ++i) {
     auto& c = connections.emplace_back(io);
-    beast::get_lowest_layer(c.ws).async_connect(
+    c.ws.next_layer().async_connect(
       endpoint, [&, &c = c](beast::error_code ec) {
         if (ec)
           throw std::runtime_error("connect: " + ec.message());
+        c.ws.next_layer().set_option(tcp::no_delay(true));
         c.ws.async_handshake(host, t.path, [&, &c = c](beast::error_code ec) {
           if (ec)
             throw std::runtime_error("handshake: " + ec.message());
@@ -240,6 +311,12 @@ measurement run_beast(const workload& w) {
       break;
     case workload_kind::pingpong:
       result = pingpong(w);
+      break;
+    case workload_kind::feed:
+      if (w.slow_subscriber_us > 0)
+        throw std::runtime_error("feed --slow-subscriber has no raw Beast "
+                                 "client");
+      result = feed(w);
       break;
     case workload_kind::scale:
       result = scale(w);

@@ -12,8 +12,10 @@
 // cross-core wake-ups), and it makes the clients' CPU time per message,
 // not wall time, the figure to compare.
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -69,6 +71,10 @@ json::object to_json(const measurement& m) {
   put(out, "all_echoed_ms", m.all_echoed_ms);
   put(out, "reconnected_at_ms", m.reconnected_at_ms);
   put(out, "attempts", m.attempts);
+  put(out, "peak_rss_above_idle_kib", m.peak_rss_above_idle_kib);
+  put(out, "in_order", m.in_order);
+  put(out, "read_pauses", m.read_pauses);
+  put(out, "read_paused_ms", m.read_paused_ms);
   return out;
 }
 
@@ -96,6 +102,10 @@ measurement from_json(const std::string& line) {
   m.all_echoed_ms = get(in, "all_echoed_ms");
   m.reconnected_at_ms = get(in, "reconnected_at_ms");
   m.attempts = get(in, "attempts");
+  m.peak_rss_above_idle_kib = get(in, "peak_rss_above_idle_kib");
+  m.in_order = get(in, "in_order");
+  m.read_pauses = get(in, "read_pauses");
+  m.read_paused_ms = get(in, "read_paused_ms");
   return m;
 }
 
@@ -191,8 +201,63 @@ size_t busiest_window(std::vector<double> times, double width) {
   return best;
 }
 
+/// The CPU time (user + system) of process `pid` so far, in microseconds,
+/// from /proc; -1 if it cannot be read.
+double cpu_us_of(pid_t pid) {
+  std::ifstream stat{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string text;
+  std::getline(stat, text);
+  auto close = text.rfind(')');
+  if (close == std::string::npos)
+    return -1;
+  std::istringstream fields{text.substr(close + 2)};
+  std::string field;
+  // After the name: state is field 3; utime and stime are fields 14 and 15.
+  double utime = 0;
+  double stime = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14)
+      utime = std::stod(field);
+    if (i == 15)
+      stime = std::stod(field);
+  }
+  return (utime + stime) * 1e6 / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+/// How busy the server was while a client's clock ran.
+class server_load {
+public:
+  /// `pid`: the server's process (this one for the built-in server).
+  explicit server_load(pid_t pid) : pid_(pid) {
+  }
+
+  void start() {
+    cpu_ = cpu_us_of(pid_);
+    wall_ = monotonic_ms();
+  }
+
+  void stop() {
+    auto cpu = cpu_us_of(pid_);
+    if (cpu_ >= 0 && cpu >= 0 && wall_ >= 0)
+      busy_ = (cpu - cpu_) / ((monotonic_ms() - wall_) * 1e3);
+  }
+
+  /// The share of one core the server used, 0..1 per core; -1 unknown.
+  double busy() const {
+    return busy_;
+  }
+
+private:
+  pid_t pid_;
+  double cpu_ = -1;
+  double wall_ = -1;
+  double busy_ = -1;
+};
+
 struct run_result {
   measurement m;
+  /// The share of one core the server used while the client was timed.
+  double server_busy = -1;
   /// storm: from the server's return to the last machine back.
   double back_ms = -1;
   size_t busiest_100ms = 0;
@@ -204,14 +269,30 @@ run_result run_client(const std::string& client, std::vector<std::string> args,
                       const std::string& url,
                       std::unique_ptr<wsm_echo::echo_server>& server,
                       const wsm_echo::server_options& server_opts,
-                      const workload& w) {
+                      const workload& w, pid_t server_pid) {
+  // The user's --url (if any) is replaced by the server this client talks
+  // to: CLI11 takes one.
+  args.erase(std::remove_if(args.begin(), args.end(),
+                            [](const std::string& x) {
+                              return x.rfind("--url", 0) == 0;
+                            }),
+             args.end());
   args.push_back("--client=" + client);
   args.push_back("--url=" + url);
   client_process child{std::move(args)};
   run_result result;
+  server_load load{server_pid};
   double restarted_at = -1;
   std::string last;
   while (auto line = child.next_line()) {
+    if (*line == "TIMED") {
+      load.start();
+      continue;
+    }
+    if (*line == "UNTIMED") {
+      load.stop();
+      continue;
+    }
     if (*line == "READY" && w.kind == workload_kind::storm) {
       server->stop();
       std::this_thread::sleep_for(std::chrono::milliseconds(w.down_ms));
@@ -224,6 +305,7 @@ run_result run_client(const std::string& client, std::vector<std::string> args,
   if (!child.succeeded() || last.empty())
     throw std::runtime_error(client + " client failed");
   result.m = from_json(last);
+  result.server_busy = load.busy();
   if (w.kind == workload_kind::storm) {
     result.back_ms = result.m.reconnected_at_ms - restarted_at;
     result.busiest_100ms = busiest_window(server->accept_times_ms(), 100);
@@ -262,6 +344,10 @@ void print_table(const std::vector<run_result>& runs) {
     {"KiB/machine idle", &measurement::rss_kib_per_machine},
     {"KiB/machine after traffic", &measurement::rss_kib_per_machine_after_traffic},
     {"all echoed ms", &measurement::all_echoed_ms},
+    {"peak RSS above idle KiB", &measurement::peak_rss_above_idle_kib},
+    {"all in order (1 = yes)", &measurement::in_order},
+    {"read pauses", &measurement::read_pauses},
+    {"read paused ms", &measurement::read_paused_ms},
   };
   const measurement* beast = nullptr;
   for (auto& run : runs)
@@ -284,6 +370,17 @@ void print_table(const std::vector<run_result>& runs) {
       std::printf("%12s", ratio(runs.back().m.*col.field, beast->*col.field).c_str());
     std::printf("\n");
   }
+  bool any_load = false;
+  for (auto& run : runs)
+    any_load = any_load || run.server_busy >= 0;
+  if (any_load) {
+    std::printf("%-26s", "server busy (% of a core)");
+    for (auto& run : runs)
+      std::printf("%12s", run.server_busy < 0
+                            ? "-"
+                            : number(run.server_busy * 100).c_str());
+    std::printf("\n");
+  }
   for (auto& run : runs)
     if (run.back_ms >= 0) {
       std::printf("%-26s%12s\n", "all back after return ms",
@@ -291,6 +388,23 @@ void print_table(const std::vector<run_result>& runs) {
       std::printf("%-26s%12zu\n", "attempts in busiest 100ms", run.busiest_100ms);
       std::printf("%-26s%12s\n", "attempts in all", number(run.m.attempts).c_str());
     }
+}
+
+/// `200us`, `5ms`, `2s` in microseconds; -1 if it is none of those.
+int64_t parse_duration_us(const std::string& text) {
+  std::istringstream in{text};
+  double value = 0;
+  std::string unit;
+  if (!(in >> value) || value < 0)
+    return -1;
+  in >> unit;
+  if (unit == "us")
+    return static_cast<int64_t>(value);
+  if (unit == "ms")
+    return static_cast<int64_t>(value * 1e3);
+  if (unit == "s" || unit.empty())
+    return static_cast<int64_t>(value * 1e6);
+  return -1;
 }
 
 } // namespace
@@ -301,6 +415,8 @@ int main(int argc, char** argv) {
   std::string url;
   bool json_lines = false;
   int pin = -1;
+  pid_t server_pid = 0;
+  std::string slow_text;
   std::string down_text = "2s";
   workload w;
   CLI::App app{"Benchmarks wsm against a raw Beast client in the same run.",
@@ -311,6 +427,9 @@ int main(int argc, char** argv) {
   app.add_option("--url", url,
                  "a ws:// echo server; default: a wsm-echo-server started "
                  "in this process");
+  app.add_option("--server-pid", server_pid,
+                 "with --url: the server's process, to report how busy it "
+                 "was (its CPU time from /proc)");
   app.add_flag("--json", json_lines,
                "also print one JSON object per client and workload");
   app.add_option("--pin", pin,
@@ -341,6 +460,22 @@ int main(int argc, char** argv) {
   pingpong->add_flag("--async-baseline", w.async_baseline,
                      "the raw Beast client reads and writes asynchronously "
                      "(default: blocking calls, the fastest it can be)");
+  auto feed = app.add_subcommand(
+    "feed", "the server pushes messages as fast as the client takes them");
+  feed->add_option("--messages", w.count, "messages")->required();
+  feed->add_option("--size", w.size, "bytes each (at least 8)")
+    ->capture_default_str()
+    ->check(CLI::Range(size_t{8}, size_t{1} << 24));
+  feed->add_option("--slow-subscriber", slow_text,
+                   "the subscriber takes this long per input (e.g. 200us), "
+                   "on a thread of its own; prints the peak RSS and whether "
+                   "every message arrived in order; no baseline");
+  feed->add_flag("--remote-subscriber", w.remote_subscriber,
+                 "with --slow-subscriber: the subscriber lives in another "
+                 "actor system (another node), linked by CAF's middleman");
+  for (auto sub : {throughput, pingpong, feed})
+    sub->add_option("--max-inbox", w.max_inbox,
+                    "wsm's max_inbox (0: unbounded); default: the library's");
   auto scale = app.add_subcommand("scale",
                                   "N machines connect and echo one message each");
   scale->add_option("--machines", w.count, "machines")->required();
@@ -366,16 +501,24 @@ int main(int argc, char** argv) {
   }
   w.kind = throughput->parsed() ? workload_kind::throughput
            : pingpong->parsed() ? workload_kind::pingpong
+           : feed->parsed()     ? workload_kind::feed
            : scale->parsed()    ? workload_kind::scale
                                 : workload_kind::storm;
-  w.url = url;
-  {
-    std::istringstream in{down_text};
-    double value = 0;
-    std::string unit;
-    in >> value >> unit;
-    w.down_ms = static_cast<int64_t>(unit == "ms" ? value : value * 1000);
+  if (!slow_text.empty()) {
+    auto slow = parse_duration_us(slow_text);
+    if (slow < 0) {
+      std::cerr << "wsm-bench: --slow-subscriber: '" << slow_text
+                << "' is not a duration like 200us or 1ms\n";
+      return exit_usage;
+    }
+    w.slow_subscriber_us = slow;
   }
+  if (w.remote_subscriber && w.slow_subscriber_us == 0) {
+    std::cerr << "wsm-bench: --remote-subscriber goes with --slow-subscriber\n";
+    return exit_usage;
+  }
+  w.url = url;
+  w.down_ms = parse_duration_us(down_text) / 1000;
   if (pin >= 0 && !pin_to(pin)) {
     std::cerr << "wsm-bench: --pin: cannot pin to CPU " << pin << '\n';
     return exit_usage;
@@ -394,7 +537,8 @@ int main(int argc, char** argv) {
     std::vector<std::string> args{argv, argv + argc};
     std::vector<run_result> runs;
     std::vector<std::string> clients{"beast", "wsm"};
-    if (w.kind == workload_kind::storm || w.simulate)
+    if (w.kind == workload_kind::storm || w.simulate
+        || w.slow_subscriber_us > 0)
       clients = {"wsm"};
     for (auto& name : clients) {
       // Each client gets a server of its own on a fresh port: the previous
@@ -410,13 +554,16 @@ int main(int argc, char** argv) {
         server_opts.port = server->port();
         target = "ws://127.0.0.1:" + std::to_string(server->port()) + "/";
       }
-      runs.push_back(run_client(name, args, target, server, server_opts, w));
+      auto pid = server ? getpid() : server_pid;
+      runs.push_back(
+        run_client(name, args, target, server, server_opts, w, pid));
     }
     print_table(runs);
     if (json_lines) {
       const measurement* beast = runs.size() > 1 ? &runs[0].m : nullptr;
       for (auto& run : runs) {
         auto out = to_json(run.m);
+        put(out, "server_busy", run.server_busy);
         if (run.back_ms >= 0) {
           out["all_connected_ms"] = run.back_ms;
           out["busiest_100ms_attempts"] = run.busiest_100ms;

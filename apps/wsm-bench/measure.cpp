@@ -4,6 +4,7 @@
 #include <cmath>
 #include <ctime>
 #include <fstream>
+#include <string>
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -16,6 +17,8 @@ const char* to_string(workload_kind x) noexcept {
       return "throughput";
     case workload_kind::pingpong:
       return "pingpong";
+    case workload_kind::feed:
+      return "feed";
     case workload_kind::scale:
       return "scale";
     case workload_kind::storm:
@@ -40,6 +43,31 @@ double resident_kib() {
   statm >> pages >> resident;
   return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE))
          / 1024.0;
+}
+
+double peak_resident_kib() {
+  std::ifstream status{"/proc/self/status"};
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0)
+      return std::stod(line.substr(6));
+  return -1;
+}
+
+size_t warm_up_count(const workload& w) {
+  return std::min<size_t>(std::max<size_t>(w.count / 10, 1), 10000);
+}
+
+std::string feed_request(size_t count, size_t size) {
+  return "/FEED " + std::to_string(count) + " " + std::to_string(size);
+}
+
+uint64_t feed_sequence(const char* data, size_t size) {
+  uint64_t result = 0;
+  for (size_t i = 0; i < std::min<size_t>(size, 8); ++i)
+    result |= static_cast<uint64_t>(static_cast<unsigned char>(data[i]))
+              << (8 * i);
+  return result;
 }
 
 double monotonic_ms() {

@@ -12,7 +12,7 @@
 namespace wsm_bench {
 
 /// The workloads, as named on the command line.
-enum class workload_kind { throughput, pingpong, scale, storm };
+enum class workload_kind { throughput, pingpong, feed, scale, storm };
 
 const char* to_string(workload_kind x) noexcept;
 
@@ -20,7 +20,8 @@ const char* to_string(workload_kind x) noexcept;
 struct workload {
   workload_kind kind = workload_kind::throughput;
   std::string url;
-  /// throughput: messages; pingpong: round trips; scale, storm: machines.
+  /// throughput, feed: messages; pingpong: round trips; scale, storm:
+  /// machines.
   size_t count = 0;
   /// Payload bytes.
   size_t size = 64;
@@ -44,7 +45,27 @@ struct workload {
   /// storm: connection attempts per second and host the governor allows;
   /// 0 leaves the governor off.
   double connect_rate = 0;
+  /// feed: the subscriber takes this long per input (microseconds); 0 takes
+  /// them as fast as it can.
+  int64_t slow_subscriber_us = 0;
+  /// feed with a slow subscriber: the subscriber lives in another actor
+  /// system (another node), reached through CAF's middleman.
+  bool remote_subscriber = false;
+  /// wsm: `max_inbox` of the machine; negative leaves the default.
+  int64_t max_inbox = -1;
 };
+
+/// Messages (or round trips) each client runs before the clock starts, the
+/// same for wsm and the baseline: connections, allocators and caches warm.
+size_t warm_up_count(const workload& w);
+
+/// What asks the benchmark's echo server to push `count` messages of
+/// `size` bytes (see wsm-echo-server's `/FEED`).
+std::string feed_request(size_t count, size_t size);
+
+/// The number a feed message carries in its first bytes: its place in the
+/// feed, so that order and completeness can be checked.
+uint64_t feed_sequence(const char* data, size_t size);
 
 /// What a client run measured; a negative number was not measured.
 struct measurement {
@@ -64,7 +85,17 @@ struct measurement {
   double reconnected_at_ms = -1;
   /// storm: connection attempts the client made in all.
   double attempts = -1;
+  /// feed: the peak resident set above the one once connected, in KiB.
+  double peak_rss_above_idle_kib = -1;
+  /// feed: 1 if every message arrived, in order; 0 if not.
+  double in_order = -1;
+  /// wsm: how often, and for how long in all (ms), reading was paused.
+  double read_pauses = -1;
+  double read_paused_ms = -1;
 };
+
+/// The peak resident set of this process so far (VmHWM), in KiB.
+double peak_resident_kib();
 
 /// The CPU time (user + system) this process used so far, in microseconds.
 double process_cpu_us();

@@ -5,8 +5,11 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include <thread>
+
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
@@ -23,12 +26,18 @@ using clock_type = std::chrono::steady_clock;
 using done_atom = caf::atom_constant<caf::atom("done")>;
 using level_atom = caf::atom_constant<caf::atom("level")>;
 
-/// Drives one machine: throughput (a window of echoes outstanding) or
-/// pingpong (a window of one, each round trip timed).
+/// Drives one machine: throughput (a window of echoes outstanding),
+/// pingpong (a window of one, each round trip timed) or feed (one request,
+/// then every message the server pushes, checked for order). A warm-up
+/// round of the same kind runs first, untimed, as the baseline's does.
 struct driver_state {
+  size_t target = 0;
   size_t sent = 0;
   size_t received = 0;
+  bool warming_up = true;
+  bool in_order = true;
   double cpu_before = 0;
+  double idle_rss_kib = 0;
   clock_type::time_point start;
   clock_type::time_point sent_at;
   std::vector<double> latencies;
@@ -49,33 +58,64 @@ caf::behavior driver(caf::stateful_actor<driver_state>* self,
     auto& st = self->state;
     ++st.sent;
     st.sent_at = clock_type::now();
-    self->send(machine, wsm::output{*payload});
+    self->send(machine, wsm::shared_output(payload));
+  };
+  auto begin = [=](size_t count) {
+    auto& st = self->state;
+    st.target = count;
+    st.sent = 0;
+    st.received = 0;
+    if (w.kind == workload_kind::feed) {
+      self->send(machine, wsm::output{feed_request(count, w.size)});
+      return;
+    }
+    while (st.sent < count && st.sent < window)
+      send_one();
   };
   return {
     [=](const wsm::status& x) {
       auto& st = self->state;
-      if (x.state != wsm::state::connected || st.sent > 0)
+      if (x.state != wsm::state::connected || st.target > 0)
         return;
-      st.cpu_before = process_cpu_us();
-      st.start = clock_type::now();
-      while (st.sent < w.count && st.sent < window)
-        send_one();
+      begin(warm_up_count(w));
     },
-    [=](const wsm::input&) {
+    [=](const wsm::input& x) {
       auto& st = self->state;
-      if (w.kind == workload_kind::pingpong)
+      if (w.slow_subscriber_us > 0)
+        std::this_thread::sleep_for(
+          std::chrono::microseconds(w.slow_subscriber_us));
+      if (w.kind == workload_kind::feed
+          && feed_sequence(x.payload.data(), x.payload.size()) != st.received)
+        st.in_order = false;
+      if (w.kind == workload_kind::pingpong && !st.warming_up)
         st.latencies.push_back(std::chrono::duration<double, std::micro>(
                                  clock_type::now() - st.sent_at)
                                  .count());
-      st.report->update(++st.received);
-      if (st.sent < w.count)
+      ++st.received;
+      if (!st.warming_up)
+        st.report->update(st.received);
+      if (w.kind != workload_kind::feed && st.sent < st.target)
         send_one();
-      if (st.received < w.count)
+      if (st.received < st.target)
         return;
+      if (st.warming_up) {
+        st.warming_up = false;
+        st.idle_rss_kib = resident_kib();
+        st.cpu_before = process_cpu_us();
+        st.start = clock_type::now();
+        // The parent measures how busy its server is from here on.
+        std::printf("TIMED\n");
+        std::fflush(stdout);
+        begin(w.count);
+        return;
+      }
       auto seconds =
         std::chrono::duration<double>(clock_type::now() - st.start).count();
-      self->send(report_to, done_atom::value, seconds,
-                 process_cpu_us() - st.cpu_before, st.latencies);
+      auto cpu = process_cpu_us() - st.cpu_before;
+      std::printf("UNTIMED\n");
+      std::fflush(stdout);
+      self->send(report_to, done_atom::value, seconds, cpu, st.latencies,
+                 st.in_order, st.idle_rss_kib);
       self->send(machine, wsm::command::quit);
     },
   };
@@ -160,13 +200,38 @@ std::vector<wsm::machine_actor> spawn_many(caf::actor_system& sys,
   return result;
 }
 
-measurement one_machine(caf::actor_system& sys, const workload& w) {
+/// The subscriber of `one_machine`: here, on a thread of its own when it
+/// is slow (a detached actor), or in another actor system reached through
+/// the middleman (another node).
+caf::actor spawn_driver(caf::actor_system& sys, caf::actor_system* remote,
+                        const wsm::machine_actor& machine, const workload& w,
+                        const caf::actor& report_to) {
+  if (remote == nullptr)
+    return w.slow_subscriber_us > 0
+             ? sys.spawn<caf::detached>(driver, machine, w, report_to)
+             : sys.spawn(driver, machine, w, report_to);
+  // The driver lives on the other node, and is known here as a proxy.
+  auto there = remote->spawn<caf::detached>(driver, machine, w, report_to);
+  auto port = remote->middleman().publish(there, 0, "127.0.0.1");
+  if (!port)
+    throw std::runtime_error("publish: " + wsm::describe(port.error()));
+  auto proxy = sys.middleman().remote_actor("127.0.0.1", *port);
+  if (!proxy)
+    throw std::runtime_error("remote_actor: " + wsm::describe(proxy.error()));
+  return *proxy;
+}
+
+measurement one_machine(caf::actor_system& sys, caf::actor_system* remote,
+                        const workload& w) {
   caf::scoped_actor self{sys};
-  auto machine = wsm::spawn_machine(sys, w.url, {}, nullptr);
+  wsm::options opts;
+  if (w.max_inbox >= 0)
+    opts.max_inbox = static_cast<size_t>(w.max_inbox);
+  auto machine = wsm::spawn_machine(sys, w.url, opts, nullptr);
   if (!machine)
     throw std::runtime_error(wsm::describe(machine.error()));
-  auto drive = sys.spawn(driver, *machine, w,
-                         caf::actor_cast<caf::actor>(self));
+  auto drive = spawn_driver(sys, remote, *machine, w,
+                            caf::actor_cast<caf::actor>(self));
   self->request(*machine, std::chrono::seconds(10), wsm::subscribe_atom::value,
                 drive)
     .receive(
@@ -180,15 +245,30 @@ measurement one_machine(caf::actor_system& sys, const workload& w) {
   measurement result;
   self->receive(
     [&](done_atom, double seconds, double cpu_us,
-        std::vector<double>& latencies) {
+        std::vector<double>& latencies, bool in_order, double idle_rss_kib) {
       result = per_message(w.count, seconds, cpu_us);
       result.p50_us = percentile(latencies, 0.5);
       result.p99_us = percentile(latencies, 0.99);
       result.p999_us = percentile(latencies, 0.999);
+      if (w.kind == workload_kind::feed) {
+        result.in_order = in_order ? 1 : 0;
+        result.peak_rss_above_idle_kib = peak_resident_kib() - idle_rss_kib;
+      }
     },
     caf::after(std::chrono::minutes(5)) >> [] {
       throw std::runtime_error("no result within 5 min");
     });
+  self->request(*machine, std::chrono::seconds(10), wsm::get_atom::value,
+                wsm::stats_atom::value)
+    .receive(
+      [&](const wsm::stats& x) {
+        result.read_pauses = static_cast<double>(x.read_pauses);
+        result.read_paused_ms =
+          std::chrono::duration<double, std::milli>(x.read_paused).count();
+      },
+      [&](caf::error&) {
+        // Quit already: the counters went with it.
+      });
   return result;
 }
 
@@ -245,11 +325,23 @@ measurement run_wsm(const workload& w) {
     if (w.io_threads > 0)
       cfg.set("wsm.io-threads", w.io_threads);
     cfg.set("wsm.scheduler", w.scheduler);
+    if (w.remote_subscriber)
+      cfg.load<caf::io::middleman>();
     caf::actor_system sys{cfg};
+    // Another node for a remote subscriber: a second actor system, linked
+    // to this one over loopback by the middleman.
+    std::unique_ptr<wsm::config> remote_cfg;
+    std::unique_ptr<caf::actor_system> remote;
+    if (w.remote_subscriber) {
+      remote_cfg = std::make_unique<wsm::config>();
+      remote_cfg->load<caf::io::middleman>();
+      remote = std::make_unique<caf::actor_system>(*remote_cfg);
+    }
     switch (w.kind) {
       case workload_kind::throughput:
       case workload_kind::pingpong:
-        result = one_machine(sys, w);
+      case workload_kind::feed:
+        result = one_machine(sys, remote.get(), w);
         break;
       case workload_kind::scale:
         result = scale(sys, w);

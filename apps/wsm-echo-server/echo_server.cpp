@@ -23,6 +23,8 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include "batched_write_stream.hpp"
+
 namespace wsm_echo {
 
 namespace net = boost::asio;
@@ -78,8 +80,12 @@ std::string peer_subject(SSL* ssl) {
   return result.empty() || result[0] != '/' ? result : result.substr(1);
 }
 
-using plain_stream = websocket::stream<beast::tcp_stream>;
-using tls_stream = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
+// Frames written are gathered and sent together before the next read (see
+// batched_write_stream.hpp).
+using plain_stream =
+  websocket::stream<batched_write_stream<beast::tcp_stream>>;
+using tls_stream = websocket::stream<
+  batched_write_stream<beast::ssl_stream<beast::tcp_stream>>>;
 
 /// What the server keeps of a connection: a way to drop it.
 class connection_base {
@@ -112,7 +118,7 @@ public:
     if (opts_.stall_handshake)
       return hang();
     if constexpr (is_tls) {
-      ws_.next_layer().async_handshake(
+      transport().async_handshake(
         net::ssl::stream_base::server,
         [self = this->shared_from_this()](beast::error_code ec) {
           if (ec) {
@@ -120,7 +126,7 @@ public:
             self->log("TLS-FAIL " + ec.message());
             return;
           }
-          auto ssl = self->ws_.next_layer().native_handle();
+          auto ssl = self->transport().native_handle();
           auto subject = peer_subject(ssl);
           if (!subject.empty())
             self->log("CLIENT-CERT " + subject);
@@ -144,6 +150,11 @@ public:
   }
 
 private:
+  /// The stream under the gathering of writes: TCP, or TLS over TCP.
+  auto& transport() {
+    return ws_.next_layer().next_layer();
+  }
+
   void read_request() {
     ws_.set_option(
       websocket::stream_base::timeout::suggested(beast::role_type::server));
@@ -228,7 +239,9 @@ private:
   }
 
   /// Keeps the connection open without reading, until the server drops it.
+  /// What was written so far (the upgrade's answer) still goes out.
   void hang() {
+    ws_.next_layer().flush();
     timer_.expires_at(net::steady_timer::time_point::max());
     timer_.async_wait([self = this->shared_from_this()](beast::error_code) {});
   }
@@ -241,7 +254,8 @@ private:
     response->body() = "refused by wsm-echo-server\n";
     response->keep_alive(false);
     response->prepare_payload();
-    http::async_write(ws_.next_layer(), *response,
+    // Straight to the transport: the socket is closed once it is written.
+    http::async_write(transport(), *response,
                       [self = this->shared_from_this(),
                        response](beast::error_code, size_t) { self->abort(); });
   }
@@ -277,6 +291,8 @@ private:
       ws_.async_close(reason, [self = this->shared_from_this()](beast::error_code) {});
       return;
     }
+    if (text.rfind("/FEED ", 0) == 0)
+      return start_feed(std::string{text.substr(6)});
     if (!opts_.play.empty() && !played_) {
       played_ = true;
       buffer_.consume(buffer_.size());
@@ -304,6 +320,34 @@ private:
     });
   }
 
+  /// `/FEED COUNT SIZE`: COUNT binary messages of SIZE bytes, as fast as
+  /// the client takes them, each starting with its number (8 bytes, little
+  /// endian), like a market-data feed after a subscribe.
+  void start_feed(const std::string& args) {
+    buffer_.consume(buffer_.size());
+    size_t count = 0;
+    size_t size = 0;
+    if (std::sscanf(args.c_str(), "%zu %zu", &count, &size) != 2)
+      return do_read();
+    feed_message_.assign(std::max<size_t>(size, 8), 'x');
+    feed_message_.resize(size);
+    ws_.binary(true);
+    do_feed(0, count);
+  }
+
+  void do_feed(uint64_t index, uint64_t count) {
+    if (index == count)
+      return do_read();
+    for (size_t i = 0; i < std::min<size_t>(8, feed_message_.size()); ++i)
+      feed_message_[i] = static_cast<char>((index >> (8 * i)) & 0xff);
+    ws_.async_write(net::buffer(feed_message_),
+                    [self = this->shared_from_this(), index,
+                     count](beast::error_code ec, size_t) {
+                      if (!ec)
+                        self->do_feed(index + 1, count);
+                    });
+  }
+
   void do_play(size_t index) {
     if (index == opts_.play.size()) {
       if (opts_.close_after_play) {
@@ -329,6 +373,8 @@ private:
   const server_options& opts_;
   counters& stats_;
   bool played_ = false;
+  /// The message a feed sends, its number rewritten each time.
+  std::string feed_message_;
 };
 
 } // namespace
@@ -351,6 +397,9 @@ struct echo_server::impl {
     acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
       if (ec)
         return; // the acceptor was closed
+      // Echoes go out at once, as from any server of note.
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
       std::shared_ptr<connection_base> conn;
       if (tls)
         conn = std::make_shared<connection<tls_stream>>(std::move(socket), opts,

@@ -23,12 +23,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
@@ -43,6 +43,7 @@
 #include "io_scheduler.hpp"
 #include "lazy_deque.hpp"
 #include "tls_context.hpp"
+#include "write_coalescing_stream.hpp"
 #include "wsm/error.hpp"
 #include "wsm/machine.hpp"
 #include "wsm/version.hpp"
@@ -70,13 +71,33 @@ public:
   virtual void start() = 0;
 };
 
-using plain_stream = websocket::stream<beast::tcp_stream>;
-using tls_stream = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
+// Frames are written with Beast's synchronous calls into a layer that sends
+// them in batches (write_coalescing_stream.hpp); the websocket stream sits
+// on a bare socket, as in any minimal Beast client: the session's own timer
+// bounds what needs bounding.
+using plain_stream = websocket::stream<write_coalescing_stream<tcp::socket>>;
+using tls_stream =
+  websocket::stream<write_coalescing_stream<beast::ssl_stream<tcp::socket>>>;
+
+/// Where a session is in its life. Each step's `do_x` starts it and `on_x`
+/// completes it; `drop` jumps to `closed` from anywhere.
+enum class session_phase : uint8_t {
+  resolving,
+  connecting,
+  tls_handshake,
+  upgrading,
+  open,
+  /// The close handshake is under way.
+  closing,
+  /// The end was reported to the machine; nothing more happens.
+  closed,
+};
 
 /// One client connection, from resolve to close. Every member function runs
-/// on the session's strand; the public ones dispatch themselves there
-/// first: called by the broker on an I/O thread while the strand is free,
-/// they run at once, so a machine's write goes out in the same handler.
+/// on the session's executor (a strand when several threads run the
+/// context); the public ones dispatch themselves there first: called on an
+/// I/O thread while the executor is free, they run at once, so a machine's
+/// write is gathered in the same handler.
 template <class Stream>
 class session : public session_base,
                 public std::enable_shared_from_this<session<Stream>> {
@@ -105,6 +126,11 @@ public:
 
   void start() override {
     net::dispatch(ws_.get_executor(), [self = this->shared_from_this()] {
+      auto& layer = self->ws_.next_layer();
+      layer.set_owner(self);
+      layer.on_sent([raw = self.get()](beast::error_code ec) {
+        raw->on_sent(ec);
+      });
       // One deadline for resolve, connect and upgrade together.
       self->arm_deadline(self->handshake_->request.handshake_timeout,
                          "handshake timed out after "
@@ -113,33 +139,31 @@ public:
     });
   }
 
-  void write(std::string payload, bool text) override {
+  void write(std::shared_ptr<const std::string> payload, bool text) override {
     net::dispatch(ws_.get_executor(), [self = this->shared_from_this(),
-                                   payload = std::move(payload), text]() mutable {
-      self->writes_.push_back(pending_write{std::move(payload), text});
-      // Beast allows one write in flight: the queue waits for on_write.
-      if (self->open_ && !self->writing_ && !self->close_started_)
-        self->do_write();
+                                       payload = std::move(payload), text] {
+      self->write_frame(*payload, text);
     });
   }
 
   void ping() override {
     net::dispatch(ws_.get_executor(), [self = this->shared_from_this()] {
-      // One ping in flight at a time; a second request adds nothing.
-      if (self->open_ && !self->pinging_ && !self->close_started_)
-        self->do_ping();
+      if (self->phase_ != session_phase::open)
+        return;
+      beast::error_code ec;
+      self->ws_.ping({}, ec);
+      if (ec)
+        self->fail("ping", ec);
     });
   }
 
   void close() override {
     net::dispatch(ws_.get_executor(), [self = this->shared_from_this()] {
-      self->closing_ = true;
-      if (!self->open_)
+      if (self->phase_ == session_phase::open)
+        self->do_close();
+      else if (self->phase_ < session_phase::open)
         self->drop({close_cause::closed_by_machine,
                     "closed before the connection was up"});
-      else if (!self->writing_)
-        self->do_close();
-      // else on_write closes once the queue is written
     });
   }
 
@@ -149,12 +173,21 @@ public:
     });
   }
 
-private:
-  struct pending_write {
-    std::string payload;
-    bool text;
-  };
+  void pause_reading() override {
+    net::dispatch(ws_.get_executor(), [self = this->shared_from_this()] {
+      self->read_paused_ = true;
+    });
+  }
 
+  void resume_reading() override {
+    net::dispatch(ws_.get_executor(), [self = this->shared_from_this()] {
+      self->read_paused_ = false;
+      if (self->phase_ == session_phase::open && !self->reading_)
+        self->do_read();
+    });
+  }
+
+private:
   // -- events to the machine --------------------------------------------------
 
   machine_actor machine() const {
@@ -163,13 +196,12 @@ private:
 
   /// Reports the end of the connection, once.
   void report_closed(disconnect_info info) {
-    if (reported_closed_)
+    if (phase_ == session_phase::closed)
       return;
-    reported_closed_ = true;
+    phase_ = session_phase::closed;
     // Frames written before the end are acked before it, or the machine
     // would write them again on the next link.
-    flush_acks();
-    open_ = false;
+    acknowledge_sent();
     cancel_deadline();
     caf::anon_send(machine(), closed_atom::value, id_, std::move(info));
   }
@@ -181,12 +213,12 @@ private:
     beast::error_code ignored;
     if (handshake_)
       handshake_->resolver.cancel();
-    beast::get_lowest_layer(ws_).socket().close(ignored);
+    beast::get_lowest_layer(ws_).close(ignored);
   }
 
   /// Sorts a failed operation into a cause the machine can act on.
   void fail(const char* what, beast::error_code ec) {
-    if (reported_closed_)
+    if (phase_ == session_phase::closed)
       return; // dropped on purpose or on a deadline: said already
     if (ec == websocket::error::closed) {
       auto& reason = ws_.reason();
@@ -232,10 +264,10 @@ private:
     deadline_.cancel();
   }
 
-  /// Watches the writes with the deadline timer: armed when a write starts
-  /// and the timer is idle, it checks the write in flight when it fires,
-  /// so a steady stream of frames does not re-arm the timer (a system
-  /// call) for each one.
+  /// Watches the sends with the deadline timer: armed when a frame is
+  /// written and the timer is idle, it checks the send in flight when it
+  /// fires, so a steady stream of frames does not re-arm the timer (a
+  /// system call) for each one.
   void watch_writes(caf::timespan after) {
     write_watch_armed_ = true;
     deadline_.expires_after(after);
@@ -244,9 +276,10 @@ private:
       if (ec || armed != self->deadline_armed_)
         return;
       self->write_watch_armed_ = false;
-      if (!self->writing_)
+      auto& layer = self->ws_.next_layer();
+      if (!layer.sending())
         return;
-      auto busy = std::chrono::steady_clock::now() - self->write_started_;
+      auto busy = std::chrono::steady_clock::now() - layer.send_started();
       if (busy >= self->write_timeout_)
         self->drop({close_cause::timeout,
                     "write timed out after "
@@ -256,20 +289,32 @@ private:
     });
   }
 
-  /// Tells the machine how many more frames went to the socket.
-  void flush_acks() {
-    if (unacked_ == 0)
-      return;
-    caf::anon_send(machine(), written_atom::value, id_, unacked_);
-    unacked_ = 0;
+  /// Tells the machine how many more frames are out on the socket: one
+  /// message per send, whatever number of frames it carried.
+  void acknowledge_sent() {
+    auto sent = ws_.next_layer().bytes_sent();
+    uint64_t count = 0;
+    while (!frame_ends_.empty() && frame_ends_.front() <= sent) {
+      frame_ends_.pop_front();
+      ++count;
+    }
+    if (count > 0)
+      caf::anon_send(machine(), written_atom::value, id_, count);
+  }
+
+  void on_sent(beast::error_code ec) {
+    if (ec)
+      return fail("write", ec);
+    // The machine, woken by the acks, and the writes it starts run at the
+    // end of this block.
+    batch_scope batch;
+    acknowledge_sent();
   }
 
   // -- connecting -------------------------------------------------------------
 
   void do_resolve() {
-    if (closing_)
-      return drop({close_cause::closed_by_machine,
-                   "closed before the connection was up"});
+    phase_ = session_phase::resolving;
     // An address needs no lookup, and no hop through Asio's resolver thread.
     beast::error_code not_an_address;
     auto address = net::ip::make_address(handshake_->request.host, not_an_address);
@@ -288,33 +333,49 @@ private:
   }
 
   void on_resolve(beast::error_code ec, tcp::resolver::results_type results) {
+    if (phase_ == session_phase::closed)
+      return; // dropped while the answer was on its way
     if (ec)
       return fail(("resolve " + handshake_->request.host).c_str(), ec);
-    beast::get_lowest_layer(ws_).async_connect(
-      results, [self = this->shared_from_this()](beast::error_code ec,
-                                           const tcp::endpoint&) {
+    phase_ = session_phase::connecting;
+    net::async_connect(
+      beast::get_lowest_layer(ws_), results,
+      [self = this->shared_from_this()](beast::error_code ec,
+                                        const tcp::endpoint&) {
         self->on_connect(ec);
       });
   }
 
   void on_connect(beast::error_code ec) {
+    if (phase_ == session_phase::closed)
+      return;
     if (ec)
       return fail("connect", ec);
+    if (handshake_->request.tcp_nodelay) {
+      beast::error_code ignored;
+      beast::get_lowest_layer(ws_).set_option(tcp::no_delay(true), ignored);
+    }
     if constexpr (is_tls)
       do_tls_handshake();
     else
       do_upgrade();
   }
 
+  /// The TLS stream under the gathering of writes.
+  auto& tls_layer() {
+    return ws_.next_layer().next_layer();
+  }
+
   void do_tls_handshake() {
-    auto ssl = ws_.next_layer().native_handle();
+    phase_ = session_phase::tls_handshake;
+    auto ssl = tls_layer().native_handle();
     // SNI, and the name (or address) the certificate must be for.
     if (!prepare_tls_session(ssl, handshake_->request.host,
                              !handshake_->request.tls.insecure_skip_verify))
       return drop({close_cause::tls,
                    "TLS: cannot check the certificate for host "
                      + handshake_->request.host});
-    ws_.next_layer().async_handshake(
+    tls_layer().async_handshake(
       net::ssl::stream_base::client,
       [self = this->shared_from_this()](beast::error_code ec) {
         self->on_tls_handshake(ec);
@@ -325,12 +386,13 @@ private:
     if (ec)
       return drop({close_cause::tls,
                    "TLS handshake: "
-                     + describe_tls_failure(ws_.next_layer().native_handle(),
+                     + describe_tls_failure(tls_layer().native_handle(),
                                             ec.message())});
     do_upgrade();
   }
 
   void do_upgrade() {
+    phase_ = session_phase::upgrading;
     // The session's deadline bounds the upgrade; idle pings are the
     // machine's business (keepalive), so Beast's own timeouts are off.
     websocket::stream_base::timeout timeouts;
@@ -395,6 +457,8 @@ private:
   }
 
   void on_handshake(beast::error_code ec) {
+    if (phase_ == session_phase::closed)
+      return;
     if (ec == websocket::error::upgrade_declined) {
       auto status = static_cast<uint16_t>(handshake_->response.result_int());
       std::string text = "handshake rejected: HTTP " + std::to_string(status);
@@ -412,7 +476,7 @@ private:
     cancel_deadline();
     // The request and the answer have served their purpose.
     handshake_.reset();
-    open_ = true;
+    phase_ = session_phase::open;
     ws_.binary(true);
     ws_.control_callback(
       [this](websocket::frame_type kind, beast::string_view) {
@@ -422,10 +486,6 @@ private:
     link.direct = this->shared_from_this();
     caf::anon_send(machine(), connected_atom::value, id_, std::move(link));
     do_read();
-    if (!writes_.empty())
-      do_write();
-    else if (closing_)
-      do_close();
   }
 
   // -- reading ----------------------------------------------------------------
@@ -436,6 +496,7 @@ private:
   /// the first piece, straight into the message, as much as Beast says the
   /// frame has left.
   void do_read() {
+    reading_ = true;
     if (message_.empty()) {
       ws_.async_read_some(net::buffer(first_bytes_),
                           [self = this->shared_from_this()](
@@ -459,73 +520,56 @@ private:
   }
 
   void on_read(beast::error_code ec) {
+    reading_ = false;
     if (ec)
       return fail("read", ec);
     if (!ws_.is_message_done())
       return do_read();
+    auto& layer = ws_.next_layer();
     {
       // The machine, its subscribers and the writes they start run at the
-      // end of this block, in this handler, before the next read.
+      // end of this block, in this handler, before the next read. Their
+      // frames wait for that read, so that the answers to every message
+      // this read brought leave in one send.
       batch_scope batch;
+      layer.hold();
       input message{std::move(message_), ws_.got_text()};
       message_.clear(); // moved from: empty again for the next message
       caf::anon_send(machine(), received_atom::value, id_, std::move(message));
     }
+    if (phase_ != session_phase::open)
+      return layer.release();
+    if (read_paused_)
+      return layer.release(); // resume_reading reads again
     do_read();
   }
 
   // -- writing ----------------------------------------------------------------
 
-  void do_write() {
-    writing_ = true;
-    // A peer that stops reading must not stall the link.
-    write_started_ = std::chrono::steady_clock::now();
-    if (!write_watch_armed_)
-      watch_writes(write_timeout_);
-    auto& next = writes_.front();
-    ws_.text(next.text);
-    ws_.async_write(net::buffer(next.payload),
-                    [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                      self->on_write(ec);
-                    });
-  }
-
-  void on_write(beast::error_code ec) {
-    // The machine, woken by the acks, and the writes it starts run at the
-    // end of this handler.
-    batch_scope batch;
-    writing_ = false;
+  /// Writes one frame into the coalescing layer, which sends it with the
+  /// others of its batch; it is acked once its bytes are out.
+  void write_frame(const std::string& payload, bool text) {
+    if (phase_ != session_phase::open)
+      return; // closing or gone: the machine requeues what was not acked
+    beast::error_code ec;
+    ws_.text(text);
+    ws_.write(net::buffer(payload), ec);
     if (ec)
       return fail("write", ec);
-    writes_.pop_front();
-    // Acks go out in batches: one message per drained queue (or per 64
-    // frames under a steady stream) instead of one per frame.
-    if (++unacked_ >= 64 || writes_.empty())
-      flush_acks();
-    if (!writes_.empty())
-      do_write();
-    else if (closing_)
-      do_close();
-  }
-
-  void do_ping() {
-    pinging_ = true;
-    ws_.async_ping({}, [self = this->shared_from_this()](beast::error_code ec) {
-      self->pinging_ = false;
-      if (ec)
-        self->fail("ping", ec);
-    });
+    frame_ends_.push_back(ws_.next_layer().bytes_written());
+    // A peer that stops reading must not stall the link.
+    if (!write_watch_armed_)
+      watch_writes(write_timeout_);
   }
 
   // -- closing ----------------------------------------------------------------
 
   void do_close() {
-    if (close_started_ || !open_)
-      return;
-    close_started_ = true;
+    phase_ = session_phase::closing;
     arm_deadline(close_timeout_,
                  "close timed out after "
                    + in_milliseconds(close_timeout_));
+    // The close frame goes out after the frames written before it.
     ws_.async_close(websocket::close_code::normal,
                     [self = this->shared_from_this()](beast::error_code ec) {
                       if (ec)
@@ -557,27 +601,24 @@ private:
   std::array<char, 128> first_bytes_;
   /// The message being read.
   std::string message_;
-  lazy_deque<pending_write> writes_;
+  /// Where each frame written and not yet acked ends in the layer's bytes.
+  lazy_deque<uint64_t> frame_ends_;
   uint64_t id_;
   caf::actor_addr machine_;
   std::unique_ptr<handshake_state> handshake_;
   caf::timespan write_timeout_;
   caf::timespan close_timeout_;
   uint64_t max_message_size_;
-  /// Frames written and not yet acked to the machine.
-  uint64_t unacked_ = 0;
-  /// When the write in flight started.
-  std::chrono::steady_clock::time_point write_started_;
   /// Counts armings of `deadline_`: a completed wait of an older one is
   /// ignored.
   uint32_t deadline_armed_ = 0;
+  session_phase phase_ = session_phase::resolving;
+  /// A read is in flight.
+  bool reading_ = false;
+  /// The machine asked to stop reading (its subscribers are behind).
+  bool read_paused_ = false;
+  /// The deadline timer watches the writes.
   bool write_watch_armed_ = false;
-  bool open_ = false;
-  bool writing_ = false;
-  bool pinging_ = false;
-  bool closing_ = false;
-  bool close_started_ = false;
-  bool reported_closed_ = false;
 };
 
 struct broker_state {
@@ -672,7 +713,8 @@ broker_actor::behavior_type broker(broker_self self,
     },
     [=](write_atom, uint64_t id, std::string& payload, bool text) {
       if (auto s = self->state.find(id))
-        s->write(std::move(payload), text);
+        s->write(std::make_shared<const std::string>(std::move(payload)),
+                 text);
     },
     [=](ping_atom, uint64_t id) {
       if (auto s = self->state.find(id))
@@ -689,6 +731,14 @@ broker_actor::behavior_type broker(broker_self self,
       if (auto s = st.find(id))
         s->abort();
       st.sessions.erase(id);
+    },
+    [=](pause_atom, uint64_t id) {
+      if (auto s = self->state.find(id))
+        s->pause_reading();
+    },
+    [=](resume_atom, uint64_t id) {
+      if (auto s = self->state.find(id))
+        s->resume_reading();
     },
   };
 }

@@ -76,13 +76,30 @@ uint32_t next_seed() {
   return static_cast<uint32_t>(z ^ (z >> 31));
 }
 
-/// An output on its way, with whom to tell how it ends.
+/// An output on its way, with whom to tell how it ends. The payload is
+/// shared with the link that writes it: never copied on the way.
 struct pending_output {
-  output message;
+  std::shared_ptr<const std::string> payload;
+  frame_format format = frame_format::machine_default;
   caf::strong_actor_ptr sender;
   /// Answered when the frame is written, if the output came as a request.
   caf::response_promise receipt;
 };
+
+/// A subscriber, and how far it has got with the inputs it was sent.
+struct subscriber_entry {
+  caf::actor handle;
+  /// Inputs sent to it.
+  uint64_t delivered = 0;
+  /// Inputs it is known to have handled: all up to the last one sent as a
+  /// request that it answered (its mailbox is FIFO per sender).
+  uint64_t handled = 0;
+};
+
+/// Frames handed to the link and not yet acknowledged, at most, while
+/// connected: the rest waits in the queue, where the overflow policy can
+/// still reach it.
+constexpr size_t write_window = 64;
 
 /// A connection as messages to the broker that holds it: what a machine
 /// talks to until the broker hands over the connection itself, and always
@@ -95,8 +112,8 @@ public:
       machine_(std::move(machine)) {
   }
 
-  void write(std::string payload, bool text) override {
-    send(write_atom::value, connection_, std::move(payload), text);
+  void write(std::shared_ptr<const std::string> payload, bool text) override {
+    send(write_atom::value, connection_, *payload, text);
   }
 
   void ping() override {
@@ -109,6 +126,14 @@ public:
 
   void abort() override {
     send(abort_atom::value, connection_);
+  }
+
+  void pause_reading() override {
+    send(pause_atom::value, connection_);
+  }
+
+  void resume_reading() override {
+    send(resume_atom::value, connection_);
   }
 
 private:
@@ -156,6 +181,20 @@ struct machine_state {
   uint64_t pings_sent = 0;
   /// A ping went out and nothing was heard since.
   bool awaiting_pong = false;
+  /// Stamps the pong deadline: one armed later (after a pause) makes the
+  /// earlier one stale.
+  uint64_t pong_deadline = 0;
+  /// Reading is stopped because a subscriber is `max_inbox` inputs behind;
+  /// since when.
+  bool read_paused = false;
+  caf::actor_clock::time_point paused_since;
+  /// The link takes outputs from the queue (CONNECTED, the session gate
+  /// passed).
+  bool pumping = false;
+  /// `send_rate`: the bucket, and whether a token is booked for the head of
+  /// the queue (its timer pending).
+  token_bucket pace;
+  bool pace_booked = false;
   bool text = false;
   /// quit came while outputs were queued: deliver them, then end.
   bool draining = false;
@@ -166,7 +205,7 @@ struct machine_state {
   /// Sent to the broker, not yet acknowledged as written, oldest first.
   detail::lazy_deque<pending_output> in_flight;
 
-  std::vector<caf::actor> subscribers;
+  std::vector<subscriber_entry> subscribers;
   /// Holds the machine alive while it has subscribers, so that it ends only
   /// when both its last reference and its last subscriber are gone.
   caf::strong_actor_ptr self_reference;
@@ -221,7 +260,8 @@ void deliver(machine_self self, const caf::strong_actor_ptr& dest,
 /// message, so a payload is never copied per subscriber.
 void fan_out(machine_self self, const caf::message& content) {
   for (auto& subscriber : self->state.subscribers)
-    deliver(self, caf::actor_cast<caf::strong_actor_ptr>(subscriber), content);
+    deliver(self, caf::actor_cast<caf::strong_actor_ptr>(subscriber.handle),
+            content);
 }
 
 /// Enters `next` as far as subscribers can tell and tells them.
@@ -273,6 +313,116 @@ bool is_current_timer(machine_self self, uint64_t generation) {
   return generation == self->state.generation;
 }
 
+// -- inbound flow control -------------------------------------------------------
+
+/// Every how many inputs a subscriber is asked to answer one: often enough
+/// that the machine learns of its progress before it reaches the bound.
+uint64_t probe_interval(size_t max_inbox) {
+  return std::max<uint64_t>(1, max_inbox / 2);
+}
+
+bool any_subscriber_at_bound(const machine_state& st) {
+  auto limit = st.opts().max_inbox;
+  if (limit == 0)
+    return false;
+  return std::any_of(st.subscribers.begin(), st.subscribers.end(),
+                     [=](const subscriber_entry& x) {
+                       return x.delivered - x.handled >= limit;
+                     });
+}
+
+/// Stops reading from the socket until the subscribers catch up.
+void pause_reading(machine_self self) {
+  auto& st = self->state;
+  if (st.read_paused)
+    return;
+  st.read_paused = true;
+  st.paused_since = self->clock().now();
+  ++st.counters.read_pauses;
+  if (st.link)
+    st.link->pause_reading();
+}
+
+void send_ping(machine_self self);
+
+/// Reads again. A pong that could not be read while paused gets a full
+/// `pong_timeout` from now: the peer was not slow, we were.
+void resume_reading(machine_self self) {
+  auto& st = self->state;
+  if (!st.read_paused)
+    return;
+  st.read_paused = false;
+  st.counters.read_paused += self->clock().now() - st.paused_since;
+  if (!st.link)
+    return;
+  st.link->resume_reading();
+  if (st.awaiting_pong)
+    arm_timer(self, pong_timeout_atom{}, st.opts().pong_timeout,
+              ++st.pong_deadline);
+}
+
+/// A change in the subscribers or in their progress may lift the pause.
+void check_inbox_bound(machine_self self) {
+  if (self->state.read_paused && !any_subscriber_at_bound(self->state))
+    resume_reading(self);
+}
+
+/// `subscriber` answered the input numbered `seq`: it has handled every
+/// input up to that one.
+void inputs_handled(machine_self self, const caf::actor_addr& subscriber,
+                    uint64_t seq) {
+  for (auto& x : self->state.subscribers)
+    if (x.handle.address() == subscriber)
+      x.handled = std::max(x.handled, seq);
+  check_inbox_bound(self);
+}
+
+/// Sends `content` to `x` as a request: its answer, whatever it is (CAF
+/// answers a handler that returns nothing with an empty message, and a
+/// dead or unwilling receiver with an error), says that `x` is done with
+/// every input sent to it before.
+void deliver_tracked(machine_self self, subscriber_entry& x,
+                     const caf::message& content) {
+  auto dest = caf::actor_cast<caf::strong_actor_ptr>(x.handle);
+  if (!dest)
+    return;
+  auto id = self->new_request_id(caf::message_priority::normal);
+  dest->enqueue(caf::actor_cast<caf::strong_actor_ptr>(self), id, content,
+                self->context());
+  auto who = x.handle.address();
+  auto seq = x.delivered;
+  // Any answer will do: the empty one of a handler that returns nothing, or
+  // an error (a dead receiver, a default handler that drops, or an
+  // unexpected answer, which CAF hands to the error handler).
+  auto handled = [=] { inputs_handled(self, who, seq); };
+  self->add_multiplexed_response_handler(
+    id.response_id(),
+    caf::behavior{[=]() { handled(); }, [=](caf::error&) { handled(); }});
+}
+
+/// Sends one input to every subscriber, the same message to each. With
+/// `max_inbox`, an input now and then goes as a request, and the one that
+/// puts a subscriber at the bound stops reading until it is answered.
+void fan_out_input(machine_self self, const caf::message& content) {
+  auto& st = self->state;
+  auto limit = st.opts().max_inbox;
+  if (limit == 0)
+    return fan_out(self, content);
+  auto every = probe_interval(limit);
+  bool at_bound = false;
+  for (auto& x : st.subscribers) {
+    ++x.delivered;
+    auto behind = x.delivered - x.handled;
+    if (behind >= limit || x.delivered % every == 0)
+      deliver_tracked(self, x, content);
+    else
+      deliver(self, caf::actor_cast<caf::strong_actor_ptr>(x.handle), content);
+    at_bound = at_bound || behind >= limit;
+  }
+  if (at_bound)
+    pause_reading(self);
+}
+
 // -- subscribers --------------------------------------------------------------
 
 void update_self_reference(machine_self self) {
@@ -285,21 +435,26 @@ void update_self_reference(machine_self self) {
 
 void add_subscriber(machine_self self, const caf::actor& subscriber) {
   auto& subs = self->state.subscribers;
-  if (!subscriber || std::find(subs.begin(), subs.end(), subscriber) != subs.end())
+  if (!subscriber
+      || std::any_of(subs.begin(), subs.end(), [&](const subscriber_entry& x) {
+           return x.handle == subscriber;
+         }))
     return;
   self->monitor(subscriber);
-  subs.push_back(subscriber);
+  subs.push_back(subscriber_entry{subscriber});
   update_self_reference(self);
 }
 
 void remove_subscriber(machine_self self, const caf::actor_addr& subscriber) {
   auto& subs = self->state.subscribers;
   subs.erase(std::remove_if(subs.begin(), subs.end(),
-                            [&](const caf::actor& x) {
-                              return x.address() == subscriber;
+                            [&](const subscriber_entry& x) {
+                              return x.handle.address() == subscriber;
                             }),
              subs.end());
   update_self_reference(self);
+  // A slow subscriber that leaves (or dies) no longer holds the socket.
+  check_inbox_bound(self);
 }
 
 // -- outputs ------------------------------------------------------------------
@@ -318,33 +473,39 @@ void give_back(machine_self self, pending_output& x, const std::string& reason) 
     return;
   }
   deliver(self, x.sender,
-          caf::make_message(undelivered{std::move(x.message.payload), reason}));
+          caf::make_message(undelivered{*x.payload, reason}));
 }
 
-/// Hands one output to the broker; it stays in flight until written.
+/// Hands one output to the link; it stays in flight until written.
 void write_now(machine_self self, pending_output x) {
   auto& st = self->state;
-  // The broker gets a copy: should the link drop first, the output goes back
-  // to the queue.
-  st.link->write(x.message.payload, is_text(st, x.message.format));
+  // The link shares the payload: should it drop first, the output goes
+  // back to the queue.
+  st.link->write(x.payload, is_text(st, x.format));
   st.in_flight.push_back(std::move(x));
 }
 
 pending_output make_pending(machine_self self, output& x) {
-  return pending_output{std::move(x), self->current_sender(),
+  auto payload = x.shared ? std::move(x.shared)
+                          : std::make_shared<const std::string>(
+                            std::move(x.payload));
+  return pending_output{std::move(payload), x.format, self->current_sender(),
                         self->make_response_promise()};
 }
 
-/// Holds an output until the machine is connected; a full queue follows the
-/// overflow policy, and whatever goes is handed back to its sender.
+/// Queues an output. Every output not yet written counts against
+/// `max_queue`, in flight or not; one too many follows the overflow policy,
+/// and whatever goes is handed back to its sender.
 void enqueue(machine_self self, output& x) {
   auto& st = self->state;
   auto item = make_pending(self, x);
-  if (st.queue.size() < st.opts().max_queue) {
+  if (st.queue.size() + st.in_flight.size() < st.opts().max_queue) {
     st.queue.push_back(std::move(item));
     return;
   }
-  switch (st.opts().overflow) {
+  // Outputs handed to the link are beyond reach: only queued ones make room.
+  auto policy = st.queue.empty() ? overflow_policy::reject : st.opts().overflow;
+  switch (policy) {
     case overflow_policy::reject:
       give_back(self, item, "queue full");
       return;
@@ -360,13 +521,51 @@ void enqueue(machine_self self, output& x) {
   st.queue.push_back(std::move(item));
 }
 
-void flush_queue(machine_self self) {
-  auto& queue = self->state.queue;
-  while (!queue.empty()) {
-    auto item = std::move(queue.front());
-    queue.pop_front();
+void enter_closing(machine_self self);
+
+/// Whether `send_rate` lets the head of the queue go now. If not, a token
+/// is booked for it and a timer armed for when it comes.
+bool paced_out(machine_self self) {
+  auto& st = self->state;
+  if (st.opts().send_rate <= 0)
+    return false;
+  if (st.pace_booked)
+    return true;
+  auto wait = st.pace.take(self->clock().now().time_since_epoch());
+  if (wait.count() == 0)
+    return false;
+  st.pace_booked = true;
+  arm_timer(self, pace_atom{}, wait);
+  return true;
+}
+
+/// Hands queued outputs to the link while the window and the pace allow;
+/// a quit that waited for the queue closes once it is empty.
+void pump(machine_self self) {
+  auto& st = self->state;
+  if (!st.pumping)
+    return;
+  while (!st.queue.empty() && st.in_flight.size() < write_window
+         && !paced_out(self)) {
+    auto item = std::move(st.queue.front());
+    st.queue.pop_front();
     write_now(self, std::move(item));
   }
+  if (st.draining && st.queue.empty())
+    enter_closing(self);
+}
+
+/// The booked token has come: the head of the queue goes, then the rest as
+/// the pace allows.
+void paced_turn(machine_self self) {
+  auto& st = self->state;
+  st.pace_booked = false;
+  if (!st.pumping || st.queue.empty() || st.in_flight.size() >= write_window)
+    return;
+  auto item = std::move(st.queue.front());
+  st.queue.pop_front();
+  write_now(self, std::move(item));
+  pump(self);
 }
 
 /// The broker wrote `count` more frames: their senders may hear about it.
@@ -375,11 +574,12 @@ void acknowledge(machine_self self, uint64_t count) {
   for (; count > 0 && !st.in_flight.empty(); --count) {
     auto& item = st.in_flight.front();
     ++st.counters.messages_out;
-    st.counters.bytes_out += item.message.payload.size();
+    st.counters.bytes_out += item.payload->size();
     if (item.receipt.pending() && !item.receipt.async())
       item.receipt.deliver(caf::unit);
     st.in_flight.pop_front();
   }
+  pump(self);
 }
 
 /// The link is gone: what was in flight goes back to the front of the queue,
@@ -404,8 +604,11 @@ void give_back_all(machine_self self, const std::string& reason) {
 
 /// The connection is gone or left to the broker: no more commands to it.
 void forget_connection(machine_self self) {
-  self->state.connection = 0;
-  self->state.link = nullptr;
+  auto& st = self->state;
+  st.connection = 0;
+  st.link = nullptr;
+  st.pumping = false;
+  st.pace_booked = false; // its timer is of the state being left
 }
 
 /// Leaves the connection to the broker to close (or abort), if there is one.
@@ -443,7 +646,8 @@ void send_ping(machine_self self) {
   st.ping_sent_at = self->clock().now();
   ++st.pings_sent;
   st.awaiting_pong = true;
-  arm_timer(self, pong_timeout_atom{}, st.opts().pong_timeout, st.pings_sent);
+  arm_timer(self, pong_timeout_atom{}, st.opts().pong_timeout,
+            ++st.pong_deadline);
 }
 
 // -- transitions --------------------------------------------------------------
@@ -459,7 +663,7 @@ void finish(machine_self self, const std::string& undelivered_reason = "quit",
   if (reason) {
     requeue_in_flight(self);
     for (auto& item : st.queue)
-      unsent.push_back(item.message.payload);
+      unsent.push_back(*item.payload);
   }
   give_back_all(self, undelivered_reason);
   if (reason) {
@@ -522,12 +726,12 @@ void enter_connecting(machine_self self) {
 
 void enter_closing(machine_self self);
 
-/// The link is up and the session ready: what waited goes out.
+/// The link is up and the session ready: what waited goes out, as fast as
+/// the write window and the pace allow.
 void open_session(machine_self self) {
-  flush_queue(self);
-  if (self->state.draining)
-    return enter_closing(self);
   self->become(connected(self));
+  self->state.pumping = true;
+  pump(self);
 }
 
 /// Asks the session gate whether the session is ready (re-authenticated,
@@ -575,6 +779,9 @@ void enter_connected(machine_self self, link_info& link) {
   st.last.compressed = link.compressed;
   if (link.direct)
     st.link = std::move(link.direct);
+  // Subscribers still behind hold the new link too.
+  if (st.read_paused)
+    st.link->pause_reading();
   ++st.counters.connects;
   st.last_heard = self->clock().now();
   st.awaiting_pong = false;
@@ -633,6 +840,7 @@ void enter_waiting(machine_self self, const disconnect_info& info) {
 void enter_closing(machine_self self) {
   auto& st = self->state;
   ++st.generation;
+  st.pumping = false;
   // The broker writes what is in flight, then closes with 1000.
   st.link->close();
   arm_timer(self, close_timeout_atom{}, st.opts().close_timeout);
@@ -729,6 +937,9 @@ caf::message_handler common_handlers(machine_self self) {
       auto result = st.counters;
       result.disconnects.resize(close_cause_count);
       result.queue_depth = st.queue.size() + st.in_flight.size();
+      result.reading_paused = st.read_paused;
+      if (st.read_paused)
+        result.read_paused += self->clock().now() - st.paused_since;
       return result;
     },
     [=](output& x) { enqueue(self, x); },
@@ -787,18 +998,32 @@ void receive(machine_self self, input& x) {
   ++st.counters.messages_in;
   st.counters.bytes_in += x.payload.size();
   // Moved, not copied: the broker's message is ours alone.
-  fan_out(self, caf::make_message(std::move(x)));
+  fan_out_input(self, caf::make_message(std::move(x)));
 }
 
 /// What a live link does; the gate's wait shares most of it.
 caf::message_handler connected_handlers(machine_self self) {
   return {
-      [=](output& x) { write_now(self, make_pending(self, x)); },
+      [=](output& x) {
+        enqueue(self, x);
+        pump(self);
+      },
       [=](command x) {
-        if (x == command::quit)
-          enter_closing(self);
-        else
+        auto& st = self->state;
+        if (x != command::quit) {
           apply_command(self, x);
+        } else if (st.queue.empty()) {
+          enter_closing(self);
+        } else if (!st.draining) {
+          // What the window or the pace still holds goes first, bounded by
+          // close_timeout; pump closes once the queue is empty.
+          st.draining = true;
+          arm_timer(self, close_timeout_atom{}, st.opts().close_timeout, 0);
+        }
+      },
+      [=](pace_atom, uint64_t generation) {
+        if (is_current_timer(self, generation))
+          paced_turn(self);
       },
       [=](received_atom, uint64_t connection, input& x) {
         if (is_current(self, connection))
@@ -832,10 +1057,13 @@ caf::message_handler connected_handlers(machine_self self) {
           arm_timer(self, keepalive_atom{}, st.opts().ping_interval - silent_for);
         }
       },
-      [=](pong_timeout_atom, uint64_t ping) {
+      [=](pong_timeout_atom, uint64_t deadline) {
         auto& st = self->state;
-        // Only the latest ping counts, and any frame since it is an answer.
-        if (ping != st.pings_sent || !st.awaiting_pong)
+        // Only the latest deadline counts, and any frame since the ping is
+        // an answer. While reading is paused a pong cannot be read: the
+        // deadline starts again when reading resumes.
+        if (deadline != st.pong_deadline || !st.awaiting_pong
+            || st.read_paused)
           return;
         auto seconds = std::chrono::duration_cast<std::chrono::milliseconds>(
           st.opts().pong_timeout);
@@ -961,6 +1189,10 @@ machine_actor::behavior_type machine(machine_self self, connect_request request,
   st.broker = std::move(broker);
   st.timer_relay = std::move(timer_relay);
   st.counters.disconnects.resize(close_cause_count);
+  st.pace = token_bucket{st.opts().send_rate,
+                         static_cast<double>(st.opts().send_burst),
+                         static_cast<double>(st.opts().send_burst),
+                         self->clock().now().time_since_epoch()};
   self->set_down_handler([=](caf::down_msg& x) {
     remove_subscriber(self, x.source);
   });

@@ -124,7 +124,15 @@ bool operator==(const disconnect_info& x, const disconnect_info& y) noexcept {
 }
 
 bool operator==(const output& x, const output& y) noexcept {
-  return x.payload == y.payload && x.format == y.format;
+  return x.bytes() == y.bytes() && x.format == y.format;
+}
+
+output shared_output(std::shared_ptr<const std::string> buffer,
+                     frame_format format) {
+  output result;
+  result.format = format;
+  result.shared = std::move(buffer);
+  return result;
 }
 
 bool operator==(const input& x, const input& y) noexcept {
@@ -170,7 +178,8 @@ bool operator==(const connect_request& x, const connect_request& y) noexcept {
          && x.handshake_timeout == y.handshake_timeout
          && x.write_timeout == y.write_timeout
          && x.close_timeout == y.close_timeout
-         && x.max_message_size == y.max_message_size;
+         && x.max_message_size == y.max_message_size
+         && x.tcp_nodelay == y.tcp_nodelay;
 }
 
 link::~link() = default;

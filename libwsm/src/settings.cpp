@@ -341,6 +341,22 @@ const std::map<std::string, setter>& setters() {
        s.machine.overflow = *parsed;
        return {};
      }},
+    {"max-inbox",
+     [](const caf::config_value& x, settings& s) {
+       return set_count(x, s.machine.max_inbox, 0);
+     }},
+    {"send-rate",
+     [](const caf::config_value& x, settings& s) {
+       return set_real(x, s.machine.send_rate, 0.0, 1e9);
+     }},
+    {"send-burst",
+     [](const caf::config_value& x, settings& s) {
+       return set_count(x, s.machine.send_burst, 1);
+     }},
+    {"tcp-nodelay",
+     [](const caf::config_value& x, settings& s) {
+       return set_flag(x, s.machine.tcp_nodelay);
+     }},
     {"io-threads",
      [](const caf::config_value& x, settings& s) {
        return set_count(x, s.io_threads, 1);

@@ -257,6 +257,7 @@ caf::expected<connect_request> make_connect_request(const std::string& url,
   result.write_timeout = opts.write_timeout;
   result.close_timeout = opts.close_timeout;
   result.max_message_size = opts.max_message_size;
+  result.tcp_nodelay = opts.tcp_nodelay;
   return result;
 }
 

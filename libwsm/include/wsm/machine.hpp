@@ -29,6 +29,8 @@ using close_timeout_atom = caf::atom_constant<caf::atom("wsm_clto")>;
 using pong_timeout_atom = caf::atom_constant<caf::atom("wsm_pongto")>;
 /// The governor's slot has come: the attempt may start.
 using slot_timer_atom = caf::atom_constant<caf::atom("wsm_slotgo")>;
+/// `send_rate`'s token for the head of the queue has come: it may go.
+using pace_atom = caf::atom_constant<caf::atom("wsm_pace")>;
 
 /// The public vocabulary of a machine, which a pool member (see
 /// wsm/pool.hpp) answers too: a `machine_actor` converts to it, so code
@@ -60,7 +62,8 @@ using machine_actor = pooled_machine_actor::extend<
   caf::reacts_to<retry_atom, uint64_t>, caf::reacts_to<keepalive_atom, uint64_t>,
   caf::reacts_to<close_timeout_atom, uint64_t>,
   caf::reacts_to<pong_timeout_atom, uint64_t>,
-  caf::reacts_to<slot_timer_atom, uint64_t>>;
+  caf::reacts_to<slot_timer_atom, uint64_t>,
+  caf::reacts_to<pace_atom, uint64_t>>;
 
 /// Spawns a machine for `url` (`ws://host[:port][/path][?query]`) that starts
 /// connecting at once. `first_subscriber`, if given, sees the very first

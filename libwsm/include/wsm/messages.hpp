@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,13 +25,28 @@ enum class frame_format : uint8_t {
 /// The name of a frame format, e.g. `text`.
 const char* to_string(frame_format x) noexcept;
 
-/// To a machine: send one message. Queued (bounded) while not connected.
+/// To a machine: send one message. Every output not yet written counts
+/// against the machine's `max_queue`.
 struct output {
-  /// The bytes of the message.
+  /// The bytes of the message (unless `shared` is set).
   std::string payload;
   /// Overrides the machine's current format for this message alone.
   frame_format format = frame_format::machine_default;
+  /// The bytes of the message when set, instead of `payload`: one buffer
+  /// that any number of machines write without a copy each (see
+  /// `shared_output`). Crossing nodes, its bytes travel as the payload.
+  std::shared_ptr<const std::string> shared;
+
+  /// The bytes of the message, wherever they are.
+  const std::string& bytes() const noexcept {
+    return shared ? *shared : payload;
+  }
 };
+
+/// An output whose payload is `buffer`, shared with every machine it is
+/// sent to: a message for a thousand machines is one buffer.
+output shared_output(std::shared_ptr<const std::string> buffer,
+                     frame_format format = frame_format::machine_default);
 
 /// From a machine: one message received, to every subscriber.
 struct input {
@@ -117,6 +133,13 @@ struct stats {
   uint64_t undelivered = 0;
   /// The round trip of the last ping answered by a pong; 0 before any.
   caf::timespan last_rtt{};
+  /// How often reading stopped because a subscriber was `max_inbox` inputs
+  /// behind.
+  uint64_t read_pauses = 0;
+  /// How long reading was stopped in all, the pause under way included.
+  caf::timespan read_paused{};
+  /// Whether reading is stopped now.
+  bool reading_paused = false;
 };
 
 /// Field-wise equality, for tests (`expect(...).with(...)`).
@@ -134,6 +157,13 @@ std::string to_string(const status& x);
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, output& x) {
+  // A shared buffer is written as the payload; it arrives as one.
+  if constexpr (Inspector::reads_state) {
+    if (x.shared) {
+      auto bytes = *x.shared;
+      return f(caf::meta::type_name("wsm::output"), bytes, x.format);
+    }
+  }
   return f(caf::meta::type_name("wsm::output"), x.payload, x.format);
 }
 
@@ -153,7 +183,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stats& x) {
   return f(caf::meta::type_name("wsm::stats"), x.connects, x.disconnects,
            x.messages_in, x.bytes_in, x.messages_out, x.bytes_out,
-           x.queue_depth, x.undelivered, x.last_rtt);
+           x.queue_depth, x.undelivered, x.last_rtt, x.read_pauses,
+           x.read_paused, x.reading_paused);
 }
 
 template <class Inspector>

@@ -119,10 +119,27 @@ struct options {
   caf::timespan close_timeout = std::chrono::seconds(5);
   /// A message larger than this closes the link with 1009.
   size_t max_message_size = 16 * 1024 * 1024;
-  /// Outputs held while not connected.
+  /// Outputs not yet written, connected or not: those queued while there is
+  /// no link or the pacing holds them back, and those handed to the link
+  /// whose frames are not yet out. One more follows `overflow`.
   size_t max_queue = 1024;
   /// What a full queue does with one output too many.
   overflow_policy overflow = overflow_policy::reject;
+  /// Inputs delivered to a subscriber and not yet handled by it, at most.
+  /// While any subscriber is at this bound the machine reads nothing from
+  /// the socket, so TCP pushes back on the server and memory stays bounded;
+  /// reading resumes as subscribers catch up. Nothing is dropped. 0 means no
+  /// bound: a slow subscriber's mailbox then grows without limit.
+  size_t max_inbox = 32;
+  /// Outputs written per second at most (0: as fast as the link takes
+  /// them), for servers that cut off clients above a rate. Outputs beyond
+  /// the rate wait in the queue and count against `max_queue`.
+  double send_rate = 0;
+  /// Outputs that may go at once after a quiet spell, with `send_rate`.
+  size_t send_burst = 1;
+  /// Sets TCP_NODELAY: small frames go out at once instead of waiting for
+  /// the peer's acknowledgement of the previous ones (Nagle's algorithm).
+  bool tcp_nodelay = true;
   /// Start in text mode (as after `command::use_text`); binary otherwise.
   bool text = false;
   /// The session gate, if any: after every CONNECTED it is asked

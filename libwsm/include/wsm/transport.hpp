@@ -49,6 +49,9 @@ struct connect_request {
   caf::timespan close_timeout{};
   /// The largest message accepted; a larger one closes the link with 1009.
   uint64_t max_message_size = 0;
+  /// Sets TCP_NODELAY on the socket: small frames go out at once instead
+  /// of waiting for the peer's acknowledgement (Nagle's algorithm).
+  bool tcp_nodelay = true;
 };
 
 /// Why a connection ended.
@@ -87,14 +90,21 @@ constexpr size_t close_cause_count =
 class link {
 public:
   virtual ~link();
-  /// As `(write_atom, id, payload, text)`.
-  virtual void write(std::string payload, bool text) = 0;
+  /// As `(write_atom, id, payload, text)`. The payload is shared, not
+  /// copied: the caller keeps it until the frame is acknowledged.
+  virtual void write(std::shared_ptr<const std::string> payload, bool text)
+    = 0;
   /// As `(ping_atom, id)`.
   virtual void ping() = 0;
   /// As `(close_atom, id)`.
   virtual void close() = 0;
   /// As `(abort_atom, id)`.
   virtual void abort() = 0;
+  /// As `(pause_atom, id)`: no more messages are read from the socket after
+  /// the one being read, so that TCP pushes back on the peer.
+  virtual void pause_reading() = 0;
+  /// As `(resume_atom, id)`: reading goes on.
+  virtual void resume_reading() = 0;
 };
 
 /// What was agreed in the handshake of a connection that is up.
@@ -166,7 +176,8 @@ typename Inspector::result_type inspect(Inspector& f, options& x) {
            x.backoff_jitter, x.max_retries, x.reconnect_jitter,
            x.retryable_statuses, x.ping_interval, x.pong_timeout,
            x.handshake_timeout, x.write_timeout, x.close_timeout,
-           x.max_message_size, x.max_queue, x.overflow, x.text, x.gate,
+           x.max_message_size, x.max_queue, x.overflow, x.max_inbox,
+           x.send_rate, x.send_burst, x.tcp_nodelay, x.text, x.gate,
            x.gate_timeout);
 }
 
@@ -175,7 +186,7 @@ typename Inspector::result_type inspect(Inspector& f, connect_request& x) {
   return f(caf::meta::type_name("wsm::connect_request"), x.host, x.port,
            x.host_header, x.target, x.secure, x.headers, x.subprotocols,
            x.deflate, x.tls, x.handshake_timeout, x.write_timeout,
-           x.close_timeout, x.max_message_size);
+           x.close_timeout, x.max_message_size, x.tcp_nodelay);
 }
 
 template <class Inspector>
@@ -201,6 +212,11 @@ using ping_atom = caf::atom_constant<caf::atom("wsm_ping")>;
 using close_atom = caf::atom_constant<caf::atom("wsm_close")>;
 /// Machine to broker: `(abort_atom, id)` drops the connection at once.
 using abort_atom = caf::atom_constant<caf::atom("wsm_abort")>;
+/// Machine to broker: `(pause_atom, id)` stops reading from the socket after
+/// the message being read (the machine's subscribers are behind).
+using pause_atom = caf::atom_constant<caf::atom("wsm_pause")>;
+/// Machine to broker: `(resume_atom, id)` reads again.
+using resume_atom = caf::atom_constant<caf::atom("wsm_resume")>;
 
 /// Broker to machine: `(connected_atom, id, link_info)`, the link is up.
 using connected_atom = caf::atom_constant<caf::atom("wsm_up")>;
@@ -219,7 +235,8 @@ using written_atom = caf::atom_constant<caf::atom("wsm_wrote")>;
 /// `write` queues one frame (`true` = text); `ping` sends a ping; `close`
 /// closes gracefully with 1000 after the queued frames (or abandons an attempt
 /// still in progress) and forgets the id; `abort` drops the link at once,
-/// without a close handshake, and forgets the id.
+/// without a close handshake, and forgets the id; `pause` stops reading
+/// after the current message and `resume` reads again.
 ///
 /// Events back to the machine: `(connected_atom, id, link_info)`, `(received_atom, id,
 /// input)`, `(pong_atom, id)`, `(written_atom, id, count)` after `count` more
@@ -229,7 +246,8 @@ using broker_actor = caf::typed_actor<
   caf::reacts_to<open_atom, uint64_t, connect_request>,
   caf::reacts_to<write_atom, uint64_t, std::string, bool>,
   caf::reacts_to<ping_atom, uint64_t>, caf::reacts_to<close_atom, uint64_t>,
-  caf::reacts_to<abort_atom, uint64_t>>;
+  caf::reacts_to<abort_atom, uint64_t>, caf::reacts_to<pause_atom, uint64_t>,
+  caf::reacts_to<resume_atom, uint64_t>>;
 
 /// Returns a connection id never returned before in this process.
 uint64_t next_connection_id() noexcept;

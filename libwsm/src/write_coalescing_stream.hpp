@@ -1,0 +1,264 @@
+#pragma once
+
+// The layer under a session's websocket stream that turns many frames into
+// one send. The session writes each frame with Beast's synchronous API,
+// which lands here as bytes appended to a buffer at once (no Beast write
+// operation, no queue of payloads); they go to the socket together:
+//
+// - at once, when nothing holds them and no send is in flight;
+// - while the session delivers what one read brought (`hold`), they wait
+//   until the websocket stream reads from the socket again: it has nothing
+//   buffered left, so every answer to that read is written by then, and one
+//   send carries them all (the echoes of a burst of pipelined messages);
+// - a send in flight takes the next batch when it completes.
+//
+// Beast's own asynchronous writes (the upgrade request, pongs, the close
+// frame) queue behind what is gathered, in order, and complete when their
+// bytes are sent. `on_sent` tells the session after every send, so that it
+// can acknowledge the frames whose bytes are out.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/role.hpp>
+#include <boost/beast/websocket/teardown.hpp>
+
+namespace wsm::detail {
+
+template <class NextLayer>
+class write_coalescing_stream {
+public:
+  using next_layer_type = NextLayer;
+  using executor_type = typename NextLayer::executor_type;
+  using error_code = boost::beast::error_code;
+  using clock_type = std::chrono::steady_clock;
+
+  template <class... Args>
+  explicit write_coalescing_stream(Args&&... args)
+    : next_(std::forward<Args>(args)...) {
+  }
+
+  executor_type get_executor() noexcept {
+    return next_.get_executor();
+  }
+
+  next_layer_type& next_layer() noexcept {
+    return next_;
+  }
+
+  const next_layer_type& next_layer() const noexcept {
+    return next_;
+  }
+
+  /// Who owns this layer: a send in flight keeps it alive.
+  void set_owner(std::weak_ptr<void> owner) {
+    owner_ = std::move(owner);
+  }
+
+  /// Called after every send with its outcome; `bytes_sent` then says how
+  /// far the stream's bytes are out.
+  void on_sent(std::function<void(error_code)> f) {
+    on_sent_ = std::move(f);
+  }
+
+  /// Frames written from now on wait for the next read from the socket (or
+  /// `release`).
+  void hold() noexcept {
+    holding_ = true;
+  }
+
+  /// Sends what is held, e.g. when the session stops reading for a while.
+  void release() {
+    holding_ = false;
+    flush();
+  }
+
+  /// Bytes written to this layer since it was made.
+  uint64_t bytes_written() const noexcept {
+    return written_;
+  }
+
+  /// Bytes of those that the socket took.
+  uint64_t bytes_sent() const noexcept {
+    return sent_;
+  }
+
+  /// Whether a send is under way, and since when.
+  bool sending() const noexcept {
+    return sending_;
+  }
+
+  clock_type::time_point send_started() const noexcept {
+    return send_started_;
+  }
+
+  // -- what the websocket stream calls ----------------------------------------
+
+  /// A synchronous write of Beast's (a frame, a ping): gathered, never
+  /// blocking.
+  template <class ConstBuffers>
+  size_t write_some(const ConstBuffers& buffers, error_code& ec) {
+    if (failed_) {
+      ec = failed_;
+      return 0;
+    }
+    ec = {};
+    auto n = gather(buffers);
+    if (!holding_ || gathered_.size() >= high_water)
+      flush();
+    return n;
+  }
+
+  template <class ConstBuffers>
+  size_t write_some(const ConstBuffers& buffers) {
+    error_code ec;
+    auto n = write_some(buffers, ec);
+    if (ec)
+      throw boost::system::system_error{ec};
+    return n;
+  }
+
+  /// An asynchronous write of Beast's: after what is gathered, completed
+  /// once sent. Beast has one in flight at a time.
+  template <class ConstBuffers, class Handler>
+  auto async_write_some(const ConstBuffers& buffers, Handler&& handler) {
+    return boost::asio::async_initiate<Handler, void(error_code, size_t)>(
+      [this](auto completion, const ConstBuffers& data) {
+        if (failed_) {
+          boost::asio::post(next_.get_executor(),
+                            [completion = std::move(completion),
+                             ec = failed_]() mutable {
+                              std::move(completion)(ec, 0);
+                            });
+          return;
+        }
+        waiting_bytes_ = gather(data);
+        waiting_until_ = written_;
+        // Swapped in: Asio 1.81's move assignment of the handler recurses.
+        completion_type held{std::move(completion)};
+        waiting_.swap(held);
+        flush();
+      },
+      handler, buffers);
+  }
+
+  /// Reading from the socket: everything gathered goes out first.
+  template <class MutableBuffers, class Handler>
+  auto async_read_some(const MutableBuffers& buffers, Handler&& handler) {
+    holding_ = false;
+    flush();
+    return next_.async_read_some(buffers, std::forward<Handler>(handler));
+  }
+
+  template <class MutableBuffers>
+  size_t read_some(const MutableBuffers& buffers, error_code& ec) {
+    return next_.read_some(buffers, ec);
+  }
+
+  template <class MutableBuffers>
+  size_t read_some(const MutableBuffers& buffers) {
+    return next_.read_some(buffers);
+  }
+
+private:
+  /// Past this many bytes gathered, a send starts even while holding.
+  static constexpr size_t high_water = 64 * 1024;
+  /// Buffers larger than this are let go when a send leaves nothing behind.
+  static constexpr size_t idle_capacity = 16 * 1024;
+
+  template <class ConstBuffers>
+  size_t gather(const ConstBuffers& buffers) {
+    auto n = boost::asio::buffer_size(buffers);
+    auto old = gathered_.size();
+    gathered_.resize(old + n);
+    boost::asio::buffer_copy(boost::asio::buffer(&gathered_[old], n), buffers);
+    written_ += n;
+    return n;
+  }
+
+  void flush() {
+    if (sending_ || gathered_.empty() || failed_)
+      return;
+    sending_ = true;
+    send_started_ = clock_type::now();
+    std::swap(gathered_, in_flight_);
+    boost::asio::async_write(next_, boost::asio::buffer(in_flight_),
+                             [this, owner = owner_.lock()](error_code ec,
+                                                           size_t n) {
+                               on_flushed(ec, n);
+                             });
+  }
+
+  void on_flushed(error_code ec, size_t n) {
+    sending_ = false;
+    in_flight_.clear();
+    // A burst's buffers are not kept by an idle link.
+    if (gathered_.empty() && in_flight_.capacity() > idle_capacity) {
+      std::string{}.swap(in_flight_);
+      std::string{}.swap(gathered_);
+    }
+    if (ec)
+      failed_ = ec;
+    else
+      sent_ += n;
+    if (waiting_ && (ec || sent_ >= waiting_until_)) {
+      auto completion = std::move(waiting_);
+      std::move(completion)(ec, ec ? 0 : waiting_bytes_);
+    }
+    if (on_sent_)
+      on_sent_(ec);
+    if (!ec && (!holding_ || waiting_))
+      flush();
+  }
+
+  NextLayer next_;
+  std::weak_ptr<void> owner_;
+  std::function<void(error_code)> on_sent_;
+  /// Bytes not yet handed to the socket, and those being sent.
+  std::string gathered_;
+  std::string in_flight_;
+  uint64_t written_ = 0;
+  uint64_t sent_ = 0;
+  using completion_type =
+    boost::asio::any_completion_handler<void(error_code, size_t)>;
+  /// Beast's asynchronous write, completed once `waiting_until_` is sent.
+  completion_type waiting_;
+  uint64_t waiting_until_ = 0;
+  size_t waiting_bytes_ = 0;
+  error_code failed_;
+  clock_type::time_point send_started_;
+  bool holding_ = false;
+  bool sending_ = false;
+};
+
+/// The websocket stream tears down the layer below this one.
+template <class NextLayer>
+void teardown(boost::beast::role_type role,
+              write_coalescing_stream<NextLayer>& stream,
+              boost::beast::error_code& ec) {
+  using boost::beast::websocket::teardown;
+  teardown(role, stream.next_layer(), ec);
+}
+
+/// By the time Beast tears down, its close frame is sent: its write
+/// completed only then.
+template <class NextLayer, class Handler>
+void async_teardown(boost::beast::role_type role,
+                    write_coalescing_stream<NextLayer>& stream,
+                    Handler&& handler) {
+  using boost::beast::websocket::async_teardown;
+  async_teardown(role, stream.next_layer(), std::forward<Handler>(handler));
+}
+
+} // namespace wsm::detail
