@@ -42,6 +42,8 @@ public:
       [](wsm::ping_atom, uint64_t) {},
       [](wsm::close_atom, uint64_t) {},
       [](wsm::abort_atom, uint64_t) {},
+      [](wsm::pause_atom, uint64_t) {},
+      [](wsm::resume_atom, uint64_t) {},
     };
   }
 };
@@ -99,6 +101,21 @@ public:
       [](const wsm::status&) {},
       [](const wsm::input&) {},
       [](const wsm::undelivered&) {},
+      [](const wsm::stats&) {},
+    };
+  }
+};
+
+/// Answers every input with a number, as a handler that returns a value
+/// does: not the empty answer the machine expects.
+class answering_subscriber : public caf::event_based_actor {
+public:
+  using caf::event_based_actor::event_based_actor;
+
+  caf::behavior make_behavior() override {
+    return {
+      [](const wsm::status&) {},
+      [](const wsm::input&) { return 42; },
     };
   }
 };
@@ -227,6 +244,54 @@ struct fixture : test_coordinator_fixture<wsm::config> {
   void closed(uint64_t id, std::string reason) {
     closed(id, wsm::disconnect_info{wsm::close_cause::network,
                                     std::move(reason)});
+  }
+
+  /// The broker delivers one message read from the link.
+  void receive_input(uint64_t id, std::string payload) {
+    inject((wsm::received_atom, uint64_t, wsm::input),
+           from(broker).to(machine).with(wsm::received_atom::value, id,
+                                         wsm::input{std::move(payload),
+                                                    false}));
+  }
+
+  /// The machine takes the next message in its mailbox: a subscriber's
+  /// answer to an input (an empty message, which `expect` cannot name).
+  void answer_reaches_machine() {
+    CAF_REQUIRE(sched.prioritize(machine));
+    sched.run_once();
+  }
+
+  /// The subscriber handles its next input, `payload`.
+  void handled_by(const caf::actor& who, std::string payload) {
+    expect((wsm::input), from(machine).to(who).with(
+                           wsm::input{std::move(payload), false}));
+  }
+
+  /// The machine's stats now. Asked by an actor of its own and answered
+  /// without running anything else: the fixture's request() would run
+  /// every actor and fire every timer first.
+  wsm::stats stats_now() {
+    auto observer = sys.spawn<fake_subscriber>();
+    caf::send_as(observer, machine, wsm::get_atom::value,
+                 wsm::stats_atom::value);
+    // The machine takes what is ahead of the request in its mailbox too.
+    auto inbox = caf::actor_cast<caf::abstract_actor*>(observer);
+    for (int i = 0; i < 64 && inbox->peek_at_next_mailbox_element() == nullptr;
+         ++i)
+      answer_reaches_machine();
+    auto result = std::get<0>(extract<wsm::stats>(observer));
+    caf::anon_send_exit(observer, caf::exit_reason::kill);
+    return result;
+  }
+
+  /// Subscribes a second subscriber and lets the machine answer.
+  caf::actor second_subscriber() {
+    auto second = sys.spawn<fake_subscriber>();
+    consume_messages();
+    caf::send_as(sub, machine, wsm::subscribe_atom::value, second);
+    expect((wsm::subscribe_atom, caf::actor), from(sub).to(machine));
+    expect((wsm::status), from(machine).to(sub));
+    return second;
   }
 
   void written(uint64_t id, uint64_t count) {
@@ -1201,6 +1266,232 @@ CAF_TEST(a session gate that does not answer in time drops the link) {
   expect((wsm::abort_atom, uint64_t), from(machine).to(broker).with(_, id));
   expect_status(state::disconnected,
                 "session gate failed: no answer within 2000ms", 1, 1);
+}
+
+// -- inbound flow control -------------------------------------------------------
+
+CAF_TEST(a subscriber max_inbox inputs behind stops reading until it catches up) {
+  opts.max_inbox = 4;
+  auto id = start_connected();
+  for (auto payload : {"1", "2", "3"})
+    receive_input(id, payload);
+  CAF_CHECK(!received<wsm::pause_atom, uint64_t>(broker));
+  // The fourth puts the subscriber at the bound: the link stops reading.
+  receive_input(id, "4");
+  expect((wsm::pause_atom, uint64_t), from(machine).to(broker).with(_, id));
+  // Handling the second answers it (every second input is a request): the
+  // machine learns that two are done, and the link reads again.
+  handled_by(sub, "1");
+  handled_by(sub, "2");
+  answer_reaches_machine(); // the answer
+  expect((wsm::resume_atom, uint64_t), from(machine).to(broker).with(_, id));
+  handled_by(sub, "3");
+  handled_by(sub, "4");
+  auto counters = stats_now();
+  CAF_CHECK(!counters.reading_paused);
+  CAF_CHECK_EQUAL(counters.read_pauses, 1u);
+}
+
+CAF_TEST(reading paused for a while counts its time in stats) {
+  opts.max_inbox = 2;
+  auto id = start_connected();
+  receive_input(id, "1");
+  receive_input(id, "2");
+  expect((wsm::pause_atom, uint64_t), from(machine).to(broker).with(_, id));
+  sched.clock().advance_time(1500ms);
+  auto during = stats_now();
+  CAF_CHECK(during.reading_paused);
+  CAF_CHECK(during.read_paused == 1500ms); // the pause under way
+  CAF_CHECK_EQUAL(during.read_pauses, 1u);
+  handled_by(sub, "1");
+  handled_by(sub, "2");
+  answer_reaches_machine();
+  expect((wsm::resume_atom, uint64_t), from(machine).to(broker).with(_, id));
+  sched.clock().advance_time(1s);
+  auto after = stats_now();
+  CAF_CHECK(!after.reading_paused);
+  CAF_CHECK(after.read_paused == 1500ms);
+}
+
+CAF_TEST(with several subscribers the slowest bounds the read) {
+  opts.max_inbox = 4;
+  auto id = start_connected();
+  auto slow = second_subscriber();
+  for (auto payload : {"1", "2", "3", "4"})
+    receive_input(id, payload);
+  expect((wsm::pause_atom, uint64_t), from(machine).to(broker).with(_, id));
+  // The fast one is done with all four; the slow one with none.
+  for (auto payload : {"1", "2", "3", "4"})
+    handled_by(sub, payload);
+  answer_reaches_machine();
+  answer_reaches_machine();
+  CAF_CHECK(!received<wsm::resume_atom, uint64_t>(broker));
+  handled_by(slow, "1");
+  handled_by(slow, "2");
+  answer_reaches_machine();
+  expect((wsm::resume_atom, uint64_t), from(machine).to(broker).with(_, id));
+}
+
+CAF_TEST(a subscriber that dies while the machine is paused lets reading go on) {
+  opts.max_inbox = 2;
+  auto id = start_connected();
+  auto slow = second_subscriber();
+  receive_input(id, "1");
+  receive_input(id, "2");
+  expect((wsm::pause_atom, uint64_t), from(machine).to(broker).with(_, id));
+  handled_by(sub, "1");
+  handled_by(sub, "2");
+  answer_reaches_machine();
+  CAF_CHECK(!received<wsm::resume_atom, uint64_t>(broker));
+  caf::anon_send_exit(slow, caf::exit_reason::kill);
+  consume_messages(); // its end, its down message, the bounced request
+  auto counters = stats_now();
+  CAF_CHECK(!counters.reading_paused);
+  CAF_CHECK_EQUAL(counters.read_pauses, 1u);
+  // And the link reads on: more inputs come through to the one left.
+  receive_input(id, "3");
+  handled_by(sub, "3");
+}
+
+CAF_TEST(a subscriber that answers inputs with a value still catches up) {
+  opts.max_inbox = 2;
+  auto answering = sys.spawn<answering_subscriber>();
+  consume_messages();
+  auto id = start(answering);
+  expect((wsm::status), from(machine).to(answering));
+  connected(id);
+  expect((wsm::status), from(machine).to(answering));
+  receive_input(id, "1");
+  receive_input(id, "2");
+  expect((wsm::pause_atom, uint64_t), from(machine).to(broker).with(_, id));
+  consume_messages();
+  auto counters = stats_now();
+  CAF_CHECK(!counters.reading_paused);
+  CAF_CHECK_EQUAL(counters.read_pauses, 1u);
+  CAF_CHECK(machine_is_alive());
+}
+
+CAF_TEST(pings go out while paused and the pong deadline waits for reading) {
+  opts.max_inbox = 2;
+  auto id = start_connected();
+  receive_input(id, "1");
+  receive_input(id, "2");
+  expect((wsm::pause_atom, uint64_t), from(machine).to(broker).with(_, id));
+  // The silence is ours: the keepalive still pings...
+  sched.clock().advance_time(opts.ping_interval);
+  expect((caf::atom_value, caf::actor_addr, caf::message), from(_).to(relay));
+  expect((wsm::keepalive_atom, uint64_t), from(_).to(machine));
+  expect((wsm::ping_atom, uint64_t), from(machine).to(broker).with(_, id));
+  // ...but no pong can be read while paused: its deadline passes unheeded.
+  expect_timer(wsm::pong_timeout_atom{});
+  CAF_CHECK(!received<wsm::abort_atom, uint64_t>(broker));
+  CAF_CHECK(!received<wsm::status>(sub));
+  // Once reading resumes, the pong gets a full pong_timeout. (With a bound
+  // of 2 every input is a request: two answers.)
+  handled_by(sub, "1");
+  handled_by(sub, "2");
+  answer_reaches_machine();
+  expect((wsm::resume_atom, uint64_t), from(machine).to(broker).with(_, id));
+  answer_reaches_machine();
+  CAF_CHECK_EQUAL(sched.clock().advance_time(opts.pong_timeout - 1ms), 0u);
+  expect_timer(wsm::pong_timeout_atom{});
+  expect((wsm::abort_atom, uint64_t), from(machine).to(broker).with(_, id));
+  expect_status(state::disconnected,
+                "no pong within 3000ms: the peer is gone", 1, 1);
+}
+
+CAF_TEST(a new link starts paused while a subscriber is still behind) {
+  opts.max_inbox = 2;
+  auto id = start_connected();
+  auto slow = second_subscriber();
+  receive_input(id, "1");
+  receive_input(id, "2");
+  expect((wsm::pause_atom, uint64_t), from(machine).to(broker).with(_, id));
+  handled_by(sub, "1");
+  handled_by(sub, "2");
+  answer_reaches_machine();
+  answer_reaches_machine();
+  closed(id, "read: End of file");
+  expect_status(state::disconnected, "read: End of file", 1, 1);
+  auto second = expect_immediate_retry(1);
+  auto direct = std::make_shared<recording_link>();
+  wsm::link_info link;
+  link.direct = direct;
+  connected(second, std::move(link));
+  expect_status(state::connected, "", 1, 2);
+  CAF_REQUIRE_EQUAL(direct->calls.size(), 1u);
+  CAF_CHECK_EQUAL(direct->calls[0], "pause");
+}
+
+CAF_TEST(max_inbox 0 never stops reading) {
+  opts.max_inbox = 0;
+  auto id = start_connected();
+  for (int i = 0; i < 100; ++i)
+    receive_input(id, "x");
+  CAF_CHECK(!received<wsm::pause_atom, uint64_t>(broker));
+  CAF_CHECK_EQUAL(stats_now().read_pauses, 0u);
+}
+
+// -- outputs while connected ----------------------------------------------------
+
+CAF_TEST(outputs not yet written count against max_queue while connected) {
+  auto id = start_connected(); // max_queue is 2
+  send_output("a");
+  expect_write(id, "a", false);
+  send_output("b");
+  expect_write(id, "b", false);
+  send_output("c");
+  expect((wsm::undelivered), from(machine).to(sub).with(
+                               wsm::undelivered{"c", "queue full"}));
+  CAF_CHECK_EQUAL(stats_now().queue_depth, 2u);
+  written(id, 2);
+  send_output("d");
+  expect_write(id, "d", false);
+}
+
+CAF_TEST(send_rate paces outputs and the rest wait in the queue) {
+  opts.send_rate = 2; // one every 500ms
+  opts.send_burst = 1;
+  opts.max_queue = 4;
+  auto id = start_connected();
+  for (auto payload : {"a", "b", "c"})
+    send_output(payload);
+  expect_write(id, "a", false);
+  CAF_CHECK(!received<wsm::write_atom, uint64_t, std::string, bool>(broker));
+  CAF_CHECK_EQUAL(stats_now().queue_depth, 3u);
+  CAF_CHECK_EQUAL(sched.clock().advance_time(499ms), 0u);
+  expect_timer(wsm::pace_atom{});
+  expect_write(id, "b", false);
+  CAF_CHECK_EQUAL(sched.clock().advance_time(499ms), 0u);
+  expect_timer(wsm::pace_atom{});
+  expect_write(id, "c", false);
+}
+
+CAF_TEST(quit while paced writes what waits within close_timeout) {
+  opts.send_rate = 1;
+  opts.max_queue = 4;
+  auto id = start_connected();
+  send_output("a");
+  expect_write(id, "a", false);
+  send_output("b");
+  send_command(wsm::command::quit);
+  CAF_CHECK(!received<wsm::close_atom, uint64_t>(broker));
+  // The pace lets b go after a second; then the link closes.
+  expect_timer(wsm::pace_atom{});
+  expect_write(id, "b", false);
+  expect((wsm::close_atom, uint64_t), from(machine).to(broker).with(_, id));
+}
+
+CAF_TEST(an output with a shared buffer reaches the link without a copy) {
+  auto [id, direct] = start_with_link();
+  auto buffer = std::make_shared<const std::string>("for many machines");
+  inject((wsm::output),
+         from(sub).to(machine).with(wsm::shared_output(buffer)));
+  CAF_REQUIRE_EQUAL(direct->payloads.size(), 1u);
+  CAF_CHECK_EQUAL(direct->payloads[0].get(), buffer.get());
+  CAF_CHECK_EQUAL(direct->calls[0], "write for many machines binary");
+  written(id, 1);
+  CAF_CHECK_EQUAL(stats_now().bytes_out, buffer->size());
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
