@@ -28,7 +28,6 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
@@ -75,9 +74,19 @@ public:
 // them in batches (write_coalescing_stream.hpp); the websocket stream sits
 // on a bare socket, as in any minimal Beast client: the session's own timer
 // bounds what needs bounding.
-using plain_stream = websocket::stream<write_coalescing_stream<tcp::socket>>;
+// Each connection lives on one thread's context (io_runtime.hpp), so its
+// socket, timer and resolver use that context's executor as it is: no
+// strand, and no type-erased executor copied for every operation.
+using executor_type = net::io_context::executor_type;
+using socket_type = net::basic_stream_socket<tcp, executor_type>;
+using timer_type =
+  net::basic_waitable_timer<std::chrono::steady_clock,
+                            net::wait_traits<std::chrono::steady_clock>,
+                            executor_type>;
+using resolver_type = net::ip::basic_resolver<tcp, executor_type>;
+using plain_stream = websocket::stream<write_coalescing_stream<socket_type>>;
 using tls_stream =
-  websocket::stream<write_coalescing_stream<beast::ssl_stream<tcp::socket>>>;
+  websocket::stream<write_coalescing_stream<beast::ssl_stream<socket_type>>>;
 
 /// Where a session is in its life. Each step's `do_x` starts it and `on_x`
 /// completes it; `drop` jumps to `closed` from anywhere.
@@ -94,10 +103,9 @@ enum class session_phase : uint8_t {
 };
 
 /// One client connection, from resolve to close. Every member function runs
-/// on the session's executor (a strand when several threads run the
-/// context); the public ones dispatch themselves there first: called on an
-/// I/O thread while the executor is free, they run at once, so a machine's
-/// write is gathered in the same handler.
+/// on the thread of the session's context; the public ones dispatch
+/// themselves there first: called on that thread, they run at once, so a
+/// machine's write is gathered in the same handler.
 template <class Stream>
 class session : public session_base,
                 public std::enable_shared_from_this<session<Stream>> {
@@ -107,7 +115,7 @@ public:
   /// `stream_args` follow the executor into the stream's constructor: the
   /// TLS context for a TLS stream, nothing for a plain one.
   template <class... StreamArgs>
-  session(net::any_io_executor executor, uint64_t id, caf::actor_addr machine,
+  session(executor_type executor, uint64_t id, caf::actor_addr machine,
           connect_request request, std::shared_ptr<net::ssl::context> tls,
           StreamArgs&... stream_args)
     : ws_(executor, stream_args...),
@@ -584,16 +592,16 @@ private:
   /// What only connecting needs, let go once the link is up: thousands of
   /// idle links do not keep their requests and answers.
   struct handshake_state {
-    handshake_state(net::any_io_executor executor, connect_request x)
+    handshake_state(executor_type executor, connect_request x)
       : resolver(executor), request(std::move(x)) {
     }
-    tcp::resolver resolver;
+    resolver_type resolver;
     connect_request request;
     websocket::response_type response;
   };
 
   Stream ws_;
-  net::steady_timer deadline_;
+  timer_type deadline_;
   /// The TLS context the stream uses, shared by sessions alike; null for a
   /// plain stream.
   std::shared_ptr<net::ssl::context> tls_;
@@ -668,13 +676,8 @@ struct broker_state {
   make_session(uint64_t id, caf::actor_addr machine, connect_request request) {
     // Not make_shared: the map's weak reference would keep the whole
     // session's memory until the next sweep, not just a control block.
-    // A strand keeps a session's handlers apart when several threads run
-    // the context; with one thread they are apart already, and a strand
-    // would only cost a lock and executor copies per operation.
-    net::any_io_executor executor =
-      io->threads() == 1
-        ? net::any_io_executor{io->context().get_executor()}
-        : net::any_io_executor{net::make_strand(io->context())};
+    // Connections take the threads' contexts in turn.
+    auto executor = io->next().get_executor();
     if (!request.secure)
       return std::shared_ptr<session_base>{new session<plain_stream>(
         executor, id, std::move(machine), std::move(request), nullptr)};

@@ -317,7 +317,7 @@ public:
   /// Runs `job` in a handler of its own, behind what the context has
   /// queued already.
   void post(caf::resumable* job) {
-    net::post(io_->context(), job_handler{this, job});
+    net::post(io_->nearest(), job_handler{this, job});
   }
 
   /// Runs `job` for one turn on the calling I/O thread.
