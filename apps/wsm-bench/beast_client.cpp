@@ -142,19 +142,41 @@ measurement feed(const workload& w) {
   net::io_context io{1};
   auto ws = connect_blocking(io, parse(w.url));
   beast::flat_buffer buffer;
+  // Each message in its place, as wsm's client checks.
+  auto check = [&](size_t i) {
+    auto data = static_cast<const char*>(buffer.data().data());
+    if (buffer.size() != w.size || feed_sequence(data, w.size) != i)
+      throw std::runtime_error("feed: message " + std::to_string(i)
+                               + " out of order or of the wrong size");
+    buffer.consume(buffer.size());
+  };
   auto take = [&](size_t count, progress* report) {
     ws->write(net::buffer(feed_request(count, w.size)));
-    for (size_t i = 0; i < count; ++i) {
-      ws->read(buffer);
-      // The same check as wsm's client: each message in its place.
-      auto data = static_cast<const char*>(buffer.data().data());
-      if (buffer.size() != w.size || feed_sequence(data, w.size) != i)
-        throw std::runtime_error("feed: message " + std::to_string(i)
-                                 + " out of order or of the wrong size");
-      buffer.consume(buffer.size());
-      if (report != nullptr)
-        report->update(i + 1);
+    if (!w.async_baseline) {
+      for (size_t i = 0; i < count; ++i) {
+        ws->read(buffer);
+        check(i);
+        if (report != nullptr)
+          report->update(i + 1);
+      }
+      return;
     }
+    // The same through completion handlers on the io_context.
+    size_t received = 0;
+    std::function<void()> read = [&] {
+      ws->async_read(buffer, [&](beast::error_code ec, size_t) {
+        if (ec)
+          throw std::runtime_error("read: " + ec.message());
+        check(received++);
+        if (report != nullptr)
+          report->update(received);
+        if (received < count)
+          read();
+      });
+    };
+    read();
+    io.restart();
+    io.run();
   };
   take(warm_up_count(w), nullptr);
   progress report{"beast feed", w.count};

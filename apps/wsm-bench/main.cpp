@@ -470,6 +470,9 @@ int main(int argc, char** argv) {
                    "the subscriber takes this long per input (e.g. 200us), "
                    "on a thread of its own; prints the peak RSS and whether "
                    "every message arrived in order; no baseline");
+  feed->add_flag("--async-baseline", w.async_baseline,
+                 "the raw Beast client reads asynchronously (default: "
+                 "blocking reads, the fastest it can be)");
   feed->add_flag("--remote-subscriber", w.remote_subscriber,
                  "with --slow-subscriber: the subscriber lives in another "
                  "actor system (another node), linked by CAF's middleman");

@@ -136,9 +136,12 @@ public:
     net::dispatch(ws_.get_executor(), [self = this->shared_from_this()] {
       auto& layer = self->ws_.next_layer();
       layer.set_owner(self);
+      // Both run inside the layer's calls, which Beast makes from the
+      // session's own operations: the session is alive then.
       layer.on_sent([raw = self.get()](beast::error_code ec) {
         raw->on_sent(ec);
       });
+      layer.before_read([raw = self.get()] { raw->deliver_inputs(); });
       // One deadline for resolve, connect and upgrade together.
       self->arm_deadline(self->handshake_->request.handshake_timeout,
                          "handshake timed out after "
@@ -202,10 +205,30 @@ private:
     return caf::actor_cast<machine_actor>(machine_);
   }
 
+  /// Hands the messages read since the last delivery to the machine, in
+  /// one message and one batch: the machine and its subscribers run once
+  /// for all of them when the batch ends, not once per message.
+  void deliver_inputs() {
+    if (inputs_.empty())
+      return;
+    batch_scope batch;
+    if (inputs_.size() == 1) {
+      caf::anon_send(machine(), received_atom::value, id_,
+                     std::move(inputs_.front()));
+      inputs_.clear();
+      return;
+    }
+    // One message for the burst: one trip through the machine's mailbox.
+    caf::anon_send(machine(), received_atom::value, id_, std::move(inputs_));
+    inputs_ = {};
+  }
+
   /// Reports the end of the connection, once.
   void report_closed(disconnect_info info) {
     if (phase_ == session_phase::closed)
       return;
+    // What was read before the end is the machine's before the end.
+    deliver_inputs();
     phase_ = session_phase::closed;
     // Frames written before the end are acked before it, or the machine
     // would write them again on the next link.
@@ -533,22 +556,19 @@ private:
       return fail("read", ec);
     if (!ws_.is_message_done())
       return do_read();
-    auto& layer = ws_.next_layer();
-    {
-      // The machine, its subscribers and the writes they start run at the
-      // end of this block, in this handler, before the next read. Their
-      // frames wait for that read, so that the answers to every message
-      // this read brought leave in one send.
-      batch_scope batch;
+    // Kept until Beast has parsed what the socket gave (it then reads
+    // again, and the layer calls deliver_inputs): the machine and its
+    // subscribers run once for a burst of messages, and their answers
+    // leave in one send.
+    inputs_.push_back(input{std::move(message_), ws_.got_text()});
+    message_.clear(); // moved from: empty again for the next message
+    if (phase_ != session_phase::open || read_paused_) {
+      // No read follows (resume_reading reads again): deliver now.
+      auto& layer = ws_.next_layer();
       layer.hold();
-      input message{std::move(message_), ws_.got_text()};
-      message_.clear(); // moved from: empty again for the next message
-      caf::anon_send(machine(), received_atom::value, id_, std::move(message));
-    }
-    if (phase_ != session_phase::open)
+      deliver_inputs();
       return layer.release();
-    if (read_paused_)
-      return layer.release(); // resume_reading reads again
+    }
     do_read();
   }
 
@@ -609,6 +629,9 @@ private:
   std::array<char, 128> first_bytes_;
   /// The message being read.
   std::string message_;
+  /// Messages read, not yet handed to the machine (at most what one read
+  /// from the socket holds).
+  std::vector<input> inputs_;
   /// Where each frame written and not yet acked ends in the layer's bytes.
   lazy_deque<uint64_t> frame_ends_;
   uint64_t id_;

@@ -377,49 +377,63 @@ void inputs_handled(machine_self self, const caf::actor_addr& subscriber,
   check_inbox_bound(self);
 }
 
-/// Sends `content` to `x` as a request: its answer, whatever it is (CAF
-/// answers a handler that returns nothing with an empty message, and a
-/// dead or unwilling receiver with an error), says that `x` is done with
-/// every input sent to it before.
-void deliver_tracked(machine_self self, subscriber_entry& x,
-                     const caf::message& content) {
-  auto dest = caf::actor_cast<caf::strong_actor_ptr>(x.handle);
-  if (!dest)
-    return;
-  auto id = self->new_request_id(caf::message_priority::normal);
-  dest->enqueue(caf::actor_cast<caf::strong_actor_ptr>(self), id, content,
-                self->context());
+/// Registers what the answer to input `seq` of `x` means: whatever it is
+/// (CAF answers a handler that returns nothing with an empty message, and a
+/// dead or unwilling receiver, or an unexpected answer, with an error),
+/// `x` is done with every input sent to it before.
+void await_answer(machine_self self, const subscriber_entry& x,
+                  caf::message_id request) {
   auto who = x.handle.address();
   auto seq = x.delivered;
-  // Any answer will do: the empty one of a handler that returns nothing, or
-  // an error (a dead receiver, a default handler that drops, or an
-  // unexpected answer, which CAF hands to the error handler).
   auto handled = [=] { inputs_handled(self, who, seq); };
   self->add_multiplexed_response_handler(
-    id.response_id(),
+    request.response_id(),
     caf::behavior{[=]() { handled(); }, [=](caf::error&) { handled(); }});
 }
 
-/// Sends one input to every subscriber, the same message to each. With
-/// `max_inbox`, an input now and then goes as a request, and the one that
-/// puts a subscriber at the bound stops reading until it is answered.
-void fan_out_input(machine_self self, const caf::message& content) {
+/// Whether input number `x.delivered` goes to `x` as a request: now and
+/// then, and always the one that puts it at the bound.
+bool asks_for_answer(const subscriber_entry& x, size_t limit) {
+  return limit > 0
+         && (x.delivered - x.handled >= limit
+             || x.delivered % probe_interval(limit) == 0);
+}
+
+/// Enqueues one input to `x`, as a request when it is time to ask.
+template <class Content>
+void deliver_input(machine_self self, subscriber_entry& x, Content&& content,
+                   size_t limit) {
+  auto dest = caf::actor_cast<caf::strong_actor_ptr>(x.handle);
+  if (!dest)
+    return;
+  ++x.delivered;
+  auto id = caf::make_message_id();
+  if (asks_for_answer(x, limit)) {
+    id = self->new_request_id(caf::message_priority::normal);
+    await_answer(self, x, id);
+  }
+  dest->enqueue(caf::make_mailbox_element(
+                  caf::actor_cast<caf::strong_actor_ptr>(self), id, {},
+                  std::forward<Content>(content)),
+                self->context());
+}
+
+/// Sends one input to every subscriber. One subscriber gets the input in
+/// its mailbox element itself (one allocation); several share one message,
+/// never a copy of the payload each. With `max_inbox`, an input now and
+/// then goes as a request, and the one that puts a subscriber at the bound
+/// stops reading until it is answered.
+void fan_out_input(machine_self self, input&& x) {
   auto& st = self->state;
   auto limit = st.opts().max_inbox;
-  if (limit == 0)
-    return fan_out(self, content);
-  auto every = probe_interval(limit);
-  bool at_bound = false;
-  for (auto& x : st.subscribers) {
-    ++x.delivered;
-    auto behind = x.delivered - x.handled;
-    if (behind >= limit || x.delivered % every == 0)
-      deliver_tracked(self, x, content);
-    else
-      deliver(self, caf::actor_cast<caf::strong_actor_ptr>(x.handle), content);
-    at_bound = at_bound || behind >= limit;
+  if (st.subscribers.size() == 1) {
+    deliver_input(self, st.subscribers.front(), std::move(x), limit);
+  } else {
+    auto content = caf::make_message(std::move(x));
+    for (auto& sub : st.subscribers)
+      deliver_input(self, sub, content, limit);
   }
-  if (at_bound)
+  if (any_subscriber_at_bound(st))
     pause_reading(self);
 }
 
@@ -991,14 +1005,30 @@ machine_actor::behavior_type connecting(machine_self self) {
 }
 
 /// Counts an incoming frame and passes it on.
+void pass_on(machine_self self, input& x) {
+  auto& st = self->state;
+  ++st.counters.messages_in;
+  st.counters.bytes_in += x.payload.size();
+  // Moved, not copied: the broker's message is ours alone.
+  fan_out_input(self, std::move(x));
+}
+
+/// Messages arrived: the peer is alive, and subscribers get each.
 void receive(machine_self self, input& x) {
   auto& st = self->state;
   st.last_heard = self->clock().now();
   st.awaiting_pong = false;
-  ++st.counters.messages_in;
-  st.counters.bytes_in += x.payload.size();
-  // Moved, not copied: the broker's message is ours alone.
-  fan_out_input(self, caf::make_message(std::move(x)));
+  pass_on(self, x);
+}
+
+/// What one read from the socket brought, in one message from the broker:
+/// one look at the clock for all of them.
+void receive(machine_self self, std::vector<input>& xs) {
+  auto& st = self->state;
+  st.last_heard = self->clock().now();
+  st.awaiting_pong = false;
+  for (auto& x : xs)
+    pass_on(self, x);
 }
 
 /// What a live link does; the gate's wait shares most of it.
@@ -1028,6 +1058,10 @@ caf::message_handler connected_handlers(machine_self self) {
       [=](received_atom, uint64_t connection, input& x) {
         if (is_current(self, connection))
           receive(self, x);
+      },
+      [=](received_atom, uint64_t connection, std::vector<input>& xs) {
+        if (is_current(self, connection))
+          receive(self, xs);
       },
       [=](pong_atom, uint64_t connection) {
         if (!is_current(self, connection))
@@ -1125,6 +1159,10 @@ machine_actor::behavior_type closing(machine_self self) {
         // The peer may still talk until it answers our close frame.
         if (is_current(self, connection))
           receive(self, x);
+      },
+      [=](received_atom, uint64_t connection, std::vector<input>& xs) {
+        if (is_current(self, connection))
+          receive(self, xs);
       },
       [=](closed_atom, uint64_t connection, const disconnect_info& info) {
         if (is_current(self, connection)) {

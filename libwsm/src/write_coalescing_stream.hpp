@@ -6,10 +6,12 @@
 // operation, no queue of payloads); they go to the socket together:
 //
 // - at once, when nothing holds them and no send is in flight;
-// - while the session delivers what one read brought (`hold`), they wait
-//   until the websocket stream reads from the socket again: it has nothing
-//   buffered left, so every answer to that read is written by then, and one
-//   send carries them all (the echoes of a burst of pipelined messages);
+// - when the websocket stream is about to read from the socket again: it
+//   has parsed everything the last read brought, and `before_read` lets the
+//   session deliver those messages first, so every answer to them is
+//   written by then and one send carries them all (the echoes of a burst of
+//   pipelined messages);
+// - while held (`hold`), they wait for `release` or that next read;
 // - a send in flight takes the next batch when it completes.
 //
 // Beast's own asynchronous writes (the upgrade request, pongs, the close
@@ -70,6 +72,13 @@ public:
   /// far the stream's bytes are out.
   void on_sent(std::function<void(error_code)> f) {
     on_sent_ = std::move(f);
+  }
+
+  /// Called when the websocket stream is about to read from the socket:
+  /// what it parsed so far may be delivered, and the frames written in
+  /// answer go out with one send right after.
+  void before_read(std::function<void()> f) {
+    before_read_ = std::move(f);
   }
 
   /// Frames written from now on wait for the next read from the socket (or
@@ -156,6 +165,10 @@ public:
   /// Reading from the socket: everything gathered goes out first.
   template <class MutableBuffers, class Handler>
   auto async_read_some(const MutableBuffers& buffers, Handler&& handler) {
+    if (before_read_) {
+      holding_ = true;
+      before_read_();
+    }
     holding_ = false;
     flush();
     return next_.async_read_some(buffers, std::forward<Handler>(handler));
@@ -225,6 +238,7 @@ private:
   NextLayer next_;
   std::weak_ptr<void> owner_;
   std::function<void(error_code)> on_sent_;
+  std::function<void()> before_read_;
   /// Bytes not yet handed to the socket, and those being sent.
   std::string gathered_;
   std::string in_flight_;

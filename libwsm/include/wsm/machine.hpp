@@ -55,6 +55,7 @@ using machine_actor = pooled_machine_actor::extend<
   // events from the broker
   caf::reacts_to<connected_atom, uint64_t, link_info>,
   caf::reacts_to<received_atom, uint64_t, input>,
+  caf::reacts_to<received_atom, uint64_t, std::vector<input>>,
   caf::reacts_to<pong_atom, uint64_t>,
   caf::reacts_to<written_atom, uint64_t, uint64_t>,
   caf::reacts_to<closed_atom, uint64_t, disconnect_info>,

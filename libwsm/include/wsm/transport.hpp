@@ -220,7 +220,9 @@ using resume_atom = caf::atom_constant<caf::atom("wsm_resume")>;
 
 /// Broker to machine: `(connected_atom, id, link_info)`, the link is up.
 using connected_atom = caf::atom_constant<caf::atom("wsm_up")>;
-/// Broker to machine: `(received_atom, id, input)`, one message arrived.
+/// Broker to machine: `(received_atom, id, input)`, one message arrived;
+/// `(received_atom, id, std::vector<input>)`, those that one read from the
+/// socket brought, in order.
 using received_atom = caf::atom_constant<caf::atom("wsm_recv")>;
 /// Broker to machine: `(pong_atom, id)`, a pong arrived.
 using pong_atom = caf::atom_constant<caf::atom("wsm_pong")>;
