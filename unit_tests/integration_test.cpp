@@ -12,18 +12,35 @@
 #include <dirent.h>
 #include <fstream>
 #include <string>
+#include <tuple>
 
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include "echo_server.hpp"
 #include "support/live_fixture.hpp"
+#include "support/slow_subscriber.hpp"
 #include "wsm/wsm.hpp"
 
 using namespace std::chrono_literals;
 using wsm::state;
 
 namespace {
+
+/// A figure of /proc/self/status, in KiB (VmRSS, VmHWM).
+long proc_status_kib(const std::string& field) {
+  std::ifstream status{"/proc/self/status"};
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind(field + ":", 0) == 0)
+      return std::stol(line.substr(field.size() + 1));
+  return -1;
+}
+
+/// Starts measuring the peak resident set anew (Linux: clear_refs 5).
+void reset_peak_rss() {
+  std::ofstream{"/proc/self/clear_refs"} << "5";
+}
 
 using wsm_test::event_timeout;
 
@@ -312,6 +329,77 @@ CAF_TEST(an unknown wsm.scheduler is refused by name) {
   CAF_CHECK_EQUAL(why,
                   "wsm.scheduler: 'fast' is not a scheduler; use 'io' or "
                   "'caf'");
+}
+
+/// Feeds `count` messages of `size` bytes from the server to a subscriber
+/// that takes `delay` per input; returns (received, in order, most inputs
+/// waiting in its mailbox at once, read pauses).
+std::tuple<uint64_t, bool, size_t, uint64_t>
+slow_feed(fixture& f, size_t count, size_t size,
+          std::chrono::microseconds delay) {
+  auto machine = f.spawn(f.url());
+  f.expect_state(state::connecting);
+  f.expect_state(state::connected);
+  auto slow = f.sys.spawn<caf::detached>(wsm_test::slow_subscriber, delay,
+                                         count,
+                                         caf::actor_cast<caf::actor>(f.self));
+  f.self->request(machine, event_timeout, wsm::subscribe_atom::value, slow)
+    .receive([](const wsm::status&) {},
+             [](caf::error& err) { CAF_FAIL(wsm::describe(err)); });
+  // Only the slow one listens from here on.
+  f.self->send(machine, wsm::unsubscribe_atom::value,
+               caf::actor_cast<caf::actor>(f.self));
+  f.self->send(machine, wsm::output{"/FEED " + std::to_string(count) + " "
+                                    + std::to_string(size)});
+  std::tuple<uint64_t, bool, size_t, uint64_t> result;
+  f.self->receive(
+    [&](wsm_test::fed_atom, uint64_t received, bool in_order,
+        size_t most_waiting) {
+      result = {received, in_order, most_waiting, 0};
+    },
+    caf::after(std::chrono::seconds(60)) >> [] {
+      CAF_FAIL("the feed did not arrive within 60s");
+    });
+  f.self->request(machine, event_timeout, wsm::get_atom::value,
+                  wsm::stats_atom::value)
+    .receive([&](const wsm::stats& x) { std::get<3>(result) = x.read_pauses; },
+             [](caf::error& err) { CAF_FAIL(wsm::describe(err)); });
+  f.self->send(machine, wsm::command::quit);
+  caf::anon_send_exit(slow, caf::exit_reason::user_shutdown);
+  return result;
+}
+
+CAF_TEST(a slow subscriber stops the reading and memory stays bounded) {
+  // 40 MiB through a subscriber that takes 25us (and a sleep's overhead)
+  // per input: without flow control its mailbox would hold most of it.
+  constexpr size_t count = 40000;
+  auto rss_before = proc_status_kib("VmRSS");
+  reset_peak_rss();
+  auto [received, in_order, most_waiting, pauses] =
+    slow_feed(*this, count, 1024, std::chrono::microseconds(25));
+  auto peak_growth = proc_status_kib("VmHWM") - rss_before;
+  CAF_MESSAGE("peak RSS growth " << peak_growth << " KiB, at most "
+                                 << most_waiting << " inputs waiting, "
+                                 << pauses << " read pauses");
+  CAF_CHECK_EQUAL(received, count);
+  CAF_CHECK(in_order);
+  // What arrived after the bound waited in the machine, not here.
+  CAF_CHECK_LESS_OR_EQUAL(most_waiting, opts.max_inbox);
+  CAF_CHECK_GREATER(pauses, 0u);
+  CAF_CHECK_LESS(peak_growth, 16 * 1024);
+}
+
+CAF_TEST(max_inbox 0 lets the mailbox of a slow subscriber grow) {
+  // The same feed, shorter, without the bound: the contrast that shows what
+  // the bound does.
+  opts.max_inbox = 0;
+  constexpr size_t count = 5000;
+  auto [received, in_order, most_waiting, pauses] =
+    slow_feed(*this, count, 64, std::chrono::microseconds(25));
+  CAF_CHECK_EQUAL(received, count);
+  CAF_CHECK(in_order);
+  CAF_CHECK_GREATER(most_waiting, 1000u);
+  CAF_CHECK_EQUAL(pauses, 0u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -150,6 +150,13 @@ public:
     calls.push_back("pause");
   }
 
+  void consumed(uint64_t count) override {
+    consumed_total += count;
+  }
+
+  /// Inputs the machine reported as passed on.
+  uint64_t consumed_total = 0;
+
   void resume_reading() override {
     calls.push_back("resume");
   }
@@ -259,6 +266,11 @@ struct fixture : test_coordinator_fixture<wsm::config> {
   void answer_reaches_machine() {
     CAF_REQUIRE(sched.prioritize(machine));
     sched.run_once();
+  }
+
+  /// How many messages wait in the mailbox of `who`.
+  size_t waiting_at(const caf::actor& who) {
+    return deref<caf::scheduled_actor>(who).mailbox().size();
   }
 
   /// The subscriber handles its next input, `payload`.
@@ -1421,6 +1433,53 @@ CAF_TEST(a new link starts paused while a subscriber is still behind) {
   expect_status(state::connected, "", 1, 2);
   CAF_REQUIRE_EQUAL(direct->calls.size(), 1u);
   CAF_CHECK_EQUAL(direct->calls[0], "pause");
+}
+
+CAF_TEST(inputs read after the pause wait in the machine for the subscriber) {
+  opts.max_inbox = 2;
+  auto id = start_connected();
+  receive_input(id, "1");
+  receive_input(id, "2");
+  expect((wsm::pause_atom, uint64_t), from(machine).to(broker).with(_, id));
+  // Read by the link before the pause reached it: held, not sent on.
+  receive_input(id, "3");
+  CAF_CHECK_EQUAL(waiting_at(sub), 2u);
+  handled_by(sub, "1");
+  // One handled makes room for one: 3 goes out, and the bound holds again.
+  answer_reaches_machine();
+  CAF_CHECK_EQUAL(waiting_at(sub), 2u);
+  CAF_CHECK(!received<wsm::resume_atom, uint64_t>(broker));
+  handled_by(sub, "2");
+  handled_by(sub, "3");
+  answer_reaches_machine();
+  answer_reaches_machine();
+  expect((wsm::resume_atom, uint64_t), from(machine).to(broker).with(_, id));
+}
+
+CAF_TEST(a link that drops delivers what was held before DISCONNECTED) {
+  opts.max_inbox = 2;
+  auto id = start_connected();
+  receive_input(id, "1");
+  receive_input(id, "2");
+  expect((wsm::pause_atom, uint64_t), from(machine).to(broker).with(_, id));
+  receive_input(id, "3");
+  closed(id, "read: End of file");
+  handled_by(sub, "1");
+  handled_by(sub, "2");
+  handled_by(sub, "3");
+  expect_status(state::disconnected, "read: End of file", 1, 1);
+}
+
+CAF_TEST(the machine tells the link how many inputs it passed on) {
+  auto [id, direct] = start_with_link();
+  receive_input(id, "1");
+  inject((wsm::received_atom, uint64_t, std::vector<wsm::input>),
+         from(broker).to(machine).with(
+           wsm::received_atom::value, id,
+           std::vector<wsm::input>{{"2", false}, {"3", false}}));
+  for (auto payload : {"1", "2", "3"})
+    handled_by(sub, payload);
+  CAF_CHECK_EQUAL(direct->consumed_total, 3u);
 }
 
 CAF_TEST(max_inbox 0 never stops reading) {

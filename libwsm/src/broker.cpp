@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <deque>
 #include <map>
 #include <memory>
@@ -151,14 +152,14 @@ public:
   }
 
   void write(std::shared_ptr<const std::string> payload, bool text) override {
-    net::dispatch(ws_.get_executor(), [self = this->shared_from_this(),
+    in_order([self = this->shared_from_this(),
                                        payload = std::move(payload), text] {
       self->write_frame(*payload, text);
     });
   }
 
   void ping() override {
-    net::dispatch(ws_.get_executor(), [self = this->shared_from_this()] {
+    in_order([self = this->shared_from_this()] {
       if (self->phase_ != session_phase::open)
         return;
       beast::error_code ec;
@@ -169,7 +170,7 @@ public:
   }
 
   void close() override {
-    net::dispatch(ws_.get_executor(), [self = this->shared_from_this()] {
+    in_order([self = this->shared_from_this()] {
       if (self->phase_ == session_phase::open)
         self->do_close();
       else if (self->phase_ < session_phase::open)
@@ -179,26 +180,52 @@ public:
   }
 
   void abort() override {
-    net::dispatch(ws_.get_executor(), [self = this->shared_from_this()] {
+    in_order([self = this->shared_from_this()] {
       self->drop({close_cause::closed_by_machine, "aborted"});
     });
   }
 
   void pause_reading() override {
-    net::dispatch(ws_.get_executor(), [self = this->shared_from_this()] {
+    in_order([self = this->shared_from_this()] {
       self->read_paused_ = true;
     });
   }
 
+  void consumed(uint64_t count) override {
+    consumed_.fetch_add(count, std::memory_order_acq_rel);
+    // A session that stopped for want of credit reads on.
+    if (starved_.exchange(false, std::memory_order_acq_rel))
+      in_order([self = this->shared_from_this()] { self->read_on(); });
+  }
+
   void resume_reading() override {
-    net::dispatch(ws_.get_executor(), [self = this->shared_from_this()] {
+    in_order([self = this->shared_from_this()] {
       self->read_paused_ = false;
-      if (self->phase_ == session_phase::open && !self->reading_)
-        self->do_read();
+      self->read_on();
     });
   }
 
 private:
+  /// Runs `f` on the session's thread in the order of the calls: at once
+  /// when called there with nothing posted before it, else posted behind
+  /// what was posted. (Asio's dispatch alone would let a call made on the
+  /// thread overtake one posted earlier from another: a machine's write or
+  /// pause can come from either.)
+  template <class F>
+  void in_order(F&& f) {
+    auto executor = ws_.get_executor();
+    if (executor.running_in_this_thread()
+        && posted_.load(std::memory_order_acquire) == 0) {
+      f();
+      return;
+    }
+    posted_.fetch_add(1, std::memory_order_acq_rel);
+    net::post(executor, [this, f = std::forward<F>(f)]() mutable {
+      posted_.fetch_sub(1, std::memory_order_acq_rel);
+      f();
+    });
+  }
+
   // -- events to the machine --------------------------------------------------
 
   machine_actor machine() const {
@@ -213,12 +240,14 @@ private:
       return;
     batch_scope batch;
     if (inputs_.size() == 1) {
+      ++delivered_;
       caf::anon_send(machine(), received_atom::value, id_,
                      std::move(inputs_.front()));
       inputs_.clear();
       return;
     }
     // One message for the burst: one trip through the machine's mailbox.
+    delivered_ += inputs_.size();
     caf::anon_send(machine(), received_atom::value, id_, std::move(inputs_));
     inputs_ = {};
   }
@@ -562,7 +591,7 @@ private:
     // leave in one send.
     inputs_.push_back(input{std::move(message_), ws_.got_text()});
     message_.clear(); // moved from: empty again for the next message
-    if (phase_ != session_phase::open || read_paused_) {
+    if (phase_ != session_phase::open || read_paused_ || !has_credit()) {
       // No read follows (resume_reading reads again): deliver now.
       auto& layer = ws_.next_layer();
       layer.hold();
@@ -570,6 +599,34 @@ private:
       return layer.release();
     }
     do_read();
+  }
+
+  /// Whether the machine may be sent more: it has taken all but a few of
+  /// the inputs sent to it. A machine on another thread, or one that is
+  /// slow to run, would otherwise let its mailbox grow before its pause
+  /// reaches the session. Out of credit, the session says so (`starved_`)
+  /// and `consumed` reads on.
+  bool has_credit() {
+    auto ahead = delivered_ + inputs_.size()
+                 - consumed_.load(std::memory_order_acquire);
+    if (ahead < machine_credit)
+      return true;
+    starved_.store(true, std::memory_order_release);
+    // The machine may have taken them just now.
+    ahead = delivered_ + inputs_.size()
+            - consumed_.load(std::memory_order_acquire);
+    if (ahead < machine_credit) {
+      starved_.store(false, std::memory_order_release);
+      return true;
+    }
+    return false;
+  }
+
+  /// Reads again unless something holds the reading.
+  void read_on() {
+    if (phase_ == session_phase::open && !reading_ && !read_paused_
+        && has_credit())
+      do_read();
   }
 
   // -- writing ----------------------------------------------------------------
@@ -650,6 +707,15 @@ private:
   bool read_paused_ = false;
   /// The deadline timer watches the writes.
   bool write_watch_armed_ = false;
+  /// Calls posted to the session's thread and not yet run (see in_order).
+  std::atomic<uint32_t> posted_{0};
+  /// Inputs sent to the machine, and those it has taken (`consumed`).
+  uint64_t delivered_ = 0;
+  std::atomic<uint64_t> consumed_{0};
+  /// Reading stopped for want of credit.
+  std::atomic<bool> starved_{false};
+  /// Inputs the machine may have in its mailbox, not yet taken.
+  static constexpr uint64_t machine_credit = 256;
 };
 
 struct broker_state {

@@ -188,6 +188,13 @@ struct machine_state {
   /// since when.
   bool read_paused = false;
   caf::actor_clock::time_point paused_since;
+  /// Inputs that arrived while a subscriber was at the bound (read before
+  /// the link stopped): they go out in order as subscribers catch up, so
+  /// that no subscriber is ever sent more than `max_inbox` ahead.
+  detail::lazy_deque<input> held;
+  /// Inputs sent on to subscribers and not yet reported to the link as
+  /// taken (`link::consumed`).
+  uint64_t released = 0;
   /// The link takes outputs from the queue (CONNECTED, the session gate
   /// passed).
   bool pumping = false;
@@ -264,10 +271,13 @@ void fan_out(machine_self self, const caf::message& content) {
             content);
 }
 
+void flush_held(machine_self self);
+
 /// Enters `next` as far as subscribers can tell and tells them.
 void publish(machine_self self, wsm::state next, std::string error = {},
              const disconnect_info* info = nullptr,
              caf::timespan retry_delay = {}) {
+  flush_held(self);
   auto& st = self->state;
   st.last.state = next;
   st.last.error = std::move(error);
@@ -361,9 +371,17 @@ void resume_reading(machine_self self) {
               ++st.pong_deadline);
 }
 
-/// A change in the subscribers or in their progress may lift the pause.
+void deliver_held(machine_self self);
+
+/// A change in the subscribers or in their progress may lift the pause:
+/// what waited goes out first, and the link reads again once it is all out
+/// and every subscriber is below the bound.
 void check_inbox_bound(machine_self self) {
-  if (self->state.read_paused && !any_subscriber_at_bound(self->state))
+  auto& st = self->state;
+  if (!st.read_paused)
+    return;
+  deliver_held(self);
+  if (st.held.empty() && !any_subscriber_at_bound(st))
     resume_reading(self);
 }
 
@@ -420,21 +438,69 @@ void deliver_input(machine_self self, subscriber_entry& x, Content&& content,
 
 /// Sends one input to every subscriber. One subscriber gets the input in
 /// its mailbox element itself (one allocation); several share one message,
-/// never a copy of the payload each. With `max_inbox`, an input now and
-/// then goes as a request, and the one that puts a subscriber at the bound
-/// stops reading until it is answered.
-void fan_out_input(machine_self self, input&& x) {
+/// never a copy of the payload each.
+void deliver_to_subscribers(machine_self self, input&& x) {
   auto& st = self->state;
   auto limit = st.opts().max_inbox;
+  ++st.released;
   if (st.subscribers.size() == 1) {
     deliver_input(self, st.subscribers.front(), std::move(x), limit);
-  } else {
-    auto content = caf::make_message(std::move(x));
-    for (auto& sub : st.subscribers)
-      deliver_input(self, sub, content, limit);
+    return;
   }
+  auto content = caf::make_message(std::move(x));
+  for (auto& sub : st.subscribers)
+    deliver_input(self, sub, content, limit);
+}
+
+/// Tells the link how many inputs left the machine since the last time:
+/// it sends only so many more (see `link::consumed`).
+void report_released(machine_self self) {
+  auto& st = self->state;
+  if (st.released == 0)
+    return;
+  if (st.link)
+    st.link->consumed(st.released);
+  st.released = 0;
+}
+
+/// Passes one input on. With `max_inbox`, an input now and then goes as a
+/// request, and the one that puts a subscriber at the bound stops reading
+/// until it is answered; what arrives meanwhile waits here, in order.
+void fan_out_input(machine_self self, input&& x) {
+  auto& st = self->state;
+  if (st.read_paused || !st.held.empty()) {
+    st.held.push_back(std::move(x));
+    return;
+  }
+  deliver_to_subscribers(self, std::move(x));
   if (any_subscriber_at_bound(st))
     pause_reading(self);
+}
+
+/// Sends held inputs on while no subscriber is at the bound.
+void deliver_held(machine_self self) {
+  auto& st = self->state;
+  while (!st.held.empty() && !any_subscriber_at_bound(st)) {
+    auto x = std::move(st.held.front());
+    st.held.pop_front();
+    deliver_to_subscribers(self, std::move(x));
+  }
+  if (st.held.empty())
+    st.held.clear(); // gives its memory back
+  report_released(self);
+}
+
+/// Before a change of state, every input that arrived goes out, bound or
+/// not: subscribers see the inputs of a link before it is reported gone.
+void flush_held(machine_self self) {
+  auto& st = self->state;
+  while (!st.held.empty()) {
+    auto x = std::move(st.held.front());
+    st.held.pop_front();
+    deliver_to_subscribers(self, std::move(x));
+  }
+  st.held.clear();
+  report_released(self);
 }
 
 // -- subscribers --------------------------------------------------------------
@@ -1019,6 +1085,7 @@ void receive(machine_self self, input& x) {
   st.last_heard = self->clock().now();
   st.awaiting_pong = false;
   pass_on(self, x);
+  report_released(self);
 }
 
 /// What one read from the socket brought, in one message from the broker:
@@ -1029,6 +1096,7 @@ void receive(machine_self self, std::vector<input>& xs) {
   st.awaiting_pong = false;
   for (auto& x : xs)
     pass_on(self, x);
+  report_released(self);
 }
 
 /// What a live link does; the gate's wait shares most of it.

@@ -184,6 +184,10 @@ bool operator==(const connect_request& x, const connect_request& y) noexcept {
 
 link::~link() = default;
 
+void link::consumed(uint64_t) {
+  // A connection reached through messages needs no credit.
+}
+
 bool operator==(const link_info& x, const link_info& y) noexcept {
   return x.subprotocol == y.subprotocol && x.compressed == y.compressed;
 }

@@ -105,6 +105,11 @@ public:
   virtual void pause_reading() = 0;
   /// As `(resume_atom, id)`: reading goes on.
   virtual void resume_reading() = 0;
+  /// The machine has taken `count` more of the inputs sent to it. A link
+  /// sends the machine only so many it has not taken, so that a machine
+  /// slow to run does not let its mailbox grow; the broker's messages need
+  /// no such credit (the default does nothing).
+  virtual void consumed(uint64_t count);
 };
 
 /// What was agreed in the handshake of a connection that is up.
