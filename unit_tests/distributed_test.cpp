@@ -15,6 +15,7 @@
 #include "echo_server.hpp"
 #include "support/live_fixture.hpp"
 #include "support/node_fixture.hpp"
+#include "support/slow_subscriber.hpp"
 
 using namespace std::chrono_literals;
 using wsm::state;
@@ -215,6 +216,51 @@ CAF_TEST(a placed machine quits when the actor it was placed for ends) {
     },
     caf::after(event_timeout) >> [] { CAF_FAIL("the machine lives on"); });
   caf::anon_send_exit(local_spawner, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST(a slow subscriber on another node bounds the read of the machine) {
+  // The machine is on the host node; the subscriber, on this one, takes
+  // 25us (and a sleep's overhead) per input of a feed far longer than the
+  // bound. Its mailbox never holds more than max_inbox: the machine waits
+  // for its answers across the link and stops reading meanwhile.
+  constexpr uint64_t count = 10000;
+  wsm::options opts;
+  auto machine = remote_machine(opts);
+  auto slow = client.spawn<caf::detached>(wsm_test::slow_subscriber,
+                                          std::chrono::microseconds(25), count,
+                                          caf::actor_cast<caf::actor>(self));
+  wsm::status current;
+  self->request(machine, event_timeout, wsm::subscribe_atom::value, slow)
+    .receive([&](wsm::status& x) { current = std::move(x); },
+             [](caf::error& err) { CAF_FAIL(wsm::describe(err)); });
+  if (current.state != state::connected) {
+    // Not up yet: wait for CONNECTED through a subscription of our own.
+    subscribe_until_connected(machine);
+    self->send(machine, wsm::unsubscribe_atom::value,
+               caf::actor_cast<caf::actor>(self));
+  }
+  self->send(machine, wsm::output{"/FEED " + std::to_string(count) + " 1024"});
+  bool fed = false;
+  while (!fed)
+  self->receive(
+    [&](wsm_test::fed_atom, uint64_t received, bool in_order,
+        size_t most_waiting) {
+      fed = true;
+      CAF_CHECK_EQUAL(received, count);
+      CAF_CHECK(in_order);
+      CAF_MESSAGE("at most " << most_waiting << " inputs waiting");
+      CAF_CHECK_LESS_OR_EQUAL(most_waiting, opts.max_inbox);
+    },
+    [](const wsm::status&) {},
+    caf::after(std::chrono::seconds(60)) >> [] {
+      CAF_FAIL("the feed did not arrive within 60s");
+    });
+  self->request(machine, event_timeout, wsm::get_atom::value,
+                wsm::stats_atom::value)
+    .receive([](const wsm::stats& x) { CAF_CHECK_GREATER(x.read_pauses, 0u); },
+             [](caf::error& err) { CAF_FAIL(wsm::describe(err)); });
+  self->send(machine, wsm::command::quit);
+  caf::anon_send_exit(slow, caf::exit_reason::user_shutdown);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
