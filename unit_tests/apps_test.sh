@@ -142,9 +142,48 @@ check "help: status" 0 "$help_status"
 for flag in --text --header --ping-interval --retry-delay --max-queue --config \
     --pong-timeout --backoff-initial --backoff-max --backoff-factor --max-retries \
     --max-message-size --handshake-timeout --write-timeout --close-timeout --overflow \
-    --subprotocol --deflate --ca-file --ca-path --cert --key --insecure; do
+    --subprotocol --deflate --ca-file --ca-path --cert --key --insecure \
+    --max-inbox --send-rate --send-burst --tcp-nodelay; do
   contains "help: $flag" "$flag" "$help"
 done
+
+# -- wsm-cat: bounded lines, a slow reader of stdout ---------------------------
+long_line=$(head -c 2000 /dev/zero | tr '\0' x)
+cat_run long-line "short\n$long_line\nafter\n" --max-message-size=1000 "$URL"
+check "long line: stdout" $'short\nafter' "$OUT"
+contains "long line: refused by number and size" "wsm-cat: line 2 is 2000 bytes, longer than max_message_size (1000 bytes): not sent" "$ERR"
+check "long line: exit status" 1 "$STATUS"
+
+# A line that never ends (/dev/zero) is skipped without being kept: wsm-cat
+# stays small while it reads gigabytes of it.
+"$bin_dir/wsm-cat" --max-message-size=1000 "$URL" </dev/zero >/dev/null 2>"$work/zero.err" &
+zero_pid=$!
+sleep 2
+zero_peak=$(awk '/^VmHWM:/ {print $2}' "/proc/$zero_pid/status")
+kill "$zero_pid"; wait "$zero_pid" 2>/dev/null
+[ -n "$zero_peak" ] && [ "$zero_peak" -lt 65536 ] && passed=$((passed + 1)) ||
+  { failed=$((failed + 1)); echo "FAIL endless line: peak RSS ${zero_peak:-?} kB"; }
+
+# The server pushes 1000 lines of 1000 bytes and pings every 50ms; the reader
+# of stdout takes 2ms a line. The cat's inbox fills, the machine stops
+# reading, pings and pongs still flow: one link all along, every line in
+# order.
+server pinging --ping-every=50ms
+{ echo "/FEED 1000 1000 text"; sleep 4; } |
+  timeout 20 "$bin_dir/wsm-cat" --max-inbox=4 --ping-interval=100ms --pong-timeout=300ms "$URL" 2>"$work/slow.err" |
+  python3 -c '
+import sys, time
+count, in_order = 0, True
+for line in sys.stdin:
+    in_order = in_order and line.startswith("%010d" % count)
+    count += 1
+    time.sleep(0.002)
+print(count, in_order)' >"$work/slow.out"
+check "slow reader: every line, in order" "1000 True" "$(cat "$work/slow.out")"
+check "slow reader: one link all along" "$states" "$(cat "$work/slow.err")"
+log=$(cat "$work/pinging.log")
+contains "slow reader: the client pinged" "PING" "$log"
+contains "slow reader: the client answered the server's pings" "PONG" "$log"
 
 # -- wss://, subprotocols, deflate ------------------------------------------------
 "$bin_dir/wsm-test-pki" "$work/pki" || { echo "wsm-test-pki failed"; exit 1; }

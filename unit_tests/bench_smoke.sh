@@ -14,13 +14,15 @@ run() { # NAME ARGS...
   for field in $fields; do
     if ! grep -q "$field" <<<"$out"; then echo "FAIL $name: no $field in"; echo "$out"; failed=1; fi
   done
-  # A baseline workload reports both clients; storm has wsm alone.
+  # A baseline workload reports both clients; storm and a slow subscriber
+  # have wsm alone.
   local clients='"client":"wsm"'
-  [ "$name" != storm ] && [ "$name" != simulate ] && clients="$clients \"client\":\"beast\""
+  case "$name" in storm|simulate|slow*) ;; *) clients="$clients \"client\":\"beast\"" ;; esac
   for client in $clients; do
     grep -qF "$client" <<<"$out" || { echo "FAIL $name: no $client"; failed=1; }
   done
   echo "$out" | grep '^{' | sed "s/^/$name: /"
+  LAST=$out
 }
 run throughput throughput --messages=200 --window=16
 run pingpong pingpong --round-trips=100
@@ -28,6 +30,25 @@ run pingpong-async pingpong --round-trips=100 --async-baseline --scheduler=caf
 run scale scale --machines=20
 run storm storm --machines=20 --down=200ms --connect-rate=1000
 run simulate scale --machines=50 --simulate
+run feed feed --messages=2000
+grep -q '"server_busy":[0-9]' <<<"$LAST" || { echo "FAIL feed: no server_busy"; failed=1; }
+run feed-async feed --messages=2000 --async-baseline
+run slow feed --messages=300 --size=1024 --slow-subscriber=200us
+grep -q '"in_order":1' <<<"$LAST" || { echo "FAIL slow: not every message in order"; failed=1; }
+grep -q '"peak_rss_above_idle_kib":[0-9]' <<<"$LAST" || { echo "FAIL slow: no peak RSS"; failed=1; }
+run slow-remote feed --messages=300 --size=1024 --slow-subscriber=200us --remote-subscriber
+grep -q '"in_order":1' <<<"$LAST" || { echo "FAIL slow-remote: not every message in order"; failed=1; }
+
+# --url: another server, and how busy it was from its pid.
+server_log=$(mktemp)
+"$1/wsm-echo-server" --port=0 >"$server_log" 2>&1 &
+server_pid=$!
+for _ in $(seq 50); do
+  url=$(sed -n 's/^listening on //p' "$server_log"); [ -n "$url" ] && break; sleep 0.1
+done
+run url throughput --messages=200 --window=16 --url="$url" --server-pid=$server_pid
+grep -q '"server_busy":[0-9]' <<<"$LAST" || { echo "FAIL url: no server_busy"; failed=1; }
+kill $server_pid; wait $server_pid 2>/dev/null; rm -f "$server_log"
 bad=$(timeout 10 "$bench" storm --machines=2 --url=ws://127.0.0.1:1/ 2>&1); status=$?
 [ $status -eq 2 ] || { echo "FAIL storm with --url: status $status"; failed=1; }
 [ "$bad" == "wsm-bench: storm starts and stops its own server; drop --url" ] || { echo "FAIL storm with --url: $bad"; failed=1; }

@@ -117,6 +117,8 @@ caf::behavior driver(caf::stateful_actor<driver_state>* self,
       self->send(report_to, done_atom::value, seconds, cpu, st.latencies,
                  st.in_order, st.idle_rss_kib);
       self->send(machine, wsm::command::quit);
+      // Done: on another node, its actor system can end only then.
+      self->quit();
     },
   };
 }

@@ -12,10 +12,19 @@
 //
 // The main thread reads stdin (a blocking read has no place in an actor) and
 // hands each line to the cat actor, which alone talks to the machine, so the
-// machine sees every line before the quit that follows them.
+// machine sees every line before the quit that follows them. A line longer
+// than max_message_size is not kept: it is skipped to its end and refused by
+// number and size, and the rest goes on.
+//
+// The cat writes stdout on a thread of its own (a detached actor): a slow
+// reader of stdout blocks that thread only. Its mailbox then fills, the
+// machine stops reading at max_inbox (TCP pushes back on the server), and
+// the I/O threads go on pinging and answering: nothing is lost, the link
+// stays up.
 
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <cstring>
 #include <map>
 #include <iostream>
@@ -23,6 +32,7 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <unistd.h>
 
 #include "config_args.hpp"
 
@@ -54,6 +64,8 @@ struct cat_state {
   caf::timespan close_timeout{};
   clock_type::time_point last_heard;
   size_t undelivered = 0;
+  /// Lines of stdin refused for their length.
+  size_t refused = 0;
   std::atomic<int>* exit_code = nullptr;
   static inline const char* name = "wsm-cat";
 };
@@ -88,7 +100,7 @@ caf::behavior cat(cat_actor* self, std::atomic<int>* exit_code,
     // A machine that gave up says why in its exit reason.
     if (x.reason && x.reason != caf::exit_reason::normal)
       std::cerr << "wsm-cat: gave up: " << wsm::describe(x.reason) << std::endl;
-    auto failed = self->state.undelivered > 0
+    auto failed = self->state.undelivered > 0 || self->state.refused > 0
                   || (x.reason && x.reason != caf::exit_reason::normal);
     *self->state.exit_code = failed ? 1 : 0;
     self->quit();
@@ -100,6 +112,12 @@ caf::behavior cat(cat_actor* self, std::atomic<int>* exit_code,
     },
     [=](line_atom, std::string& line) {
       self->send(self->state.machine, wsm::output{std::move(line)});
+    },
+    [=](line_atom, uint64_t number, uint64_t size, uint64_t limit) {
+      ++self->state.refused;
+      std::cerr << "wsm-cat: line " << number << " is " << size
+                << " bytes, longer than max_message_size (" << limit
+                << " bytes): not sent" << std::endl;
     },
     [=](eof_atom) {
       auto& st = self->state;
@@ -198,8 +216,13 @@ void add_library_options(CLI::App& app, library_options& lib) {
     {"close-timeout", "bounds the close, and the wait to write at the end (5s)"},
     {"max-message-size", "bytes; a larger message closes the link with 1009 "
                          "(16777216)"},
-    {"max-queue", "messages held while not connected (1024)"},
+    {"max-queue", "messages not yet written, connected or not (1024)"},
     {"overflow", "a full queue: reject, drop-oldest or drop-newest (reject)"},
+    {"max-inbox", "messages received and not yet printed at most; more stop "
+                  "the reading, 0: no bound (32)"},
+    {"send-rate", "messages sent per second at most, 0: no limit (0)"},
+    {"send-burst", "messages that may go at once under --send-rate (1)"},
+    {"tcp-nodelay", "TCP_NODELAY on the socket, true or false (true)"},
     {"deflate-max-window-bits", "the deflate window asked of both sides, "
                                 "9..15 (15)"},
     {"deflate-level", "compression level of our messages, 0..9 (6)"},
@@ -275,6 +298,70 @@ std::string make_settings(const CLI::App& app, const std::string& config_file,
   return {};
 }
 
+/// Reads stdin line by line, keeping no more of a line than `limit` bytes:
+/// a longer one is read to its end without being kept, and reported by
+/// number and size instead.
+class line_reader {
+public:
+  explicit line_reader(size_t limit) : limit_(limit) {
+  }
+
+  /// Calls `line(text)` for each line that fits and `too_long(number, size)`
+  /// for each that does not, until the end of stdin.
+  template <class Line, class TooLong>
+  void run(Line line, TooLong too_long) {
+    char chunk[64 * 1024];
+    for (;;) {
+      // What is there now, not a full chunk: a line typed goes at once.
+      auto got = ::read(STDIN_FILENO, chunk, sizeof(chunk));
+      if (got < 0 && errno == EINTR)
+        continue;
+      if (got <= 0)
+        break;
+      auto n = static_cast<size_t>(got);
+      for (size_t begin = 0; begin < n;) {
+        auto end = static_cast<const char*>(
+          std::memchr(chunk + begin, '\n', n - begin));
+        auto stop = end ? static_cast<size_t>(end - chunk) : n;
+        take(chunk + begin, stop - begin);
+        begin = stop;
+        if (end) {
+          finish(line, too_long);
+          ++begin; // the newline
+        }
+      }
+    }
+    // A last line without a newline is a line too.
+    if (size_ > 0)
+      finish(line, too_long);
+  }
+
+private:
+  void take(const char* data, size_t n) {
+    size_ += n;
+    if (size_ <= limit_)
+      current_.append(data, n);
+    else
+      current_.clear(); // skipped to its end: only its size is kept
+  }
+
+  template <class Line, class TooLong>
+  void finish(Line& line, TooLong& too_long) {
+    ++number_;
+    if (size_ <= limit_)
+      line(std::move(current_));
+    else
+      too_long(number_, size_);
+    current_.clear();
+    size_ = 0;
+  }
+
+  size_t limit_;
+  std::string current_;
+  uint64_t size_ = 0;
+  uint64_t number_ = 0;
+};
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -322,8 +409,9 @@ int main(int argc, char** argv) {
     wsm::config cfg;
     cfg.set("wsm.io-threads", settings.io_threads);
     caf::actor_system sys{cfg};
-    auto subscriber = sys.spawn(cat, &exit_code, *linger,
-                                settings.machine.close_timeout);
+    // Detached: printing may block, and only this actor's own thread.
+    auto subscriber = sys.spawn<caf::detached>(cat, &exit_code, *linger,
+                                               settings.machine.close_timeout);
     auto machine = wsm::spawn_machine(sys, url, settings.machine,
                                       subscriber);
     if (!machine) {
@@ -332,8 +420,15 @@ int main(int argc, char** argv) {
       return exit_usage;
     }
     caf::anon_send(subscriber, *machine);
-    for (std::string line; std::getline(std::cin, line);)
-      caf::anon_send(subscriber, line_atom::value, std::move(line));
+    auto limit = settings.machine.max_message_size;
+    line_reader{limit}.run(
+      [&](std::string line) {
+        caf::anon_send(subscriber, line_atom::value, std::move(line));
+      },
+      [&](uint64_t number, uint64_t size) {
+        caf::anon_send(subscriber, line_atom::value, number, size,
+                       static_cast<uint64_t>(limit));
+      });
     caf::anon_send(subscriber, eof_atom::value);
     // Holding the handle keeps the cat alive until it ends by itself (after
     // the machine): an actor nobody references may vanish before its last

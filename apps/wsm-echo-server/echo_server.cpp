@@ -39,6 +39,7 @@ namespace {
 struct counters {
   std::atomic<size_t> connections{0};
   std::atomic<size_t> pings{0};
+  std::atomic<size_t> pongs{0};
   std::atomic<size_t> closes{0};
   std::atomic<size_t> refused{0};
   std::atomic<size_t> tls_failures{0};
@@ -110,6 +111,7 @@ public:
              StreamArgs&... stream_args)
     : ws_(std::move(socket), stream_args...),
       timer_(ws_.get_executor()),
+      ping_timer_(ws_.get_executor()),
       opts_(opts),
       stats_(stats) {
   }
@@ -146,6 +148,7 @@ public:
   void abort() override {
     beast::error_code ignored;
     timer_.cancel();
+    ping_timer_.cancel();
     beast::get_lowest_layer(ws_).socket().close(ignored);
   }
 
@@ -162,6 +165,9 @@ private:
       if (kind == websocket::frame_type::ping) {
         ++stats_.pings;
         log("PING");
+      } else if (kind == websocket::frame_type::pong) {
+        ++stats_.pongs;
+        log("PONG");
       } else if (kind == websocket::frame_type::close) {
         ++stats_.closes;
         log("CLOSE " + std::to_string(ws_.reason().code));
@@ -213,6 +219,8 @@ private:
         return;
       ++self->stats_.connections;
       self->log("CONNECT");
+      if (self->opts_.ping_every.count() > 0)
+        self->arm_ping();
       if (self->opts_.no_pong)
         self->hang();
       else
@@ -236,6 +244,21 @@ private:
       start = end + 1;
     }
     return {};
+  }
+
+  /// Pings the client every `ping_every`, as servers that watch their
+  /// clients do; its own timer, so that echo delays are not disturbed.
+  void arm_ping() {
+    ping_timer_.expires_after(opts_.ping_every);
+    ping_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+      if (ec)
+        return;
+      self->ws_.async_ping({}, [self](beast::error_code ec) {
+        if (!ec)
+          self->arm_ping();
+      });
+      self->ws_.next_layer().flush();
+    });
   }
 
   /// Keeps the connection open without reading, until the server drops it.
@@ -327,19 +350,29 @@ private:
     buffer_.consume(buffer_.size());
     size_t count = 0;
     size_t size = 0;
-    if (std::sscanf(args.c_str(), "%zu %zu", &count, &size) != 2)
+    char kind[8] = {};
+    if (std::sscanf(args.c_str(), "%zu %zu %7s", &count, &size, kind) < 2)
       return do_read();
-    feed_message_.assign(std::max<size_t>(size, 8), 'x');
+    feed_text_ = std::string{kind} == "text";
+    feed_message_.assign(std::max<size_t>(size, 10), 'x');
     feed_message_.resize(size);
-    ws_.binary(true);
+    ws_.text(feed_text_);
     do_feed(0, count);
   }
 
   void do_feed(uint64_t index, uint64_t count) {
     if (index == count)
       return do_read();
-    for (size_t i = 0; i < std::min<size_t>(8, feed_message_.size()); ++i)
-      feed_message_[i] = static_cast<char>((index >> (8 * i)) & 0xff);
+    if (feed_text_) {
+      char digits[16];
+      std::snprintf(digits, sizeof(digits), "%010llu",
+                    static_cast<unsigned long long>(index));
+      feed_message_.replace(0, std::min<size_t>(10, feed_message_.size()),
+                            digits, std::min<size_t>(10, feed_message_.size()));
+    } else {
+      for (size_t i = 0; i < std::min<size_t>(8, feed_message_.size()); ++i)
+        feed_message_[i] = static_cast<char>((index >> (8 * i)) & 0xff);
+    }
     ws_.async_write(net::buffer(feed_message_),
                     [self = this->shared_from_this(), index,
                      count](beast::error_code ec, size_t) {
@@ -370,11 +403,13 @@ private:
   beast::flat_buffer buffer_;
   http::request<http::string_body> request_;
   net::steady_timer timer_;
+  net::steady_timer ping_timer_;
   const server_options& opts_;
   counters& stats_;
   bool played_ = false;
   /// The message a feed sends, its number rewritten each time.
   std::string feed_message_;
+  bool feed_text_ = false;
 };
 
 } // namespace
@@ -500,6 +535,10 @@ size_t echo_server::connections() const noexcept {
 
 size_t echo_server::pings() const noexcept {
   return impl_->stats.pings;
+}
+
+size_t echo_server::pongs() const noexcept {
+  return impl_->stats.pongs;
 }
 
 size_t echo_server::closes_received() const noexcept {

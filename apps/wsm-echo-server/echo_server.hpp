@@ -41,6 +41,8 @@ struct server_options {
   bool stall_handshake = false;
   /// Waits this long before each echo.
   std::chrono::milliseconds echo_delay{0};
+  /// Sends each connection a ping this often (pongs are logged); 0 never.
+  std::chrono::milliseconds ping_every{0};
   /// Sent as text frames, one per line, after the first message of each
   /// connection (which is not echoed), like a feed after a subscribe.
   std::vector<std::string> play;
@@ -55,7 +57,11 @@ struct server_options {
 /// A WebSocket echo server (TLS optional) running on a thread of its own.
 /// Each message comes back with its frame type; `/CLOSE` makes the server
 /// close that connection with 1000, as the seed's test server does, and
-/// `/CLOSE CODE [REASON]` with that code and reason.
+/// `/CLOSE CODE [REASON]` with that code and reason. `/FEED COUNT SIZE`
+/// pushes COUNT binary messages of SIZE bytes as fast as the client takes
+/// them, each starting with its number (8 bytes, little endian);
+/// `/FEED COUNT SIZE text` pushes text messages, each its number in ten
+/// digits, padded with `x` to SIZE.
 class echo_server {
 public:
   explicit echo_server(server_options opts = {});
@@ -75,6 +81,9 @@ public:
 
   /// Pings received so far, over all connections.
   size_t pings() const noexcept;
+
+  /// Pongs received so far (answers to `ping_every`), over all connections.
+  size_t pongs() const noexcept;
 
   /// Close frames received from clients so far, over all connections.
   size_t closes_received() const noexcept;

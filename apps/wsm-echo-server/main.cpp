@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   wsm_echo::server_options opts;
   std::string drop_every;
   std::string echo_delay;
+  std::string ping_every;
   std::string play_file;
   std::string config_file;
   CLI::App app{"A WebSocket echo server on 127.0.0.1 with fault switches, "
@@ -81,6 +82,8 @@ int main(int argc, char** argv) {
   app.add_flag("--stall-handshake", opts.stall_handshake,
                "accept TCP connections and never answer the upgrade");
   app.add_option("--echo-delay", echo_delay, "wait this long before each echo");
+  app.add_option("--ping-every", ping_every,
+                 "ping each client this often (pongs are logged), e.g. 100ms");
   app.add_option("--play", play_file,
                  "after the first message of a connection, send each line "
                  "of FILE as a text frame (a recorded feed)");
@@ -95,7 +98,9 @@ int main(int argc, char** argv) {
   for (auto problem : {to_milliseconds("--drop-every", drop_every,
                                        opts.drop_every),
                        to_milliseconds("--echo-delay", echo_delay,
-                                       opts.echo_delay)})
+                                       opts.echo_delay),
+                       to_milliseconds("--ping-every", ping_every,
+                                       opts.ping_every)})
     if (!problem.empty()) {
       std::cerr << "wsm-echo-server: " << problem << '\n';
       return exit_usage;
