@@ -306,6 +306,24 @@ struct fixture : test_coordinator_fixture<wsm::config> {
     return second;
   }
 
+  /// With max_inbox 2 and a second subscriber that is slow: inputs 1 and 2
+  /// pause the link, and the first subscriber handles both (every input is
+  /// a request at this bound: two answers). Returns the connection id and
+  /// the slow subscriber, which has handled nothing.
+  std::pair<uint64_t, caf::actor> paused_by_slow_subscriber() {
+    opts.max_inbox = 2;
+    auto id = start_connected();
+    auto slow = second_subscriber();
+    receive_input(id, "1");
+    receive_input(id, "2");
+    expect((wsm::pause_atom, uint64_t), from(machine).to(broker).with(_, id));
+    handled_by(sub, "1");
+    handled_by(sub, "2");
+    answer_reaches_machine();
+    answer_reaches_machine();
+    return {id, slow};
+  }
+
   void written(uint64_t id, uint64_t count) {
     inject((wsm::written_atom, uint64_t, uint64_t),
            from(broker).to(machine).with(wsm::written_atom::value, id, count));
@@ -1345,15 +1363,7 @@ CAF_TEST(with several subscribers the slowest bounds the read) {
 }
 
 CAF_TEST(a subscriber that dies while the machine is paused lets reading go on) {
-  opts.max_inbox = 2;
-  auto id = start_connected();
-  auto slow = second_subscriber();
-  receive_input(id, "1");
-  receive_input(id, "2");
-  expect((wsm::pause_atom, uint64_t), from(machine).to(broker).with(_, id));
-  handled_by(sub, "1");
-  handled_by(sub, "2");
-  answer_reaches_machine();
+  auto [id, slow] = paused_by_slow_subscriber();
   CAF_CHECK(!received<wsm::resume_atom, uint64_t>(broker));
   caf::anon_send_exit(slow, caf::exit_reason::kill);
   consume_messages(); // its end, its down message, the bounced request
@@ -1413,16 +1423,7 @@ CAF_TEST(pings go out while paused and the pong deadline waits for reading) {
 }
 
 CAF_TEST(a new link starts paused while a subscriber is still behind) {
-  opts.max_inbox = 2;
-  auto id = start_connected();
-  auto slow = second_subscriber();
-  receive_input(id, "1");
-  receive_input(id, "2");
-  expect((wsm::pause_atom, uint64_t), from(machine).to(broker).with(_, id));
-  handled_by(sub, "1");
-  handled_by(sub, "2");
-  answer_reaches_machine();
-  answer_reaches_machine();
+  auto [id, slow] = paused_by_slow_subscriber();
   closed(id, "read: End of file");
   expect_status(state::disconnected, "read: End of file", 1, 1);
   auto second = expect_immediate_retry(1);

@@ -72,6 +72,20 @@ std::unique_ptr<stream> connect_blocking(net::io_context& io,
   return ws;
 }
 
+/// Runs `body` on the clock: CPU and wall time of `count` messages, with
+/// the marks that tell the parent when to measure its server.
+template <class Body>
+measurement timed(size_t count, Body body) {
+  mark("TIMED");
+  auto cpu_before = process_cpu_us();
+  auto start = clock_type::now();
+  body();
+  auto result = per_message(count, seconds_since(start),
+                            process_cpu_us() - cpu_before);
+  mark("UNTIMED");
+  return result;
+}
+
 /// Closes without caring how the server ends it: some close the socket
 /// without a close frame of their own.
 void close_quietly(stream& ws) {
@@ -125,13 +139,7 @@ measurement throughput(const workload& w) {
   std::string payload(w.size, 'x');
   pipelined(io, *ws, payload, warm_up_count(w), w.window, nullptr);
   progress report{"beast throughput", w.count};
-  mark("TIMED");
-  auto cpu_before = process_cpu_us();
-  auto start = clock_type::now();
-  pipelined(io, *ws, payload, w.count, w.window, &report);
-  auto result = per_message(w.count, seconds_since(start),
-                            process_cpu_us() - cpu_before);
-  mark("UNTIMED");
+  auto result = timed(w.count, [&] { pipelined(io, *ws, payload, w.count, w.window, &report); });
   close_quietly(*ws);
   return result;
 }
@@ -180,13 +188,7 @@ measurement feed(const workload& w) {
   };
   take(warm_up_count(w), nullptr);
   progress report{"beast feed", w.count};
-  mark("TIMED");
-  auto cpu_before = process_cpu_us();
-  auto start = clock_type::now();
-  take(w.count, &report);
-  auto result = per_message(w.count, seconds_since(start),
-                            process_cpu_us() - cpu_before);
-  mark("UNTIMED");
+  auto result = timed(w.count, [&] { take(w.count, &report); });
   close_quietly(*ws);
   return result;
 }
@@ -241,13 +243,7 @@ measurement pingpong(const workload& w) {
     io.run();
   };
   round_trips(warm_up_count(w));
-  mark("TIMED");
-  auto cpu_before = process_cpu_us();
-  auto start = clock_type::now();
-  round_trips(w.count);
-  auto result = per_message(w.count, seconds_since(start),
-                            process_cpu_us() - cpu_before);
-  mark("UNTIMED");
+  auto result = timed(w.count, [&] { round_trips(w.count); });
   close_quietly(*ws);
   result.p50_us = percentile(latencies, 0.5);
   result.p99_us = percentile(latencies, 0.99);
