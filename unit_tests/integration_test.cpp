@@ -10,6 +10,9 @@
 
 #include <chrono>
 #include <dirent.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <fstream>
 #include <string>
 #include <tuple>
@@ -34,6 +37,23 @@ long proc_status_kib(const std::string& field) {
   while (std::getline(status, line))
     if (line.rfind(field + ":", 0) == 0)
       return std::stol(line.substr(field.size() + 1));
+  return -1;
+}
+
+/// TCP_NODELAY of this process's socket connected to 127.0.0.1:`port`
+/// (0 or 1), or -1 if there is none: found among the open descriptors.
+int nodelay_towards(uint16_t port) {
+  for (int fd = 0; fd < 4096; ++fd) {
+    sockaddr_in peer{};
+    socklen_t size = sizeof(peer);
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &size) != 0
+        || peer.sin_family != AF_INET || ntohs(peer.sin_port) != port)
+      continue;
+    int on = 0;
+    socklen_t length = sizeof(on);
+    if (getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &length) == 0)
+      return on != 0 ? 1 : 0;
+  }
   return -1;
 }
 
@@ -144,6 +164,17 @@ CAF_TEST(a reachable host gives CONNECTING then CONNECTED) {
   CAF_CHECK_EQUAL(next_status(), (wsm::status{state::connecting, "", 1, 0}));
   CAF_CHECK_EQUAL(next_status(), (wsm::status{state::connected, "", 1, 1}));
   quit(machine);
+}
+
+CAF_TEST(TCP_NODELAY is on unless tcp_nodelay is off) {
+  for (bool nodelay : {true, false}) {
+    opts.tcp_nodelay = nodelay;
+    auto machine = spawn(url());
+    expect_state(state::connecting);
+    expect_state(state::connected);
+    CAF_CHECK_EQUAL(nodelay_towards(server.port()), nodelay ? 1 : 0);
+    quit(machine);
+  }
 }
 
 CAF_TEST(messages echo as binary by default and as text after use_text) {
