@@ -417,7 +417,12 @@ CAF_TEST(a slow subscriber stops the reading and memory stays bounded) {
   // What arrived after the bound waited in the machine, not here.
   CAF_CHECK_LESS_OR_EQUAL(most_waiting, opts.max_inbox);
   CAF_CHECK_GREATER(pauses, 0u);
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer keeps freed memory in quarantine: RSS says nothing.
+  CAF_MESSAGE("RSS not checked under AddressSanitizer");
+#else
   CAF_CHECK_LESS(peak_growth, 16 * 1024);
+#endif
 }
 
 CAF_TEST(max_inbox 0 lets the mailbox of a slow subscriber grow) {
