@@ -17,7 +17,7 @@ scripts/lint.sh build
 scripts/build.sh build-sanitize -DCMAKE_BUILD_TYPE=Debug -DWSM_SANITIZE=ON
 reports=$(mktemp -d)
 ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:log_path=$reports/asan \
-UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$PWD/unit_tests/ubsan.supp:log_path=$reports/ubsan \
   ctest --test-dir build-sanitize --output-on-failure -j "$jobs"
 if compgen -G "$reports/*" >/dev/null; then
   echo "sanitizer reports:"

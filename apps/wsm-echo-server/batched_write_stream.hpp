@@ -79,12 +79,13 @@ public:
           post_completion(std::move(completion), {}, n);
           return;
         }
-        flush();
-        // Beast has one write in flight at a time: at most one waits here.
-        // Swapped in: Asio 1.81's move assignment of the handler recurses.
+        // Beast has one write in flight at a time: at most one waits here,
+        // taken by the send that carries it. Swapped in: Asio 1.81's move
+        // assignment of the handler recurses.
         completion_type held{std::move(completion)};
         st.waiting.swap(held);
         st.waiting_bytes = n;
+        flush();
       },
       handler, buffers);
   }
@@ -113,24 +114,38 @@ public:
       return;
     st->sending = true;
     std::swap(st->gathered, st->in_flight);
-    // The state, not the layer: a send may outlive the connection.
-    boost::asio::async_write(next_, boost::asio::buffer(st->in_flight),
-                             [this, st](error_code ec, size_t) {
-                               st->sending = false;
-                               st->in_flight.clear();
-                               if (ec)
-                                 st->failed = ec;
-                               if (st->waiting) {
-                                 auto completion = std::move(st->waiting);
-                                 std::move(completion)(ec, ec ? 0 : st->waiting_bytes);
-                               }
-                               if (!ec && !st.unique())
-                                 flush();
-                               if (st->flushed && (ec || !st->sending)) {
-                                 auto done = std::move(st->flushed);
-                                 std::move(done)(ec);
-                               }
-                             });
+    // What waits for this send goes with it: held by the operation, not by
+    // the connection, it cannot keep the connection alive through a context
+    // that is destroyed with the send pending. The state, not the layer,
+    // for the same reason: a send may outlive the connection.
+    auto waiting = std::move(st->waiting);
+    auto flushed = std::move(st->flushed);
+    boost::asio::async_write(
+      next_, boost::asio::buffer(st->in_flight),
+      [this, st, waiting = std::move(waiting),
+       flushed = std::move(flushed)](error_code ec, size_t) mutable {
+        st->sending = false;
+        st->in_flight.clear();
+        if (ec)
+          st->failed = ec;
+        if (waiting)
+          std::move(waiting)(ec, ec ? 0 : st->waiting_bytes);
+        if (flushed && !ec && !st->gathered.empty()) {
+          // More came meanwhile: the next send says when all is out.
+          st->flushed.swap(flushed);
+        } else if (flushed) {
+          std::move(flushed)(ec);
+        }
+        if (!ec && !st.unique())
+          flush();
+        // A teardown that asked while this send was under way, with
+        // nothing more to send.
+        if (st->flushed && !st->sending) {
+          flushed_type done;
+          done.swap(st->flushed);
+          std::move(done)(st->failed);
+        }
+      });
   }
 
   // Synchronous use (Beast asks for it at compile time; the server never

@@ -45,6 +45,8 @@ public:
   using executor_type = typename NextLayer::executor_type;
   using error_code = boost::beast::error_code;
   using clock_type = std::chrono::steady_clock;
+  using completion_type =
+    boost::asio::any_completion_handler<void(error_code, size_t)>;
 
   template <class... Args>
   explicit write_coalescing_stream(Args&&... args)
@@ -153,7 +155,6 @@ public:
           return;
         }
         waiting_bytes_ = gather(data);
-        waiting_until_ = written_;
         // Swapped in: Asio 1.81's move assignment of the handler recurses.
         completion_type held{std::move(completion)};
         waiting_.swap(held);
@@ -206,14 +207,19 @@ private:
     sending_ = true;
     send_started_ = clock_type::now();
     std::swap(gathered_, in_flight_);
-    boost::asio::async_write(next_, boost::asio::buffer(in_flight_),
-                             [this, owner = owner_.lock()](error_code ec,
-                                                           size_t n) {
-                               on_flushed(ec, n);
-                             });
+    // Beast's waiting write goes with this send, which carries its bytes:
+    // held by the operation, not by the layer, it cannot keep the session
+    // alive through a context that is destroyed with the send pending.
+    auto covered = std::move(waiting_);
+    boost::asio::async_write(
+      next_, boost::asio::buffer(in_flight_),
+      [this, owner = owner_.lock(),
+       covered = std::move(covered)](error_code ec, size_t n) mutable {
+        on_flushed(ec, n, std::move(covered));
+      });
   }
 
-  void on_flushed(error_code ec, size_t n) {
+  void on_flushed(error_code ec, size_t n, completion_type covered) {
     sending_ = false;
     in_flight_.clear();
     // A burst's buffers are not kept by an idle link.
@@ -225,9 +231,12 @@ private:
       failed_ = ec;
     else
       sent_ += n;
-    if (waiting_ && (ec || sent_ >= waiting_until_)) {
+    if (covered)
+      std::move(covered)(ec, ec ? 0 : waiting_bytes_);
+    // One that came while this send was under way, on a failure.
+    if (waiting_ && ec) {
       auto completion = std::move(waiting_);
-      std::move(completion)(ec, ec ? 0 : waiting_bytes_);
+      std::move(completion)(ec, 0);
     }
     if (on_sent_)
       on_sent_(ec);
@@ -244,11 +253,8 @@ private:
   std::string in_flight_;
   uint64_t written_ = 0;
   uint64_t sent_ = 0;
-  using completion_type =
-    boost::asio::any_completion_handler<void(error_code, size_t)>;
-  /// Beast's asynchronous write, completed once `waiting_until_` is sent.
+  /// Beast's asynchronous write, until the send that carries it starts.
   completion_type waiting_;
-  uint64_t waiting_until_ = 0;
   size_t waiting_bytes_ = 0;
   error_code failed_;
   clock_type::time_point send_started_;
