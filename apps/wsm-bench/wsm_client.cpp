@@ -223,6 +223,23 @@ caf::actor spawn_driver(caf::actor_system& sys, caf::actor_system* remote,
   return *proxy;
 }
 
+/// Waits until every actor of `xs` has ended, bounded. Before the other
+/// node's actor system goes, its driver's last messages (the quit to the
+/// machine, the news of its own end) must have crossed: a message its
+/// middleman still held when stopped would keep the driver from being
+/// destroyed, and the system's destructor would wait for it forever.
+void await_ends(caf::scoped_actor& self, std::vector<caf::actor> xs) {
+  for (auto& x : xs)
+    self->monitor(x);
+  for (size_t ended = 0; ended < xs.size(); ++ended)
+    self->receive([](const caf::down_msg&) {},
+                  caf::after(std::chrono::seconds(10)) >> [] {
+                    throw std::runtime_error(
+                      "the machine and its remote driver did not end "
+                      "within 10 s");
+                  });
+}
+
 measurement one_machine(caf::actor_system& sys, caf::actor_system* remote,
                         const workload& w) {
   caf::scoped_actor self{sys};
@@ -271,6 +288,8 @@ measurement one_machine(caf::actor_system& sys, caf::actor_system* remote,
       [&](caf::error&) {
         // Quit already: the counters went with it.
       });
+  if (remote != nullptr)
+    await_ends(self, {caf::actor_cast<caf::actor>(*machine), drive});
   return result;
 }
 
