@@ -138,11 +138,11 @@ void fail_over(size_t count, const std::optional<wsm::tls_options>& tls,
   wsm::options opts;
   opts.retry_delay = 10s;
   opts.backoff_jitter = 0;
-  std::vector<wsm::pooled_machine_actor> members;
+  std::vector<wsm::machine_actor> members;
   for (size_t i = 0; i < count; ++i)
     self->request(pool, event_timeout, wsm::spawn_atom::value, url, opts,
                   caf::actor_cast<caf::actor>(self))
-      .receive([&](wsm::pooled_machine_actor& x) { members.push_back(x); },
+      .receive([&](wsm::machine_actor& x) { members.push_back(x); },
                [](caf::error& err) { CAF_FAIL(wsm::describe(err)); });
   // Statuses by member, and the payloads that came back as undelivered.
   std::map<caf::actor_addr, std::vector<wsm::status>> seen;

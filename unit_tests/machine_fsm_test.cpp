@@ -18,6 +18,7 @@
 #include "wsm/config.hpp"
 #include "wsm/error.hpp"
 #include "wsm/governor.hpp"
+#include "machine_timers.hpp"
 #include "wsm/machine.hpp"
 
 using namespace std::chrono_literals;
@@ -166,7 +167,9 @@ struct fixture : test_coordinator_fixture<wsm::config> {
   caf::actor broker;
   caf::actor relay;
   caf::actor sub;
-  wsm::machine_actor machine;
+  /// The machine under test, as the whole of what it handles: the tests
+  /// play its broker and its timers too.
+  wsm::detail::machine_impl_actor machine;
   wsm::options opts;
 
   fixture() {
@@ -195,9 +198,10 @@ struct fixture : test_coordinator_fixture<wsm::config> {
   /// Spawns the machine and runs its start: CONNECTING and an open request.
   /// Returns the id of the connection it asked for.
   uint64_t start(caf::actor first_subscriber) {
-    machine = unbox(wsm::spawn_machine_with(
-      sys, test_url, opts, first_subscriber,
-      caf::actor_cast<wsm::broker_actor>(broker), relay));
+    machine = caf::actor_cast<wsm::detail::machine_impl_actor>(
+      unbox(wsm::spawn_machine_with(sys, test_url, opts, first_subscriber,
+                                    caf::actor_cast<wsm::broker_actor>(broker),
+                                    relay)));
     sched.run_once();
     return expect_open();
   }
@@ -338,7 +342,7 @@ struct fixture : test_coordinator_fixture<wsm::config> {
   /// sends itself, CONNECTING as the first attempt of `epoch`, and the open.
   /// Returns the new connection's id.
   uint64_t expect_immediate_retry(uint64_t epoch) {
-    expect((wsm::retry_atom, uint64_t), from(machine).to(machine));
+    expect((wsm::detail::retry_atom, uint64_t), from(machine).to(machine));
     expect_status(state::connecting, "", 1, epoch);
     return expect_open();
   }
@@ -404,9 +408,10 @@ CAF_TEST(the first subscriber sees the very first CONNECTING) {
 
 CAF_TEST(the broker is asked to open the parsed URL) {
   opts.headers.push_back({"Authorization", "Bearer x"});
-  machine = unbox(wsm::spawn_machine_with(
+  machine = caf::actor_cast<wsm::detail::machine_impl_actor>(
+    unbox(wsm::spawn_machine_with(
     sys, test_url, opts, sub, caf::actor_cast<wsm::broker_actor>(broker),
-    relay));
+    relay)));
   sched.run_once();
   auto request = std::get<2>(
     extract<wsm::open_atom, uint64_t, wsm::connect_request>(broker));
@@ -441,9 +446,10 @@ CAF_TEST(a successful attempt gives CONNECTING then CONNECTED) {
 CAF_TEST(with a governor each attempt waits for its slot in CONNECTING) {
   auto governor = sys.spawn(fixed_governor, caf::timespan{300ms});
   consume_messages(); // its start
-  machine = unbox(wsm::spawn_machine_with(
+  machine = caf::actor_cast<wsm::detail::machine_impl_actor>(
+    unbox(wsm::spawn_machine_with(
     sys, test_url, opts, sub, caf::actor_cast<wsm::broker_actor>(broker),
-    relay, governor));
+    relay, governor)));
   sched.run_once();
   expect_status(state::connecting, "", 1, 0);
   expect((wsm::slot_atom, std::string),
@@ -452,16 +458,16 @@ CAF_TEST(with a governor each attempt waits for its slot in CONNECTING) {
   // Nothing goes to the broker before the slot.
   CAF_CHECK_EQUAL(sched.clock().advance_time(299ms), 0u);
   CAF_CHECK(!sched.has_job());
-  expect_timer(wsm::slot_timer_atom{});
+  expect_timer(wsm::detail::slot_timer_atom{});
   auto id = expect_open();
   closed(id, "connect: Connection refused");
   expect_failed("connect: Connection refused", 1, 0, 2s);
   // The retry asks again: every attempt has its slot.
-  expect_timer(wsm::retry_atom{});
+  expect_timer(wsm::detail::retry_atom{});
   expect_status(state::connecting, "", 2, 0);
   expect((wsm::slot_atom, std::string), from(machine).to(governor));
   expect((caf::timespan), from(governor).to(machine));
-  expect_timer(wsm::slot_timer_atom{});
+  expect_timer(wsm::detail::slot_timer_atom{});
   connected(expect_open());
   expect_status(state::connected, "", 2, 1);
 }
@@ -489,7 +495,7 @@ CAF_TEST(a failed attempt gives DISCONNECTED then WAITING then a retry) {
   // Nothing happens before retry_delay has passed.
   CAF_CHECK_EQUAL(sched.clock().advance_time(opts.retry_delay - 1ms), 0u);
   CAF_CHECK(!sched.has_job());
-  expect_timer(wsm::retry_atom{});
+  expect_timer(wsm::detail::retry_atom{});
   expect_status(state::connecting, "", 2, 0);
   auto second = expect_open();
   CAF_CHECK_NOT_EQUAL(second, id);
@@ -569,7 +575,7 @@ CAF_TEST(quit while connected ends after the close timeout without an answer) {
   // The keepalive timer comes first and is stale by now.
   sched.clock().advance_time(opts.close_timeout - 1ms);
   CAF_CHECK(!sched.has_job());
-  expect_timer(wsm::close_timeout_atom{});
+  expect_timer(wsm::detail::close_timeout_atom{});
   expect_status(state::disconnected, "", 1, 1);
   CAF_CHECK(is_terminated(machine));
 }
@@ -608,7 +614,7 @@ CAF_TEST(the queue survives failed attempts) {
   closed(id, "connect: Connection refused");
   expect_failed("connect: Connection refused", 1, 0, 2s);
   send_output("also kept");
-  expect_timer(wsm::retry_atom{});
+  expect_timer(wsm::detail::retry_atom{});
   expect_status(state::connecting, "", 2, 0);
   auto second = expect_open();
   connected(second);
@@ -644,10 +650,10 @@ CAF_TEST(quit with a queue and no link hands it back after close_timeout) {
   closed(id, "connect: Connection refused");
   expect_failed("connect: Connection refused", 1, 0, 2s);
   // The wait is 2s, the quit's deadline 3s: one more attempt fits.
-  expect_timer(wsm::retry_atom{});
+  expect_timer(wsm::detail::retry_atom{});
   expect_status(state::connecting, "", 2, 0);
   auto second = expect_open();
-  expect_timer(wsm::close_timeout_atom{});
+  expect_timer(wsm::detail::quit_deadline_atom{});  // the deadline of the quit
   expect((wsm::close_atom, uint64_t), from(machine).to(broker).with(_, second));
   expect((wsm::undelivered), from(machine).to(sub).with(wsm::undelivered{
                                "one", "quit: no link to write it within "
@@ -721,9 +727,9 @@ CAF_TEST(a dead peer aborts a connection that was handed over) {
   auto [id, direct] = start_with_link();
   sched.clock().advance_time(opts.ping_interval);
   expect((caf::atom_value, caf::actor_addr, caf::message), from(_).to(relay));
-  expect((wsm::keepalive_atom, uint64_t), from(_).to(machine));
+  expect((wsm::detail::keepalive_atom, uint64_t), from(_).to(machine));
   CAF_CHECK(!received<wsm::ping_atom, uint64_t>(broker));
-  expect_timer(wsm::pong_timeout_atom{});
+  expect_timer(wsm::detail::pong_timeout_atom{});
   CAF_CHECK(!received<wsm::abort_atom, uint64_t>(broker));
   expect_status(state::disconnected,
                 "no pong within 3000ms: the peer is gone", 1, 1);
@@ -738,15 +744,15 @@ CAF_TEST(a keepalive ping goes out after ping_interval of silence) {
   auto id = start_connected();
   sched.clock().advance_time(opts.ping_interval - 1ms);
   CAF_CHECK(!sched.has_job());
-  expect_timer(wsm::keepalive_atom{});
+  expect_timer(wsm::detail::keepalive_atom{});
   expect((wsm::ping_atom, uint64_t), from(machine).to(broker).with(_, id));
   inject((wsm::pong_atom, uint64_t),
          from(broker).to(machine).with(wsm::pong_atom::value, id));
   // The pong came in time: its deadline passes without effect.
-  expect_timer(wsm::pong_timeout_atom{});
+  expect_timer(wsm::detail::pong_timeout_atom{});
   CAF_CHECK(!sched.has_job());
   // And again after another silent interval.
-  expect_timer(wsm::keepalive_atom{});
+  expect_timer(wsm::detail::keepalive_atom{});
   expect((wsm::ping_atom, uint64_t), from(machine).to(broker).with(_, id));
 }
 
@@ -755,14 +761,14 @@ CAF_TEST(a pong timeout longer than the ping interval still finds a dead peer) {
   auto id = start_connected();
   sched.clock().advance_time(opts.ping_interval);
   expect((caf::atom_value, caf::actor_addr, caf::message), from(_).to(relay));
-  expect((wsm::keepalive_atom, uint64_t), from(_).to(machine));
+  expect((wsm::detail::keepalive_atom, uint64_t), from(_).to(machine));
   expect((wsm::ping_atom, uint64_t), from(machine).to(broker).with(_, id));
   // The keepalives at 20s and 30s send no second ping...
-  expect_timer(wsm::keepalive_atom{});
-  expect_timer(wsm::keepalive_atom{});
+  expect_timer(wsm::detail::keepalive_atom{});
+  expect_timer(wsm::detail::keepalive_atom{});
   CAF_CHECK(!received<wsm::ping_atom, uint64_t>(broker));
   // ...so the first ping's deadline at 35s still counts.
-  expect_timer(wsm::pong_timeout_atom{});
+  expect_timer(wsm::detail::pong_timeout_atom{});
   expect((wsm::abort_atom, uint64_t), from(machine).to(broker).with(_, id));
   expect_status(state::disconnected,
                 "no pong within 25000ms: the peer is gone", 1, 1);
@@ -772,10 +778,10 @@ CAF_TEST(no pong within pong_timeout drops the link and reconnects) {
   auto id = start_connected();
   sched.clock().advance_time(opts.ping_interval);
   expect((caf::atom_value, caf::actor_addr, caf::message), from(_).to(relay));
-  expect((wsm::keepalive_atom, uint64_t), from(_).to(machine));
+  expect((wsm::detail::keepalive_atom, uint64_t), from(_).to(machine));
   expect((wsm::ping_atom, uint64_t), from(machine).to(broker).with(_, id));
   CAF_CHECK_EQUAL(sched.clock().advance_time(opts.pong_timeout - 1ms), 0u);
-  expect_timer(wsm::pong_timeout_atom{});
+  expect_timer(wsm::detail::pong_timeout_atom{});
   expect((wsm::abort_atom, uint64_t), from(machine).to(broker).with(_, id));
   expect_status(state::disconnected,
                 "no pong within 3000ms: the peer is gone", 1, 1);
@@ -790,10 +796,10 @@ CAF_TEST(hearing from the peer postpones the keepalive ping) {
                                        wsm::input{"tick", true}));
   expect((wsm::input), from(machine).to(sub).with(wsm::input{"tick", true}));
   // The first timer finds the link was not silent for a whole interval.
-  expect_timer(wsm::keepalive_atom{});
+  expect_timer(wsm::detail::keepalive_atom{});
   CAF_CHECK(!received<wsm::ping_atom, uint64_t>(broker));
   CAF_CHECK_EQUAL(sched.clock().advance_time(opts.ping_interval / 2 - 1ms), 0u);
-  expect_timer(wsm::keepalive_atom{});
+  expect_timer(wsm::detail::keepalive_atom{});
   expect((wsm::ping_atom, uint64_t), from(machine).to(broker).with(_, id));
 }
 
@@ -802,7 +808,7 @@ CAF_TEST(a pong counts as hearing from the peer) {
   sched.clock().advance_time(opts.ping_interval / 2);
   inject((wsm::pong_atom, uint64_t),
          from(broker).to(machine).with(wsm::pong_atom::value, id));
-  expect_timer(wsm::keepalive_atom{});
+  expect_timer(wsm::detail::keepalive_atom{});
   CAF_CHECK(!received<wsm::ping_atom, uint64_t>(broker));
 }
 
@@ -876,7 +882,7 @@ CAF_TEST(a timer armed in an earlier state is ignored) {
   connected(second);
   expect_status(state::connected, "", 1, 2);
   // The old keepalive fires now; the new link is not due a ping yet.
-  expect_timer(wsm::keepalive_atom{});
+  expect_timer(wsm::detail::keepalive_atom{});
   CAF_CHECK(!received<wsm::ping_atom, uint64_t>(broker));
 }
 
@@ -892,11 +898,11 @@ CAF_TEST(a retry timer left behind by reconnect does not start a second attempt)
   closed(expect_open(), "connect: Connection refused");
   expect_failed("connect: Connection refused", 1, 0, 2s);
   // The old timer fires in the new wait and changes nothing...
-  expect_timer(wsm::retry_atom{});
+  expect_timer(wsm::detail::retry_atom{});
   CAF_CHECK(!received<wsm::status>(sub));
   CAF_CHECK(!received<wsm::open_atom, uint64_t, wsm::connect_request>(broker));
   // ...the new one, a second later, starts the next attempt.
-  expect_timer(wsm::retry_atom{});
+  expect_timer(wsm::detail::retry_atom{});
   expect_status(state::connecting, "", 2, 0);
   expect_open();
 }
@@ -981,12 +987,12 @@ CAF_TEST(failed attempts in a row wait as the backoff says) {
   expect_status(state::connecting, "", 1, 0);
   closed(id, "connect: Connection refused");
   expect_failed("connect: Connection refused", 1, 0, 2s);
-  expect_timer(wsm::retry_atom{});
+  expect_timer(wsm::detail::retry_atom{});
   expect_status(state::connecting, "", 2, 0);
   closed(expect_open(), "connect: Connection refused");
   expect_failed("connect: Connection refused", 2, 0, 4s);
   CAF_CHECK_EQUAL(sched.clock().advance_time(4s - 1ms), 0u);
-  expect_timer(wsm::retry_atom{});
+  expect_timer(wsm::detail::retry_atom{});
   expect_status(state::connecting, "", 3, 0);
   closed(expect_open(), "connect: Connection refused");
   expect_failed("connect: Connection refused", 3, 0, 8s);
@@ -997,7 +1003,7 @@ CAF_TEST(a link that was up starts over from the initial pause) {
   expect_status(state::connecting, "", 1, 0);
   closed(id, "connect: Connection refused");
   expect_failed("connect: Connection refused", 1, 0, 2s);
-  expect_timer(wsm::retry_atom{});
+  expect_timer(wsm::detail::retry_atom{});
   expect_status(state::connecting, "", 2, 0);
   auto second = expect_open();
   connected(second);
@@ -1014,11 +1020,11 @@ CAF_TEST(the first reconnect after a drop waits a random pause below the jitter)
   closed(id, "read: End of file");
   expect_status(state::disconnected, "read: End of file", 1, 1);
   // Not at once...
-  CAF_CHECK(!received<wsm::retry_atom, uint64_t>(machine));
+  CAF_CHECK(!received<wsm::detail::retry_atom, uint64_t>(machine));
   // ...but within the jitter.
   sched.clock().advance_time(100ms);
   expect((caf::atom_value, caf::actor_addr, caf::message), from(_).to(relay));
-  expect((wsm::retry_atom, uint64_t), from(_).to(machine));
+  expect((wsm::detail::retry_atom, uint64_t), from(_).to(machine));
   expect_status(state::connecting, "", 1, 1);
 }
 
@@ -1030,7 +1036,7 @@ CAF_TEST(retries exhausted end the machine with a typed reason and its queue) {
   send_output("kept");
   closed(id, "connect: Connection refused");
   expect_failed("connect: Connection refused", 1, 0, 2s);
-  expect_timer(wsm::retry_atom{});
+  expect_timer(wsm::detail::retry_atom{});
   expect_status(state::connecting, "", 2, 0);
   closed(expect_open(), "connect: Connection refused");
   expect((wsm::undelivered), from(machine).to(sub).with(wsm::undelivered{
@@ -1081,7 +1087,7 @@ CAF_TEST(refusals with 5xx and 429 and listed statuses are retried) {
     expect_status(
       wsm::status{state::disconnected, text, attempt, 0, {}, code});
     expect_status(wsm::status{state::waiting, text, attempt, 0, pause, code});
-    expect_timer(wsm::retry_atom{});
+    expect_timer(wsm::detail::retry_atom{});
     expect_status(state::connecting, "", ++attempt, 0);
     id = expect_open();
   }
@@ -1220,7 +1226,7 @@ CAF_TEST(stats count what went through) {
   expect((wsm::input), from(machine).to(sub));
   sched.clock().advance_time(opts.ping_interval);
   expect((caf::atom_value, caf::actor_addr, caf::message), from(_).to(relay));
-  expect((wsm::keepalive_atom, uint64_t), from(_).to(machine));
+  expect((wsm::detail::keepalive_atom, uint64_t), from(_).to(machine));
   expect((wsm::ping_atom, uint64_t), from(machine).to(broker));
   sched.clock().advance_time(7ms);
   inject((wsm::pong_atom, uint64_t),
@@ -1274,7 +1280,7 @@ CAF_TEST(a session gate that refuses drops the link and reconnects) {
   CAF_REQUIRE(consume_message()); // the error
   expect((wsm::abort_atom, uint64_t), from(machine).to(broker).with(_, id));
   expect_status(state::disconnected, "session gate failed: bad token", 1, 1);
-  expect((wsm::retry_atom, uint64_t), from(machine).to(machine));
+  expect((wsm::detail::retry_atom, uint64_t), from(machine).to(machine));
   expect_status(state::connecting, "", 1, 1);
 }
 
@@ -1397,10 +1403,10 @@ CAF_TEST(pings go out while paused and the pong deadline waits for reading) {
   // The silence is ours: the keepalive still pings...
   sched.clock().advance_time(opts.ping_interval);
   expect((caf::atom_value, caf::actor_addr, caf::message), from(_).to(relay));
-  expect((wsm::keepalive_atom, uint64_t), from(_).to(machine));
+  expect((wsm::detail::keepalive_atom, uint64_t), from(_).to(machine));
   expect((wsm::ping_atom, uint64_t), from(machine).to(broker).with(_, id));
   // ...but no pong can be read while paused: its deadline passes unheeded.
-  expect_timer(wsm::pong_timeout_atom{});
+  expect_timer(wsm::detail::pong_timeout_atom{});
   CAF_CHECK(!received<wsm::abort_atom, uint64_t>(broker));
   CAF_CHECK(!received<wsm::status>(sub));
   // Once reading resumes, the pong gets a full pong_timeout. (With a bound
@@ -1411,7 +1417,7 @@ CAF_TEST(pings go out while paused and the pong deadline waits for reading) {
   expect((wsm::resume_atom, uint64_t), from(machine).to(broker).with(_, id));
   answer_reaches_machine();
   CAF_CHECK_EQUAL(sched.clock().advance_time(opts.pong_timeout - 1ms), 0u);
-  expect_timer(wsm::pong_timeout_atom{});
+  expect_timer(wsm::detail::pong_timeout_atom{});
   expect((wsm::abort_atom, uint64_t), from(machine).to(broker).with(_, id));
   expect_status(state::disconnected,
                 "no pong within 3000ms: the peer is gone", 1, 1);
@@ -1516,10 +1522,10 @@ CAF_TEST(send_rate paces outputs and the rest wait in the queue) {
   CAF_CHECK(!received<wsm::write_atom, uint64_t, std::string, bool>(broker));
   CAF_CHECK_EQUAL(stats_now().queue_depth, 3u);
   CAF_CHECK_EQUAL(sched.clock().advance_time(499ms), 0u);
-  expect_timer(wsm::pace_atom{});
+  expect_timer(wsm::detail::pace_atom{});
   expect_write(id, "b", false);
   CAF_CHECK_EQUAL(sched.clock().advance_time(499ms), 0u);
-  expect_timer(wsm::pace_atom{});
+  expect_timer(wsm::detail::pace_atom{});
   expect_write(id, "c", false);
 }
 
@@ -1533,7 +1539,7 @@ CAF_TEST(quit while paced writes what waits within close_timeout) {
   send_command(wsm::command::quit);
   CAF_CHECK(!received<wsm::close_atom, uint64_t>(broker));
   // The pace lets b go after a second; then the link closes.
-  expect_timer(wsm::pace_atom{});
+  expect_timer(wsm::detail::pace_atom{});
   expect_write(id, "b", false);
   expect((wsm::close_atom, uint64_t), from(machine).to(broker).with(_, id));
 }

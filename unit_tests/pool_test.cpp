@@ -107,11 +107,11 @@ struct fixture {
     return *name;
   }
 
-  wsm::pooled_machine_actor spawn() {
-    wsm::pooled_machine_actor result;
+  wsm::machine_actor spawn() {
+    wsm::machine_actor result;
     self->request(pool, event_timeout, wsm::spawn_atom::value, url(), opts,
                   caf::actor_cast<caf::actor>(self))
-      .receive([&](wsm::pooled_machine_actor& x) { result = std::move(x); },
+      .receive([&](wsm::machine_actor& x) { result = std::move(x); },
                [](caf::error& err) {
                  CAF_FAIL("spawn refused: " << wsm::describe(err));
                });
@@ -130,7 +130,7 @@ struct fixture {
   }
 
   /// The next status from `member`, skipping input.
-  wsm::status next_status_of(const wsm::pooled_machine_actor& member,
+  wsm::status next_status_of(const wsm::machine_actor& member,
                              caf::timespan bound = event_timeout) {
     std::optional<wsm::status> result;
     while (!result)
@@ -164,7 +164,7 @@ struct fixture {
   }
 
   /// Waits until each member has said CONNECTED.
-  void wait_connected(const std::vector<wsm::pooled_machine_actor>& members) {
+  void wait_connected(const std::vector<wsm::machine_actor>& members) {
     collect_statuses([&](const statuses& seen) {
       for (auto& member : members) {
         auto i = seen.find(member.address());
@@ -217,7 +217,7 @@ CAF_TEST_FIXTURE_SCOPE(pool_tests, fixture)
 CAF_TEST(a pool spreads machines over its nodes and each one echoes) {
   auto a = add(*node_a);
   auto b = add(*node_b);
-  std::vector<wsm::pooled_machine_actor> members;
+  std::vector<wsm::machine_actor> members;
   for (int i = 0; i < 4; ++i)
     members.push_back(spawn());
   wait_connected(members);
@@ -438,7 +438,7 @@ CAF_TEST(a bad URL is refused by the pool and spawns nothing) {
   add(*node_a);
   self->request(pool, event_timeout, wsm::spawn_atom::value,
                 std::string{"http://127.0.0.1/"}, opts, caf::actor{})
-    .receive([](wsm::pooled_machine_actor&) { CAF_FAIL("spawned"); },
+    .receive([](wsm::machine_actor&) { CAF_FAIL("spawned"); },
              [](caf::error& err) {
                CAF_CHECK_EQUAL(wsm::describe(err),
                                "invalid URL 'http://127.0.0.1/': scheme must "
@@ -490,10 +490,10 @@ CAF_TEST(nodes linked over TLS admit only peers their CA vouches for) {
       [](caf::error& err) {
         CAF_FAIL("TLS node refused: " << wsm::describe(err));
       });
-  wsm::pooled_machine_actor member;
+  wsm::machine_actor member;
   me->request(tls_pool, event_timeout, wsm::spawn_atom::value, url(), opts,
               caf::actor_cast<caf::actor>(me))
-    .receive([&](wsm::pooled_machine_actor& x) { member = x; },
+    .receive([&](wsm::machine_actor& x) { member = x; },
              [](caf::error& err) { CAF_FAIL(wsm::describe(err)); });
   wsm_test::wait_for(me, state::connected);
   me->send(member, wsm::output{"over TLS"});

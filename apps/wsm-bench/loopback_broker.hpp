@@ -28,7 +28,7 @@ struct loopback_broker_state {
 inline caf::behavior
 loopback_broker(caf::stateful_actor<loopback_broker_state>* self, bool echo) {
   auto machine = [=] {
-    return caf::actor_cast<wsm::machine_actor>(self->current_sender());
+    return caf::actor_cast<wsm::machine_transport_actor>(self->current_sender());
   };
   return {
     [=](wsm::open_atom, uint64_t id, const wsm::connect_request&) {

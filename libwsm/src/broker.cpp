@@ -228,8 +228,8 @@ private:
 
   // -- events to the machine --------------------------------------------------
 
-  machine_actor machine() const {
-    return caf::actor_cast<machine_actor>(machine_);
+  machine_transport_actor machine() const {
+    return caf::actor_cast<machine_transport_actor>(machine_);
   }
 
   /// Hands the messages read since the last delivery to the machine, in
@@ -791,7 +791,7 @@ broker_actor::behavior_type broker(broker_self self,
       auto made = st.make_session(id, machine, std::move(request));
       if (!made) {
         // Checked at spawn; a file may have gone since.
-        caf::anon_send(caf::actor_cast<machine_actor>(machine),
+        caf::anon_send(caf::actor_cast<machine_transport_actor>(machine),
                        closed_atom::value, id,
                        disconnect_info{close_cause::tls,
                                        describe(made.error())});

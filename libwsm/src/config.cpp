@@ -48,8 +48,8 @@ void add_message_types(caf::actor_system_config& cfg) {
   // its typed response handler on the other side.
   cfg.add_message_type<machine_actor>("wsm::machine_actor");
   cfg.add_message_type<stats>("wsm::stats");
-  // Pools hand out members and their tables across nodes too.
-  cfg.add_message_type<pooled_machine_actor>("wsm::pooled_machine_actor");
+  // Pools hand out members (machine_actor too) and their tables across
+  // nodes.
   cfg.add_message_type<placement>("wsm::placement");
   cfg.add_message_type<std::vector<placement>>("std::vector<wsm::placement>");
 }

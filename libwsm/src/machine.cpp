@@ -1,42 +1,53 @@
 // The machine: one WebSocket client connection as a finite state machine.
 //
-//            spawn
-//              |
-//              v
-//   +----> CONNECTING ---connected---> CONNECTED ---quit---> (closing)
-//   |          |                          |                      |
-//   |        closed                  closed, dead peer,     closed or
-//   |     (attempt failed)           write timeout...       close timeout
-//   |          |                          |                      |
-//   |          v                          v                      v
-//   |     DISCONNECTED(error)        DISCONNECTED(reason)   DISCONNECTED
-//   |          |         \                |                  (actor ends)
-//   |          v          fatal           |
-//   +-retry- WAITING      (ends)          |
-//   |      (backoff)                      |
-//   +------retry, at once + jitter--------+
+// Phases, and the public state each reports (in brackets):
 //
-// quit in CONNECTING, DISCONNECTED or WAITING: with an empty queue, at once
-// DISCONNECTED and the end; with outputs queued, the machine keeps trying to
-// connect and write them for up to close_timeout first.
-// suspend in any state: close the link, stay DISCONNECTED until resume.
-// reconnect in any state: drop what is going on and attempt at once.
+//          spawn
+//            |
+//            v
+//   +--> connecting ---connected---> gated ---gate ok---> connected --quit--> closing
+//   |   [CONNECTING]     (no gate:  [CONNECTED]  (or no   [CONNECTED]       [CONNECTED]
+//   |        |          to connected)             gate)       |                 |
+//   |      closed                                             |             closed or
+//   |  (attempt failed)        closed, dead peer, write timeout, gate failed    close timeout
+//   |        |                                                |                 |
+//   |        v                                                v                 v
+//   |   waiting <--(via DISCONNECTED)          disconnected [DISCONNECTED]   (the end,
+//   |   [WAITING]     fatal: the end           (retry at once + jitter)    DISCONNECTED)
+//   |        |                                                |
+//   +-retry--+------------------------------------------------+
 //
-// Each state is one function returning its behavior; handlers shared by all
-// states live in `common_handlers` and are composed with `or_else`, so a
-// state lists only what it does differently. The machine never touches a
-// socket: it talks to its broker through messages (see wsm/transport.hpp),
-// which keeps it testable on CAF's deterministic scheduler.
+//   suspended [DISCONNECTED]: from any phase but closing on suspend; left on
+//   resume or reconnect (to connecting) or quit.
 //
-// Nothing is lost silently: an output is queued, then in flight (sent to the
-// broker, not yet acknowledged as written), then written. When a link drops,
-// what was in flight goes back to the front of the queue; whatever can never
-// be written goes back to its sender.
+// quit in connecting, disconnected, waiting or suspended: with an empty
+// queue, at once DISCONNECTED and the end; with outputs queued, the machine
+// keeps trying to connect and write them for up to close_timeout first (a
+// quit waiting for the queue, with a deadline timer of its own; not a phase,
+// since it spans several). reconnect in any phase but closing: drop what is
+// going on and attempt at once.
+//
+// Each phase is one function returning its behavior; handlers shared by all
+// phases live in `common_handlers` and are composed with `or_else`, so a
+// phase lists only what it does differently. `transition` is the one place
+// where the phase changes: it bumps the generation (so that timers and
+// answers of the phase left are recognised as stale), switches the
+// behavior and tells subscribers when the public state changes. Shared
+// handlers ask the phase, never the published status. The machine never
+// touches a socket: it talks to its broker through messages or a `link`
+// (see wsm/transport.hpp), which keeps it testable on CAF's deterministic
+// scheduler.
+//
+// Nothing is lost silently: an output is queued, then in flight (handed to
+// the link, not yet acknowledged as written), then written. When a link
+// drops, what was in flight goes back to the front of the queue; whatever
+// can never be written goes back to its sender.
 
 #include "wsm/machine.hpp"
 
 #include <algorithm>
 #include <deque>
+#include <optional>
 #include <atomic>
 #include <random>
 #include <vector>
@@ -52,6 +63,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "machine_setup.hpp"
+#include "machine_timers.hpp"
 #include "spawn.hpp"
 #include "lazy_deque.hpp"
 #include "wsm/governor.hpp"
@@ -152,6 +164,56 @@ private:
   caf::actor_addr machine_;
 };
 
+/// One phase per behavior. Several report the same public state: see
+/// `public_state` and the diagram at the top.
+enum class phase : uint8_t {
+  connecting,
+  /// The link is up; the session gate has not answered yet.
+  gated,
+  connected,
+  /// quit came while connected: the close handshake is under way.
+  closing,
+  /// A link that was up dropped; the retry comes at once or after jitter.
+  disconnected,
+  /// An attempt failed; the retry comes after the backoff.
+  waiting,
+  /// DISCONNECTED on purpose, until resume, reconnect or quit.
+  suspended,
+};
+
+/// The state subscribers are told for `x`.
+wsm::state public_state(phase x) noexcept {
+  switch (x) {
+    case phase::connecting:
+      return wsm::state::connecting;
+    case phase::gated:
+    case phase::connected:
+    case phase::closing:
+      return wsm::state::connected;
+    case phase::waiting:
+      return wsm::state::waiting;
+    case phase::disconnected:
+    case phase::suspended:
+      break;
+  }
+  return wsm::state::disconnected;
+}
+
+/// Whether `x` has a link that is up (closing's is on its way out).
+bool link_is_up(phase x) noexcept {
+  return x == phase::gated || x == phase::connected;
+}
+
+/// The connection of the current attempt: its id and where commands to it
+/// go, set and cleared together.
+struct current_connection {
+  /// The broker's id for it; 0 when there is none.
+  uint64_t id = 0;
+  /// The connection itself once up, if the broker handed it over, else the
+  /// broker (`broker_link`); null when there is none.
+  std::shared_ptr<wsm::link> link;
+};
+
 struct machine_state {
   // -- configuration ----------------------------------------------------------
   /// Request and options, shared with the machines spawned alike.
@@ -165,15 +227,15 @@ struct machine_state {
   /// The last status published; its state is the machine's state.
   status last;
 
-  // -- the link ---------------------------------------------------------------
-  /// Id of the connection the broker holds for us; 0 when there is none.
-  uint64_t connection = 0;
-  /// Where commands to the connection go: the connection itself once up,
-  /// if the broker handed it over, else the broker (`broker_link`); null
-  /// when there is no connection.
-  std::shared_ptr<wsm::link> link;
-  /// Bumped on every transition: a timer from an earlier state is stale.
+  // -- the phase and the link -------------------------------------------------
+  /// Where the machine is; its behavior is `behavior_of(phase)`. Changed
+  /// by `transition` only.
+  phase current_phase = phase::connecting;
+  /// Bumped by every transition: a timer or an answer of an earlier phase
+  /// is stale.
   uint64_t generation = 0;
+  /// The connection of the current attempt; none between attempts.
+  current_connection connection;
   /// When the peer was last heard from (any frame or pong).
   caf::actor_clock::time_point last_heard;
   /// When the last ping went out, and its number.
@@ -203,8 +265,10 @@ struct machine_state {
   token_bucket pace;
   bool pace_booked = false;
   bool text = false;
-  /// quit came while outputs were queued: deliver them, then end.
-  bool draining = false;
+  /// quit came while outputs were queued: they are written first (on this
+  /// link or the next), then the machine ends; `quit_deadline_atom` bounds
+  /// the wait.
+  bool quit_when_written = false;
   std::minstd_rand random{next_seed()};
 
   // -- outputs ----------------------------------------------------------------
@@ -232,8 +296,8 @@ struct machine_state {
   ~machine_state() {
     // Reached with a live connection only when the machine became
     // unreachable: close it the way quit would.
-    if (link)
-      link->close();
+    if (connection.link)
+      connection.link->close();
   }
 
   double unit_random() {
@@ -241,16 +305,18 @@ struct machine_state {
   }
 };
 
-using machine_self = machine_actor::stateful_pointer<machine_state>;
+using machine_impl_actor = detail::machine_impl_actor;
+using machine_self = machine_impl_actor::stateful_pointer<machine_state>;
+using machine_behavior = machine_impl_actor::behavior_type;
+using detail::close_timeout_atom;
+using detail::keepalive_atom;
+using detail::pace_atom;
+using detail::pong_timeout_atom;
+using detail::quit_deadline_atom;
+using detail::retry_atom;
+using detail::slot_timer_atom;
 
-machine_actor::behavior_type connecting(machine_self self);
-machine_actor::behavior_type connected(machine_self self);
-machine_actor::behavior_type closing(machine_self self);
-machine_actor::behavior_type disconnected(machine_self self);
-machine_actor::behavior_type waiting(machine_self self);
-machine_actor::behavior_type suspended(machine_self self);
-machine_actor::behavior_type gated(machine_self self);
-void enter_disconnected(machine_self self, const disconnect_info& info);
+machine_behavior behavior_of(machine_self self, phase x);
 
 // -- messaging ----------------------------------------------------------------
 
@@ -273,17 +339,24 @@ void fan_out(machine_self self, const caf::message& content) {
 
 void flush_held(machine_self self);
 
-/// Enters `next` as far as subscribers can tell and tells them.
-void publish(machine_self self, wsm::state next, std::string error = {},
-             const disconnect_info* info = nullptr,
-             caf::timespan retry_delay = {}) {
+/// What subscribers are told when a phase is entered: why (for
+/// DISCONNECTED and WAITING), the link's end, the pause before the retry.
+struct news {
+  std::string error;
+  const disconnect_info* info = nullptr;
+  caf::timespan retry_delay{};
+};
+
+/// Tells subscribers the public state of the phase just entered.
+void publish(machine_self self, const news& told) {
   flush_held(self);
   auto& st = self->state;
+  auto next = public_state(st.current_phase);
   st.last.state = next;
-  st.last.error = std::move(error);
-  st.last.retry_delay = retry_delay;
-  st.last.http_status = info ? info->http_status : 0;
-  st.last.close_code = info ? info->close_code : 0;
+  st.last.error = told.error;
+  st.last.retry_delay = told.retry_delay;
+  st.last.http_status = told.info ? told.info->http_status : 0;
+  st.last.close_code = told.info ? told.info->close_code : 0;
   // What the handshake agreed on holds while the link is up (set by
   // enter_connected); other states have no link to describe.
   if (next != wsm::state::connected) {
@@ -291,6 +364,23 @@ void publish(machine_self self, wsm::state next, std::string error = {},
     st.last.compressed = false;
   }
   fan_out(self, caf::make_message(st.last));
+}
+
+/// The one place where the machine changes phase: the generation moves on
+/// (timers and answers of the phase left are stale from here), the phase's
+/// behavior replaces the old one, and subscribers hear the new public state
+/// if it differs from the last or `told` is given (a new attempt, a
+/// suspend, a DISCONNECTED before WAITING).
+void transition(machine_self self, phase next,
+                std::optional<news> told = news{}) {
+  auto& st = self->state;
+  ++st.generation;
+  st.current_phase = next;
+  self->become(behavior_of(self, next));
+  if (told)
+    publish(self, *told);
+  else if (public_state(next) != st.last.state)
+    publish(self, news{});
 }
 
 /// Arms a timer that reaches the machine through the relay, which holds only
@@ -315,7 +405,7 @@ void arm_timer(machine_self self, Atom atom, caf::timespan delay) {
 
 /// Returns whether an event belongs to the current connection.
 bool is_current(machine_self self, uint64_t connection) {
-  return connection != 0 && connection == self->state.connection;
+  return connection != 0 && connection == self->state.connection.id;
 }
 
 /// Returns whether a timer was armed in the current state.
@@ -349,8 +439,8 @@ void pause_reading(machine_self self) {
   st.read_paused = true;
   st.paused_since = self->clock().now();
   ++st.counters.read_pauses;
-  if (st.link)
-    st.link->pause_reading();
+  if (st.connection.link)
+    st.connection.link->pause_reading();
 }
 
 void send_ping(machine_self self);
@@ -363,9 +453,9 @@ void resume_reading(machine_self self) {
     return;
   st.read_paused = false;
   st.counters.read_paused += self->clock().now() - st.paused_since;
-  if (!st.link)
+  if (!st.connection.link)
     return;
-  st.link->resume_reading();
+  st.connection.link->resume_reading();
   if (st.awaiting_pong)
     arm_timer(self, pong_timeout_atom{}, st.opts().pong_timeout,
               ++st.pong_deadline);
@@ -458,8 +548,8 @@ void report_released(machine_self self) {
   auto& st = self->state;
   if (st.released == 0)
     return;
-  if (st.link)
-    st.link->consumed(st.released);
+  if (st.connection.link)
+    st.connection.link->consumed(st.released);
   st.released = 0;
 }
 
@@ -561,7 +651,7 @@ void write_now(machine_self self, pending_output x) {
   auto& st = self->state;
   // The link shares the payload: should it drop first, the output goes
   // back to the queue.
-  st.link->write(x.payload, is_text(st, x.format));
+  st.connection.link->write(x.payload, is_text(st, x.format));
   st.in_flight.push_back(std::move(x));
 }
 
@@ -631,7 +721,7 @@ void pump(machine_self self) {
     st.queue.pop_front();
     write_now(self, std::move(item));
   }
-  if (st.draining && st.queue.empty())
+  if (st.quit_when_written && st.queue.empty())
     enter_closing(self);
 }
 
@@ -682,24 +772,33 @@ void give_back_all(machine_self self, const std::string& reason) {
 
 // -- the link -----------------------------------------------------------------
 
+/// Gives the new attempt a connection of its own: a fresh id, so that
+/// events of an earlier one are told apart, and the broker as its link
+/// until the connection itself is handed over.
+void adopt_connection(machine_self self) {
+  auto& st = self->state;
+  auto id = next_connection_id();
+  st.connection = current_connection{
+    id, std::make_shared<broker_link>(st.broker, id, self->address())};
+}
+
 /// The connection is gone or left to the broker: no more commands to it.
 void forget_connection(machine_self self) {
   auto& st = self->state;
-  st.connection = 0;
-  st.link = nullptr;
+  st.connection = {};
   st.pumping = false;
-  st.pace_booked = false; // its timer is of the state being left
+  st.pace_booked = false; // its timer is of the phase being left
 }
 
 /// Leaves the connection to the broker to close (or abort), if there is one.
 void release_connection(machine_self self, bool graceful = true) {
   auto& st = self->state;
-  if (st.connection == 0)
+  if (st.connection.id == 0)
     return;
   if (graceful)
-    st.link->close();
+    st.connection.link->close();
   else
-    st.link->abort();
+    st.connection.link->abort();
   forget_connection(self);
 }
 
@@ -722,7 +821,7 @@ bool is_retryable(const options& opts, const disconnect_info& info) {
 
 void send_ping(machine_self self) {
   auto& st = self->state;
-  st.link->ping();
+  st.connection.link->ping();
   st.ping_sent_at = self->clock().now();
   ++st.pings_sent;
   st.awaiting_pong = true;
@@ -730,14 +829,23 @@ void send_ping(machine_self self) {
             ++st.pong_deadline);
 }
 
+/// The keepalive watches the link that is up, gated or not: it is stamped
+/// with the connection, not the phase.
+void arm_keepalive(machine_self self, caf::timespan delay) {
+  arm_timer(self, keepalive_atom{}, delay, self->state.connection.id);
+}
+
 // -- transitions --------------------------------------------------------------
+//
+// Each `enter_x` does what entering phase x takes and calls `transition`
+// once it is x's turn to tell subscribers; timers armed after that belong
+// to the new phase.
 
 /// The last step of every quit: subscribers see DISCONNECTED, and the actor
 /// ends, with `reason` if it gave up.
 void finish(machine_self self, const std::string& undelivered_reason = "quit",
             caf::error reason = {}, const disconnect_info* info = nullptr) {
   auto& st = self->state;
-  ++st.generation;
   release_connection(self);
   std::vector<std::string> unsent;
   if (reason) {
@@ -746,35 +854,30 @@ void finish(machine_self self, const std::string& undelivered_reason = "quit",
       unsent.push_back(*item.payload);
   }
   give_back_all(self, undelivered_reason);
-  if (reason) {
-    publish(self, wsm::state::disconnected, describe(reason), info);
+  // No error, but the close code the link ended with, if any.
+  transition(self, phase::disconnected,
+             news{reason ? describe(reason) : std::string{}, info});
+  if (reason)
     reason = make_exit_reason(static_cast<errc>(reason.code()),
                               describe(reason), std::move(unsent));
-  } else {
-    // No error, but the close code the link ended with, if any.
-    publish(self, wsm::state::disconnected, {}, info);
-  }
   st.subscribers.clear();
   st.self_reference = nullptr;
   self->quit(std::move(reason));
 }
 
-/// Opens a new connection: every attempt gets a fresh id so that events of
-/// an earlier one are told apart.
 /// Asks the broker to open the connection of the current attempt.
 void open_connection(machine_self self) {
   auto& st = self->state;
-  self->send(st.broker, open_atom::value, st.connection, st.request());
+  self->send(st.broker, open_atom::value, st.connection.id, st.request());
 }
 
-void start_attempt(machine_self self) {
+/// A new attempt: CONNECTING with the next attempt number, then the broker
+/// opens it, once the governor (if any) gives this host a slot.
+void enter_connecting(machine_self self) {
   auto& st = self->state;
-  ++st.generation;
   ++st.last.attempt;
-  st.connection = next_connection_id();
-  st.link = std::make_shared<broker_link>(st.broker, st.connection,
-                                          self->address());
-  publish(self, wsm::state::connecting);
+  adopt_connection(self);
+  transition(self, phase::connecting);
   if (!st.governor)
     return open_connection(self);
   // The governor books a slot for this host; the attempt waits for it in
@@ -799,17 +902,12 @@ void start_attempt(machine_self self) {
       });
 }
 
-void enter_connecting(machine_self self) {
-  start_attempt(self);
-  self->become(connecting(self));
-}
-
-void enter_closing(machine_self self);
+void enter_disconnected(machine_self self, const disconnect_info& info);
 
 /// The link is up and the session ready: what waited goes out, as fast as
 /// the write window and the pace allow.
-void open_session(machine_self self) {
-  self->become(connected(self));
+void enter_open_session(machine_self self) {
+  transition(self, phase::connected, std::nullopt);
   self->state.pumping = true;
   pump(self);
 }
@@ -820,16 +918,13 @@ void open_session(machine_self self) {
 void ask_gate(machine_self self) {
   auto& st = self->state;
   auto generation = st.generation;
-  auto stale = [=] {
-    return generation != self->state.generation
-           || self->state.last.state != wsm::state::connected;
-  };
+  auto stale = [=] { return generation != self->state.generation; };
   self->request(st.opts().gate, st.opts().gate_timeout, gate_atom::value,
                 st.last.epoch)
     .then(
       [=]() {
         if (!stale())
-          open_session(self);
+          enter_open_session(self);
       },
       [=](caf::error& err) {
         if (stale())
@@ -848,39 +943,40 @@ void ask_gate(machine_self self) {
                                                  "session gate failed: "
                                                    + why});
       });
-  self->become(gated(self));
 }
 
+/// The broker reports the link up: CONNECTED with the next epoch, through
+/// the gate if there is one.
 void enter_connected(machine_self self, link_info& link) {
   auto& st = self->state;
-  ++st.generation;
   ++st.last.epoch;
   st.last.subprotocol = std::move(link.subprotocol);
   st.last.compressed = link.compressed;
   if (link.direct)
-    st.link = std::move(link.direct);
+    st.connection.link = std::move(link.direct);
   // Subscribers still behind hold the new link too.
   if (st.read_paused)
-    st.link->pause_reading();
+    st.connection.link->pause_reading();
   ++st.counters.connects;
   st.last_heard = self->clock().now();
   st.awaiting_pong = false;
-  publish(self, wsm::state::connected);
-  arm_timer(self, keepalive_atom{}, st.opts().ping_interval);
+  // CONNECTED either way; the gate, if there is one, holds the queue.
+  transition(self, st.opts().gate ? phase::gated : phase::connected);
+  arm_keepalive(self, st.opts().ping_interval);
   if (st.opts().gate)
     return ask_gate(self);
-  open_session(self);
+  st.pumping = true;
+  pump(self);
 }
 
 /// Moves to DISCONNECTED after a link that was up is gone, and reconnects
 /// at once plus a little jitter.
 void enter_disconnected(machine_self self, const disconnect_info& info) {
   auto& st = self->state;
-  ++st.generation;
   forget_connection(self);
   count_disconnect(self, info.cause);
   requeue_in_flight(self);
-  publish(self, wsm::state::disconnected, info.reason, &info);
+  transition(self, phase::disconnected, news{info.reason, &info});
   // The next attempt is the first since this link was up.
   st.last.attempt = 0;
   auto pause = std::chrono::duration_cast<caf::timespan>(
@@ -889,14 +985,12 @@ void enter_disconnected(machine_self self, const disconnect_info& info) {
     self->send(self, retry_atom::value, st.generation);
   else
     arm_timer(self, retry_atom{}, pause);
-  self->become(disconnected(self));
 }
 
 /// An attempt failed: give up if it can't get better, else report why and
 /// wait as the backoff says.
 void enter_waiting(machine_self self, const disconnect_info& info) {
   auto& st = self->state;
-  ++st.generation;
   forget_connection(self);
   count_disconnect(self, info.cause);
   if (!is_retryable(st.opts(), info))
@@ -909,61 +1003,77 @@ void enter_waiting(machine_self self, const disconnect_info& info) {
                                + " attempts failed, the last: "
                                + info.reason),
                   &info);
-  publish(self, wsm::state::disconnected, info.reason, &info);
+  // Subscribers hear DISCONNECTED with the reason, then WAITING with the
+  // pause.
+  transition(self, phase::disconnected, news{info.reason, &info});
   auto pause = backoff_delay(st.opts().backoff(), st.last.attempt,
                              st.unit_random());
-  publish(self, wsm::state::waiting, info.reason, &info, pause);
+  transition(self, phase::waiting, news{info.reason, &info, pause});
   arm_timer(self, retry_atom{}, pause);
-  self->become(waiting(self));
 }
 
+/// quit while the link is up: the broker writes what is in flight, then
+/// closes with 1000, bounded by close_timeout.
 void enter_closing(machine_self self) {
   auto& st = self->state;
-  ++st.generation;
+  transition(self, phase::closing, std::nullopt);
   st.pumping = false;
-  // The broker writes what is in flight, then closes with 1000.
-  st.link->close();
+  st.connection.link->close();
   arm_timer(self, close_timeout_atom{}, st.opts().close_timeout);
-  self->become(closing(self));
 }
 
-/// quit outside CONNECTED: ends at once unless outputs wait to be written,
-/// which get up to close_timeout to find a link.
+/// quit while queued outputs wait for the write window, the pace or a
+/// link: they are written first, bounded by close_timeout from now. Once
+/// the queue is empty on a live link, `pump` closes.
+void quit_when_written(machine_self self) {
+  auto& st = self->state;
+  if (st.quit_when_written)
+    return;
+  st.quit_when_written = true;
+  arm_timer(self, quit_deadline_atom{}, st.opts().close_timeout, 0);
+}
+
+/// quit without a live link: ends at once unless outputs wait to be
+/// written, which get up to close_timeout to find a link.
 void quit_unconnected(machine_self self) {
   auto& st = self->state;
   if (st.queue.empty())
     return finish(self);
-  if (st.draining)
+  if (st.quit_when_written)
     return;
-  st.draining = true;
-  // A separate stamp: transitions while draining must not make it stale.
-  arm_timer(self, close_timeout_atom{}, st.opts().close_timeout, 0);
-  if (st.last.state == wsm::state::waiting || st.last.state == wsm::state::disconnected)
+  quit_when_written(self);
+  if (st.current_phase != phase::connecting)
     enter_connecting(self);
+}
+
+/// quit with a live link: closes once the queue is written.
+void quit_connected(machine_self self) {
+  if (self->state.queue.empty())
+    enter_closing(self);
+  else
+    quit_when_written(self);
 }
 
 void enter_suspended(machine_self self) {
   auto& st = self->state;
-  ++st.generation;
   // A graceful close would still write what is in flight, which goes back
   // to the queue: with frames in flight the link is dropped instead, so that
   // none is written twice.
   release_connection(self, st.in_flight.empty());
   requeue_in_flight(self);
   st.last.attempt = 0;
-  publish(self, wsm::state::disconnected, "suspended");
-  self->become(suspended(self));
+  transition(self, phase::suspended, news{"suspended"});
 }
 
-/// Drops whatever is going on and attempts at once.
+/// Drops whatever is going on and attempts at once; a link that was up is
+/// reported gone first.
 void reconnect_now(machine_self self) {
   auto& st = self->state;
   requeue_in_flight(self);
   release_connection(self, false);
-  if (st.last.state == wsm::state::connected) {
-    ++st.generation;
+  if (link_is_up(st.current_phase)) {
     disconnect_info info{close_cause::closed_by_machine, "reconnect requested"};
-    publish(self, wsm::state::disconnected, info.reason, &info);
+    transition(self, phase::disconnected, news{info.reason, &info});
   }
   st.last.attempt = 0;
   enter_connecting(self);
@@ -971,7 +1081,7 @@ void reconnect_now(machine_self self) {
 
 // -- behaviors ----------------------------------------------------------------
 
-/// Applies a command that means the same in every state but quit.
+/// Applies a command that means the same in every phase but quit.
 void apply_command(machine_self self, command x) {
   auto& st = self->state;
   switch (x) {
@@ -983,7 +1093,7 @@ void apply_command(machine_self self, command x) {
       break;
     case command::ping:
       // Only a live link can carry a ping; elsewhere there is nobody to ask.
-      if (st.last.state == wsm::state::connected && st.connection != 0)
+      if (link_is_up(st.current_phase))
         send_ping(self);
       break;
     case command::reconnect:
@@ -994,13 +1104,13 @@ void apply_command(machine_self self, command x) {
       break;
     case command::resume:
     case command::quit:
-      break; // only some states resume; each state quits its own way
+      break; // only some phases resume; each phase quits its own way
   }
 }
 
-/// What every state does alike: subscriptions, status and stats requests,
-/// queueing outputs, commands, and ignoring events of abandoned connections
-/// and stale timers.
+/// What every phase does alike: subscriptions, status and stats requests,
+/// queueing outputs, commands, and the deadline of a quit that waits for
+/// the queue.
 caf::message_handler common_handlers(machine_self self) {
   return {
     [=](subscribe_atom, const caf::actor& subscriber) {
@@ -1033,25 +1143,23 @@ caf::message_handler common_handlers(machine_self self) {
       if (is_current(self, connection))
         acknowledge(self, count);
     },
-    [=](close_timeout_atom, uint64_t stamp) {
-      // The deadline of a quit that waited for queued outputs.
-      if (stamp == 0 && self->state.draining)
+    [=](quit_deadline_atom, uint64_t) {
+      if (self->state.quit_when_written)
         finish(self, "quit: no link to write it within close_timeout");
     },
-    // Events of an earlier connection and timers of an earlier state fall
+    // Events of an earlier connection and timers of an earlier phase fall
     // through to the default handler, which drops them (see `machine`):
-    // a handler each would cost every machine memory in every state.
+    // a handler each would cost every machine memory in every phase.
   };
 }
 
-/// Puts a state's own handlers in front of the common ones.
-machine_actor::behavior_type compose(machine_self self,
-                                     caf::message_handler own) {
-  return {machine_actor::behavior_type::unsafe_init{},
+/// Puts a phase's own handlers in front of the common ones.
+machine_behavior compose(machine_self self, caf::message_handler own) {
+  return {machine_behavior::unsafe_init{},
           own.or_else(common_handlers(self))};
 }
 
-machine_actor::behavior_type connecting(machine_self self) {
+machine_behavior connecting(machine_self self) {
   return compose(
     self,
     {
@@ -1064,7 +1172,7 @@ machine_actor::behavior_type connecting(machine_self self) {
           enter_waiting(self, info);
       },
       [=](slot_timer_atom, uint64_t stamp) {
-        if (stamp == self->state.generation)
+        if (is_current_timer(self, stamp))
           open_connection(self);
       },
     });
@@ -1099,176 +1207,148 @@ void receive(machine_self self, std::vector<input>& xs) {
   report_released(self);
 }
 
-/// What a live link does; the gate's wait shares most of it.
-caf::message_handler connected_handlers(machine_self self) {
+/// What a link that is on its way in or out still delivers: inputs (the
+/// peer may talk until it answers our close frame).
+caf::message_handler receiving_handlers(machine_self self) {
   return {
-      [=](output& x) {
-        enqueue(self, x);
-        pump(self);
-      },
-      [=](command x) {
-        auto& st = self->state;
-        if (x != command::quit) {
-          apply_command(self, x);
-        } else if (st.queue.empty()) {
-          enter_closing(self);
-        } else if (!st.draining) {
-          // What the window or the pace still holds goes first, bounded by
-          // close_timeout; pump closes once the queue is empty.
-          st.draining = true;
-          arm_timer(self, close_timeout_atom{}, st.opts().close_timeout, 0);
-        }
-      },
-      [=](pace_atom, uint64_t generation) {
-        if (is_current_timer(self, generation))
-          paced_turn(self);
-      },
-      [=](received_atom, uint64_t connection, input& x) {
-        if (is_current(self, connection))
-          receive(self, x);
-      },
-      [=](received_atom, uint64_t connection, std::vector<input>& xs) {
-        if (is_current(self, connection))
-          receive(self, xs);
-      },
-      [=](pong_atom, uint64_t connection) {
-        if (!is_current(self, connection))
-          return;
-        auto& st = self->state;
-        st.last_heard = self->clock().now();
-        st.awaiting_pong = false;
-        st.counters.last_rtt = st.last_heard - st.ping_sent_at;
-      },
-      [=](closed_atom, uint64_t connection, const disconnect_info& info) {
-        if (is_current(self, connection))
-          enter_disconnected(self, info);
-      },
-      [=](keepalive_atom, uint64_t generation) {
-        if (!is_current_timer(self, generation))
-          return;
-        auto& st = self->state;
-        auto silent_for = self->clock().now() - st.last_heard;
-        if (st.awaiting_pong) {
-          // One unanswered ping at a time: a new one would move the pong
-          // deadline ever further away.
-          arm_timer(self, keepalive_atom{}, st.opts().ping_interval);
-        } else if (silent_for >= st.opts().ping_interval) {
-          send_ping(self);
-          arm_timer(self, keepalive_atom{}, st.opts().ping_interval);
-        } else {
-          arm_timer(self, keepalive_atom{}, st.opts().ping_interval - silent_for);
-        }
-      },
-      [=](pong_timeout_atom, uint64_t deadline) {
-        auto& st = self->state;
-        // Only the latest deadline counts, and any frame since the ping is
-        // an answer. While reading is paused a pong cannot be read: the
-        // deadline starts again when reading resumes.
-        if (deadline != st.pong_deadline || !st.awaiting_pong
-            || st.read_paused)
-          return;
-        auto seconds = std::chrono::duration_cast<std::chrono::milliseconds>(
-          st.opts().pong_timeout);
-        disconnect_info info{close_cause::dead_peer,
-                             "no pong within " + std::to_string(seconds.count())
-                               + "ms: the peer is gone"};
-        release_connection(self, false);
-        enter_disconnected(self, info);
-      },
+    [=](received_atom, uint64_t connection, input& x) {
+      if (is_current(self, connection))
+        receive(self, x);
+    },
+    [=](received_atom, uint64_t connection, std::vector<input>& xs) {
+      if (is_current(self, connection))
+        receive(self, xs);
+    },
   };
 }
 
-machine_actor::behavior_type connected(machine_self self) {
-  return compose(self, connected_handlers(self));
+/// What a live link does, gated or not.
+caf::message_handler live_link_handlers(machine_self self) {
+  caf::message_handler own{
+    [=](command x) {
+      if (x == command::quit)
+        quit_connected(self);
+      else
+        apply_command(self, x);
+    },
+    [=](pace_atom, uint64_t generation) {
+      if (is_current_timer(self, generation))
+        paced_turn(self);
+    },
+    [=](pong_atom, uint64_t connection) {
+      if (!is_current(self, connection))
+        return;
+      auto& st = self->state;
+      st.last_heard = self->clock().now();
+      st.awaiting_pong = false;
+      st.counters.last_rtt = st.last_heard - st.ping_sent_at;
+    },
+    [=](closed_atom, uint64_t connection, const disconnect_info& info) {
+      if (is_current(self, connection))
+        enter_disconnected(self, info);
+    },
+    [=](keepalive_atom, uint64_t connection) {
+      if (!is_current(self, connection))
+        return;
+      auto& st = self->state;
+      auto silent_for = self->clock().now() - st.last_heard;
+      if (st.awaiting_pong) {
+        // One unanswered ping at a time: a new one would move the pong
+        // deadline ever further away.
+        arm_keepalive(self, st.opts().ping_interval);
+      } else if (silent_for >= st.opts().ping_interval) {
+        send_ping(self);
+        arm_keepalive(self, st.opts().ping_interval);
+      } else {
+        arm_keepalive(self, st.opts().ping_interval - silent_for);
+      }
+    },
+    [=](pong_timeout_atom, uint64_t deadline) {
+      auto& st = self->state;
+      // Only the latest deadline counts, and any frame since the ping is
+      // an answer. While reading is paused a pong cannot be read: the
+      // deadline starts again when reading resumes.
+      if (deadline != st.pong_deadline || !st.awaiting_pong || st.read_paused)
+        return;
+      auto seconds = std::chrono::duration_cast<std::chrono::milliseconds>(
+        st.opts().pong_timeout);
+      disconnect_info info{close_cause::dead_peer,
+                           "no pong within " + std::to_string(seconds.count())
+                             + "ms: the peer is gone"};
+      release_connection(self, false);
+      enter_disconnected(self, info);
+    },
+  };
+  return own.or_else(receiving_handlers(self));
+}
+
+machine_behavior connected(machine_self self) {
+  caf::message_handler own{
+    [=](output& x) {
+      enqueue(self, x);
+      pump(self);
+    },
+  };
+  return compose(self, own.or_else(live_link_handlers(self)));
 }
 
 /// CONNECTED, while the session gate has not answered: outputs of the gate
 /// itself go out, all others wait in the queue.
-machine_actor::behavior_type gated(machine_self self) {
+machine_behavior gated(machine_self self) {
   caf::message_handler own{
     [=](output& x) {
       auto& st = self->state;
-      if (self->current_sender() == caf::actor_cast<caf::strong_actor_ptr>(
-            st.opts().gate))
+      if (self->current_sender()
+          == caf::actor_cast<caf::strong_actor_ptr>(st.opts().gate))
         write_now(self, make_pending(self, x));
       else
         enqueue(self, x);
     },
-    [=](command x) {
-      auto& st = self->state;
-      if (x != command::quit) {
-        apply_command(self, x);
-      } else if (st.queue.empty()) {
-        enter_closing(self);
-      } else if (!st.draining) {
-        // Close once the gate has let the queue through, or at the deadline.
-        st.draining = true;
-        arm_timer(self, close_timeout_atom{}, st.opts().close_timeout, 0);
-      }
-    },
   };
-  return compose(self, own.or_else(connected_handlers(self)));
+  return compose(self, own.or_else(live_link_handlers(self)));
 }
 
-machine_actor::behavior_type closing(machine_self self) {
-  return compose(
-    self,
-    {
-      [=](output& x) {
-        auto item = make_pending(self, x);
-        give_back(self, item, "quit");
-      },
-      [=](command x) {
-        // Closing already: only the frame format still means something.
-        if (x == command::use_text || x == command::use_binary)
-          apply_command(self, x);
-      },
-      [=](received_atom, uint64_t connection, input& x) {
-        // The peer may still talk until it answers our close frame.
-        if (is_current(self, connection))
-          receive(self, x);
-      },
-      [=](received_atom, uint64_t connection, std::vector<input>& xs) {
-        if (is_current(self, connection))
-          receive(self, xs);
-      },
-      [=](closed_atom, uint64_t connection, const disconnect_info& info) {
-        if (is_current(self, connection)) {
-          forget_connection(self); // the broker has let go already
-          finish(self, "quit: the link closed before it was written", {},
-                 &info);
-        }
-      },
-      [=](close_timeout_atom, uint64_t stamp) {
-        if (is_current_timer(self, stamp) || stamp == 0)
-          finish(self, "quit: not written within close_timeout");
-      },
-    });
+machine_behavior closing(machine_self self) {
+  caf::message_handler own{
+    [=](output& x) {
+      auto item = make_pending(self, x);
+      give_back(self, item, "quit");
+    },
+    [=](command x) {
+      // Closing already: only the frame format still means something.
+      if (x == command::use_text || x == command::use_binary)
+        apply_command(self, x);
+    },
+    [=](closed_atom, uint64_t connection, const disconnect_info& info) {
+      if (is_current(self, connection)) {
+        forget_connection(self); // the broker has let go already
+        finish(self, "quit: the link closed before it was written", {},
+               &info);
+      }
+    },
+    [=](close_timeout_atom, uint64_t stamp) {
+      if (is_current_timer(self, stamp))
+        finish(self, "quit: not written within close_timeout");
+    },
+    [=](quit_deadline_atom, uint64_t) {
+      finish(self, "quit: not written within close_timeout");
+    },
+  };
+  return compose(self, own.or_else(receiving_handlers(self)));
 }
 
 /// What DISCONNECTED and WAITING share: the retry starts the next attempt.
-caf::message_handler idle_handlers(machine_self self) {
-  return {
-    [=](retry_atom, uint64_t generation) {
-      if (is_current_timer(self, generation))
-        enter_connecting(self);
-    },
-  };
-}
-
-/// Entered when a link that was up dropped; the retry comes at once, or
-/// after a little jitter.
-machine_actor::behavior_type disconnected(machine_self self) {
-  return compose(self, idle_handlers(self));
-}
-
-/// Entered after a failed attempt; the retry comes after the backoff.
-machine_actor::behavior_type waiting(machine_self self) {
-  return compose(self, idle_handlers(self));
+machine_behavior retrying(machine_self self) {
+  return compose(self, {
+                         [=](retry_atom, uint64_t generation) {
+                           if (is_current_timer(self, generation))
+                             enter_connecting(self);
+                         },
+                       });
 }
 
 /// DISCONNECTED on purpose: nothing happens until resume, reconnect or quit.
-machine_actor::behavior_type suspended(machine_self self) {
+machine_behavior suspended(machine_self self) {
   return compose(self, {
                          [=](command x) {
                            if (x == command::quit)
@@ -1282,11 +1362,29 @@ machine_actor::behavior_type suspended(machine_self self) {
                        });
 }
 
-machine_actor::behavior_type machine(machine_self self, connect_request request,
-                                     options opts, caf::actor first_subscriber,
-                                     broker_actor broker,
-                                     caf::actor timer_relay,
-                                     caf::actor governor) {
+machine_behavior behavior_of(machine_self self, phase x) {
+  switch (x) {
+    case phase::connecting:
+      return connecting(self);
+    case phase::gated:
+      return gated(self);
+    case phase::connected:
+      return connected(self);
+    case phase::closing:
+      return closing(self);
+    case phase::disconnected:
+    case phase::waiting:
+      return retrying(self);
+    case phase::suspended:
+      break;
+  }
+  return suspended(self);
+}
+
+machine_behavior machine(machine_self self, connect_request request,
+                         options opts, caf::actor first_subscriber,
+                         broker_actor broker, caf::actor timer_relay,
+                         caf::actor governor) {
   auto& st = self->state;
   st.governor = std::move(governor);
   st.setup = detail::share_setup(self->system(), std::move(request),
@@ -1307,8 +1405,9 @@ machine_actor::behavior_type machine(machine_self self, connect_request request,
   // gets `unexpected_message` back.
   self->set_default_handler(caf::drop);
   add_subscriber(self, first_subscriber);
-  start_attempt(self);
-  return connecting(self);
+  // The first transition sets the behavior.
+  enter_connecting(self);
+  return machine_behavior::make_empty_behavior();
 }
 
 /// Forwards a timer to its machine if the machine still exists. A class,

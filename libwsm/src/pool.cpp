@@ -112,7 +112,7 @@ public:
       },
       [this](spawn_atom, std::string& url, options& opts,
              caf::actor& first_subscriber)
-        -> caf::result<pooled_machine_actor> {
+        -> caf::result<machine_actor> {
         if (auto err = check_spawn(url, opts))
           return err;
         auto member = detail::spawn_member(system(),
@@ -124,13 +124,13 @@ public:
                          member_entry{member, std::move(url), std::move(opts),
                                       {}, 0});
         place(id);
-        return pooled_machine_actor{member};
+        return machine_actor{member};
       },
       [this](get_atom, placement_atom) {
         std::vector<placement> table;
         for (auto& [id, entry] : members_)
           table.push_back(
-            {id, pooled_machine_actor{entry.member}, entry.url, entry.node});
+            {id, machine_actor{entry.member}, entry.url, entry.node});
         return table;
       },
     };

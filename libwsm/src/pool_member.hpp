@@ -28,7 +28,7 @@ using placed_atom = caf::atom_constant<caf::atom("wsm_placed")>;
 /// Pool → member: `(node_lost_atom, reason)`, the machine's node is gone.
 using node_lost_atom = caf::atom_constant<caf::atom("wsm_nlost")>;
 
-using member_actor = pooled_machine_actor::extend<
+using member_actor = machine_actor::extend<
   // from its machine
   caf::reacts_to<status>, caf::reacts_to<input>,
   // from the pool

@@ -145,6 +145,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     sys, "ws://127.0.0.1:9/", opts, user,
     caf::actor_cast<wsm::broker_actor>(broker), wsm::spawn_timer_relay(sys));
   require(static_cast<bool>(machine));
+  // The fuzzer plays the broker too.
+  auto target = caf::actor_cast<wsm::machine_transport_actor>(*machine);
   caf::anon_send(user, caf::atom("watch"), *machine);
   sched.run();
   while (pos < size) {
@@ -158,18 +160,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         caf::anon_send(*machine, static_cast<wsm::command>(next() % 7));
         break;
       case 2:
-        caf::anon_send(*machine, wsm::connected_atom::value, id,
+        caf::anon_send(target, wsm::connected_atom::value, id,
                        wsm::link_info{});
         break;
       case 3:
-        caf::anon_send(*machine, wsm::received_atom::value, id,
+        caf::anon_send(target, wsm::received_atom::value, id,
                        wsm::input{"in", false});
         break;
       case 4: {
         auto cause = static_cast<wsm::close_cause>(next()
                                                    % wsm::close_cause_count);
         seen.unacked.erase(id);
-        caf::anon_send(*machine, wsm::closed_atom::value, id,
+        caf::anon_send(target, wsm::closed_atom::value, id,
                        wsm::disconnect_info{cause, "fuzz", 0, 0});
         break;
       }
@@ -178,12 +180,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         uint64_t count = std::min<uint64_t>(next() % 4, unacked);
         if (count > 0) {
           unacked -= count;
-          caf::anon_send(*machine, wsm::written_atom::value, id, count);
+          caf::anon_send(target, wsm::written_atom::value, id, count);
         }
         break;
       }
       case 6:
-        caf::anon_send(*machine, wsm::pong_atom::value, id);
+        caf::anon_send(target, wsm::pong_atom::value, id);
         break;
       case 7:
         sched.trigger_timeout();

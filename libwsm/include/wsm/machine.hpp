@@ -16,55 +16,33 @@
 
 namespace wsm {
 
-// Timers of a machine, each stamped with a generation so that a timer armed
-// in an earlier state is recognised and ignored (CAF timers can't be
-// cancelled).
-/// The pause in WAITING is over: attempt again.
-using retry_atom = caf::atom_constant<caf::atom("wsm_retry")>;
-/// Time for the next keep-alive ping.
-using keepalive_atom = caf::atom_constant<caf::atom("wsm_keepal")>;
-/// The close handshake (or a quit's wait for a link) took too long.
-using close_timeout_atom = caf::atom_constant<caf::atom("wsm_clto")>;
-/// No pong nor any frame came after a ping: the peer is dead.
-using pong_timeout_atom = caf::atom_constant<caf::atom("wsm_pongto")>;
-/// The governor's slot has come: the attempt may start.
-using slot_timer_atom = caf::atom_constant<caf::atom("wsm_slotgo")>;
-/// `send_rate`'s token for the head of the queue has come: it may go.
-using pace_atom = caf::atom_constant<caf::atom("wsm_pace")>;
-
-/// The public vocabulary of a machine, which a pool member (see
-/// wsm/pool.hpp) answers too: a `machine_actor` converts to it, so code
-/// written against it serves both.
-using pooled_machine_actor = caf::typed_actor<
-  caf::reacts_to<output>, caf::reacts_to<command>,
-  caf::replies_to<subscribe_atom, caf::actor>::with<status>,
-  caf::reacts_to<unsubscribe_atom, caf::actor>,
-  caf::replies_to<get_atom, status_atom>::with<status>,
-  caf::replies_to<get_atom, stats_atom>::with<stats>>;
-
-/// A WebSocket client connection as a finite state machine.
+/// A WebSocket client connection as a finite state machine: what users may
+/// send it. A pool member (see wsm/pool.hpp) answers the same vocabulary,
+/// so code written against it serves both.
 ///
 /// Send it `output` and `command`; `subscribe` an actor to receive every
 /// `status` and `input`. An `output` sent as a request is answered once the
 /// frame is written, or with an error (`errc::undelivered`) saying why it
 /// never will be; sent plainly, an output that is never written comes back
 /// to its sender as `undelivered`. A machine that gives up ends with an exit
-/// reason of `errc::handshake_rejected` or `errc::retries_exhausted`. The
-/// remaining signatures are its broker's events and its own timers.
-using machine_actor = pooled_machine_actor::extend<
-  // events from the broker
+/// reason of `errc::handshake_rejected` or `errc::retries_exhausted`.
+using machine_actor = caf::typed_actor<
+  caf::reacts_to<output>, caf::reacts_to<command>,
+  caf::replies_to<subscribe_atom, caf::actor>::with<status>,
+  caf::reacts_to<unsubscribe_atom, caf::actor>,
+  caf::replies_to<get_atom, status_atom>::with<status>,
+  caf::replies_to<get_atom, stats_atom>::with<stats>>;
+
+/// A machine as its broker sees it: the user vocabulary and the events of
+/// its connections (see wsm/transport.hpp). A custom transport, or a test's
+/// fake broker, sends these to the machine that asked for the connection.
+using machine_transport_actor = machine_actor::extend<
   caf::reacts_to<connected_atom, uint64_t, link_info>,
   caf::reacts_to<received_atom, uint64_t, input>,
   caf::reacts_to<received_atom, uint64_t, std::vector<input>>,
   caf::reacts_to<pong_atom, uint64_t>,
   caf::reacts_to<written_atom, uint64_t, uint64_t>,
-  caf::reacts_to<closed_atom, uint64_t, disconnect_info>,
-  // timers
-  caf::reacts_to<retry_atom, uint64_t>, caf::reacts_to<keepalive_atom, uint64_t>,
-  caf::reacts_to<close_timeout_atom, uint64_t>,
-  caf::reacts_to<pong_timeout_atom, uint64_t>,
-  caf::reacts_to<slot_timer_atom, uint64_t>,
-  caf::reacts_to<pace_atom, uint64_t>>;
+  caf::reacts_to<closed_atom, uint64_t, disconnect_info>>;
 
 /// Spawns a machine for `url` (`ws://host[:port][/path][?query]`) that starts
 /// connecting at once. `first_subscriber`, if given, sees the very first

@@ -47,7 +47,7 @@ struct placement {
   /// The pool's number for the member, in spawn order from 1.
   uint64_t id = 0;
   /// The handle the pool gave out for it.
-  pooled_machine_actor member;
+  machine_actor member;
   /// The URL its machine connects to.
   std::string url;
   /// The node its machine runs on (`local`, `HOST:PORT`, or the name given
@@ -89,7 +89,7 @@ using pool_actor = caf::typed_actor<
   caf::replies_to<add_node_atom, spawner_actor, std::string>::with<
     std::string>,
   caf::replies_to<spawn_atom, std::string, options, caf::actor>::with<
-    pooled_machine_actor>,
+    machine_actor>,
   caf::replies_to<get_atom, placement_atom>::with<std::vector<placement>>,
   // the pool's own retry of a node it lost: (add_node_atom, name, failures)
   caf::reacts_to<add_node_atom, std::string, uint32_t>>;

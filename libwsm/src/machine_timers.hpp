@@ -1,0 +1,54 @@
+#pragma once
+
+// A machine's own timers, and its full type: what users may send, its
+// connections' events and these timers. Internal: users hold a
+// `wsm::machine_actor`, brokers a `wsm::machine_transport_actor`.
+//
+// CAF 0.17's timers cannot be cancelled, so each timer carries a stamp
+// that tells a stale one apart: the generation of the phase that armed it
+// (bumped on every transition), or for a timer that outlives phases, the
+// counter named beside it.
+
+#include <cstdint>
+
+#include <caf/atom.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "wsm/machine.hpp"
+
+namespace wsm::detail {
+
+/// The pause after a failed attempt (or a dropped link) is over: attempt
+/// again. Stamped with the generation.
+using retry_atom = caf::atom_constant<caf::atom("wsm_retry")>;
+/// Time to see whether the link needs a ping. Stamped with the id of the
+/// connection it watches: it lives as long as the link, across the gate.
+using keepalive_atom = caf::atom_constant<caf::atom("wsm_keepal")>;
+/// The close handshake took too long. Stamped with the generation.
+using close_timeout_atom = caf::atom_constant<caf::atom("wsm_clto")>;
+/// A quit that waits for queued outputs to be written has waited
+/// close_timeout: what is left goes back. Its stamp means nothing; there
+/// is one such wait in a machine's life, through any phases.
+using quit_deadline_atom = caf::atom_constant<caf::atom("wsm_quitdl")>;
+/// No pong nor any frame came after a ping: the peer is dead. Stamped with
+/// the ping's deadline counter (a pause in reading re-arms it).
+using pong_timeout_atom = caf::atom_constant<caf::atom("wsm_pongto")>;
+/// The governor's slot has come: the attempt may start. Stamped with the
+/// generation.
+using slot_timer_atom = caf::atom_constant<caf::atom("wsm_slotgo")>;
+/// `send_rate`'s token for the head of the queue has come: it may go.
+/// Stamped with the generation.
+using pace_atom = caf::atom_constant<caf::atom("wsm_pace")>;
+
+/// Everything a machine handles.
+using machine_impl_actor = machine_transport_actor::extend<
+  caf::reacts_to<retry_atom, uint64_t>,
+  caf::reacts_to<keepalive_atom, uint64_t>,
+  caf::reacts_to<close_timeout_atom, uint64_t>,
+  caf::reacts_to<quit_deadline_atom, uint64_t>,
+  caf::reacts_to<pong_timeout_atom, uint64_t>,
+  caf::reacts_to<slot_timer_atom, uint64_t>,
+  caf::reacts_to<pace_atom, uint64_t>>;
+
+} // namespace wsm::detail
