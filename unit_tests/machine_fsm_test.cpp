@@ -163,6 +163,44 @@ public:
   }
 };
 
+/// Sends a machine a message as a request and records, under its name,
+/// whether the machine dropped it: CAF's `drop`, the machine's default
+/// handler, answers a request it drops with `unexpected_message`, where a
+/// handler answers with its result (or nothing yet).
+class interface_probe : public caf::event_based_actor {
+public:
+  interface_probe(caf::actor_config& cfg, std::vector<std::string>* dropped)
+    : caf::event_based_actor(cfg), dropped_(dropped) {
+  }
+
+  caf::behavior make_behavior() override {
+    return {
+      [=](const caf::actor& machine, const std::string& name,
+          caf::message& content) {
+        auto id = new_request_id(caf::message_priority::normal);
+        auto dropped = dropped_;
+        add_multiplexed_response_handler(
+          id.response_id(),
+          caf::behavior{
+            [] {},
+            [](const wsm::status&) {},
+            [](const wsm::stats&) {},
+            [=](caf::error& err) {
+              if (err == caf::sec::unexpected_message)
+                dropped->push_back(name);
+            },
+          });
+        caf::actor_cast<caf::abstract_actor*>(machine)->enqueue(
+          caf::make_mailbox_element(ctrl(), id, {}, std::move(content)),
+          context());
+      },
+    };
+  }
+
+private:
+  std::vector<std::string>* dropped_;
+};
+
 struct fixture : test_coordinator_fixture<wsm::config> {
   caf::actor broker;
   caf::actor relay;
@@ -326,6 +364,66 @@ struct fixture : test_coordinator_fixture<wsm::config> {
   void written(uint64_t id, uint64_t count) {
     inject((wsm::written_atom, uint64_t, uint64_t),
            from(broker).to(machine).with(wsm::written_atom::value, id, count));
+  }
+
+  /// Spawns a new machine and brings it to the phase `name`: one of each
+  /// public state, and the internal ones (gated, closing, suspended).
+  void bring_to(const std::string& name) {
+    auto saved = opts;
+    if (name == "gated")
+      opts.gate = sys.spawn<silent_gate>();
+    if (name == "disconnected")
+      opts.reconnect_jitter = 1h; // the retry waits
+    sched.run(); // start() runs the machine's first job
+    auto id = start();
+    opts = saved;
+    if (name == "waiting")
+      closed(id, "connect: Connection refused");
+    else if (name == "suspended")
+      send_command(wsm::command::suspend);
+    else if (name != "connecting")
+      connected(id);
+    if (name == "closing")
+      send_command(wsm::command::quit);
+    else if (name == "disconnected")
+      closed(id, "read: End of file");
+    sched.run();
+  }
+
+  /// Every message of `wsm::machine_actor`'s vocabulary, each command value
+  /// on its own, by name.
+  std::vector<std::pair<std::string, caf::message>> user_vocabulary() {
+    std::vector<std::pair<std::string, caf::message>> result{
+      {"output", caf::make_message(wsm::output{"x"})},
+      {"subscribe", caf::make_message(wsm::subscribe_atom::value,
+                                      caf::actor{sys.spawn<fake_subscriber>()})},
+      {"unsubscribe", caf::make_message(wsm::unsubscribe_atom::value, sub)},
+      {"get status",
+       caf::make_message(wsm::get_atom::value, wsm::status_atom::value)},
+      {"get stats",
+       caf::make_message(wsm::get_atom::value, wsm::stats_atom::value)},
+    };
+    for (uint8_t i = 0; i <= static_cast<uint8_t>(wsm::command::resume); ++i) {
+      auto x = static_cast<wsm::command>(i);
+      result.emplace_back(wsm::to_string(x), caf::make_message(x));
+    }
+    return result;
+  }
+
+  /// Sends message `name` of the user vocabulary to a new machine in
+  /// phase `phase` and returns whether the machine dropped it.
+  bool dropped_in(const std::string& phase, const std::string& name,
+                  caf::message content) {
+    bring_to(phase);
+    std::vector<std::string> dropped;
+    auto probe = sys.spawn<interface_probe>(&dropped);
+    caf::anon_send(probe, caf::actor_cast<caf::actor>(machine), name,
+                   std::move(content));
+    sched.run();
+    caf::anon_send_exit(probe, caf::exit_reason::kill);
+    caf::anon_send_exit(machine, caf::exit_reason::kill);
+    sched.run();
+    return !dropped.empty();
   }
 
   void send_command(wsm::command x) {
@@ -1554,6 +1652,26 @@ CAF_TEST(an output with a shared buffer reaches the link without a copy) {
   CAF_CHECK_EQUAL(direct->calls[0], "write for many machines binary");
   written(id, 1);
   CAF_CHECK_EQUAL(stats_now().bytes_out, buffer->size());
+}
+
+CAF_TEST(every message users may send is handled in every phase) {
+  // The user vocabulary has six signatures; a seventh needs a line in
+  // user_vocabulary() first.
+  static_assert(caf::detail::tl_size<wsm::machine_actor::signatures>::value
+                == 6);
+  auto commands = static_cast<size_t>(wsm::command::resume) + 1;
+  CAF_CHECK_EQUAL(user_vocabulary().size(), 5 + commands);
+  std::vector<std::string> fell_through;
+  for (auto phase : {"connecting", "gated", "connected", "closing",
+                     "disconnected", "waiting", "suspended"})
+    for (auto& [name, content] : user_vocabulary())
+      if (dropped_in(phase, name, content))
+        fell_through.push_back(name + " in " + phase);
+  CAF_CHECK_EQUAL(fell_through, std::vector<std::string>{});
+  // The probe does see a drop: a timer of another phase is one.
+  CAF_CHECK(dropped_in("connected", "a stale retry",
+                       caf::make_message(wsm::detail::retry_atom::value,
+                                         uint64_t{0})));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
