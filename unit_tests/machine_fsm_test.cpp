@@ -1223,11 +1223,33 @@ CAF_TEST(an output sent as a request that will never be written gets an error) {
   auto answer = self->request(machine, caf::infinite, wsm::output{"3"});
   expect((wsm::output), from(_).to(machine));
   std::string why;
+  uint8_t code = 0;
   answer.receive([] { CAF_FAIL("a full queue answered success"); },
-                 [&](caf::error& err) { why = wsm::describe(err); });
+                 [&](caf::error& err) {
+                   why = wsm::describe(err);
+                   code = err.code();
+                 });
   CAF_CHECK_EQUAL(why, "queue full");
+  CAF_CHECK_EQUAL(code, static_cast<uint8_t>(wsm::errc::undelivered));
   // An error reply replaces the undelivered message.
   CAF_CHECK(!received<wsm::undelivered>(sub));
+}
+
+CAF_TEST(an output sent as a request to a machine that quit gets machine_quit) {
+  auto id = start_connected();
+  send_command(wsm::command::quit);
+  expect((wsm::close_atom, uint64_t), from(machine).to(broker).with(_, id));
+  auto answer = self->request(machine, caf::infinite, wsm::output{"late"});
+  expect((wsm::output), from(_).to(machine));
+  std::string why;
+  uint8_t code = 0;
+  answer.receive([] { CAF_FAIL("a closing machine answered success"); },
+                 [&](caf::error& err) {
+                   why = wsm::describe(err);
+                   code = err.code();
+                 });
+  CAF_CHECK_EQUAL(why, "quit");
+  CAF_CHECK_EQUAL(code, static_cast<uint8_t>(wsm::errc::machine_quit));
 }
 
 CAF_TEST(a dropped link puts what was in flight back in the queue in order) {

@@ -30,6 +30,8 @@ const char* to_string(errc x) noexcept {
       return "undelivered";
     case errc::node_unavailable:
       return "node_unavailable";
+    case errc::machine_quit:
+      return "machine_quit";
   }
   return "unknown";
 }

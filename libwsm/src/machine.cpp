@@ -64,7 +64,9 @@
 
 #include "machine_setup.hpp"
 #include "machine_timers.hpp"
+#include "output_sender.hpp"
 #include "spawn.hpp"
+#include "subscriber_list.hpp"
 #include "lazy_deque.hpp"
 #include "wsm/governor.hpp"
 #include "url.hpp"
@@ -93,19 +95,7 @@ uint32_t next_seed() {
 struct pending_output {
   std::shared_ptr<const std::string> payload;
   frame_format format = frame_format::machine_default;
-  caf::strong_actor_ptr sender;
-  /// Answered when the frame is written, if the output came as a request.
-  caf::response_promise receipt;
-};
-
-/// A subscriber, and how far it has got with the inputs it was sent.
-struct subscriber_entry {
-  caf::actor handle;
-  /// Inputs sent to it.
-  uint64_t delivered = 0;
-  /// Inputs it is known to have handled: all up to the last one sent as a
-  /// request that it answered (its mailbox is FIFO per sender).
-  uint64_t handled = 0;
+  detail::output_sender sender;
 };
 
 /// Frames handed to the link and not yet acknowledged, at most, while
@@ -276,7 +266,7 @@ struct machine_state {
   /// Sent to the broker, not yet acknowledged as written, oldest first.
   detail::lazy_deque<pending_output> in_flight;
 
-  std::vector<subscriber_entry> subscribers;
+  detail::subscriber_list subscribers;
   /// Holds the machine alive while it has subscribers, so that it ends only
   /// when both its last reference and its last subscriber are gone.
   caf::strong_actor_ptr self_reference;
@@ -309,6 +299,7 @@ using machine_impl_actor = detail::machine_impl_actor;
 using machine_self = machine_impl_actor::stateful_pointer<machine_state>;
 using machine_behavior = machine_impl_actor::behavior_type;
 using detail::close_timeout_atom;
+using detail::subscriber_entry;
 using detail::keepalive_atom;
 using detail::pace_atom;
 using detail::pong_timeout_atom;
@@ -320,21 +311,9 @@ machine_behavior behavior_of(machine_self self, phase x);
 
 // -- messaging ----------------------------------------------------------------
 
-/// Enqueues `content` to `dest` with the machine as sender. A typed actor may
-/// not `send` to dynamically typed handles, hence the mailbox element.
-void deliver(machine_self self, const caf::strong_actor_ptr& dest,
-             caf::message content) {
-  if (dest)
-    dest->enqueue(caf::actor_cast<caf::strong_actor_ptr>(self),
-                  caf::make_message_id(), std::move(content), self->context());
-}
-
-/// Sends one message to every subscriber. All of them share the same
-/// message, so a payload is never copied per subscriber.
+/// Sends one message to every subscriber.
 void fan_out(machine_self self, const caf::message& content) {
-  for (auto& subscriber : self->state.subscribers)
-    deliver(self, caf::actor_cast<caf::strong_actor_ptr>(subscriber.handle),
-            content);
+  self->state.subscribers.fan_out(self, content);
 }
 
 void flush_held(machine_self self);
@@ -604,24 +583,12 @@ void update_self_reference(machine_self self) {
 }
 
 void add_subscriber(machine_self self, const caf::actor& subscriber) {
-  auto& subs = self->state.subscribers;
-  if (!subscriber
-      || std::any_of(subs.begin(), subs.end(), [&](const subscriber_entry& x) {
-           return x.handle == subscriber;
-         }))
-    return;
-  self->monitor(subscriber);
-  subs.push_back(subscriber_entry{subscriber});
+  self->state.subscribers.add(self, subscriber);
   update_self_reference(self);
 }
 
 void remove_subscriber(machine_self self, const caf::actor_addr& subscriber) {
-  auto& subs = self->state.subscribers;
-  subs.erase(std::remove_if(subs.begin(), subs.end(),
-                            [&](const subscriber_entry& x) {
-                              return x.handle.address() == subscriber;
-                            }),
-             subs.end());
+  self->state.subscribers.remove(subscriber);
   update_self_reference(self);
   // A slow subscriber that leaves (or dies) no longer holds the socket.
   check_inbox_bound(self);
@@ -634,16 +601,11 @@ bool is_text(const machine_state& st, frame_format format) {
                                                  : format == frame_format::text;
 }
 
-/// Tells the sender of an output that it will never be written: an error
-/// reply if it came as a request, an `undelivered` message otherwise.
-void give_back(machine_self self, pending_output& x, const std::string& reason) {
+/// Tells the sender of an output that it will never be written, and why.
+void give_back(machine_self self, pending_output& x, const std::string& reason,
+               errc code = errc::undelivered) {
   ++self->state.counters.undelivered;
-  if (x.receipt.pending() && !x.receipt.async()) {
-    x.receipt.deliver(make_error(errc::undelivered, reason));
-    return;
-  }
-  deliver(self, x.sender,
-          caf::make_message(undelivered{*x.payload, reason}));
+  x.sender.give_back(self, *x.payload, reason, code);
 }
 
 /// Hands one output to the link; it stays in flight until written.
@@ -659,8 +621,8 @@ pending_output make_pending(machine_self self, output& x) {
   auto payload = x.shared ? std::move(x.shared)
                           : std::make_shared<const std::string>(
                             std::move(x.payload));
-  return pending_output{std::move(payload), x.format, self->current_sender(),
-                        self->make_response_promise()};
+  return pending_output{std::move(payload), x.format,
+                        detail::output_sender::of_current(self)};
 }
 
 /// Queues an output. Every output not yet written counts against
@@ -745,8 +707,7 @@ void acknowledge(machine_self self, uint64_t count) {
     auto& item = st.in_flight.front();
     ++st.counters.messages_out;
     st.counters.bytes_out += item.payload->size();
-    if (item.receipt.pending() && !item.receipt.async())
-      item.receipt.deliver(caf::unit);
+    item.sender.written();
     st.in_flight.pop_front();
   }
   pump(self);
@@ -762,11 +723,12 @@ void requeue_in_flight(machine_self self) {
   }
 }
 
-void give_back_all(machine_self self, const std::string& reason) {
+void give_back_all(machine_self self, const std::string& reason,
+                   errc code = errc::undelivered) {
   auto& st = self->state;
   requeue_in_flight(self);
   for (auto& item : st.queue)
-    give_back(self, item, reason);
+    give_back(self, item, reason, code);
   st.queue.clear();
 }
 
@@ -853,7 +815,10 @@ void finish(machine_self self, const std::string& undelivered_reason = "quit",
     for (auto& item : st.queue)
       unsent.push_back(*item.payload);
   }
-  give_back_all(self, undelivered_reason);
+  // A quit gives back with a code of its own, a machine that gave up with
+  // `undelivered`.
+  give_back_all(self, undelivered_reason,
+                reason ? errc::undelivered : errc::machine_quit);
   // No error, but the close code the link ended with, if any.
   transition(self, phase::disconnected,
              news{reason ? describe(reason) : std::string{}, info});
@@ -1312,7 +1277,7 @@ machine_behavior closing(machine_self self) {
   caf::message_handler own{
     [=](output& x) {
       auto item = make_pending(self, x);
-      give_back(self, item, "quit");
+      give_back(self, item, "quit", errc::machine_quit);
     },
     [=](command x) {
       // Closing already: only the frame format still means something.

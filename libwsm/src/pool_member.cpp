@@ -11,6 +11,8 @@
 #include <caf/response_promise.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "output_sender.hpp"
+#include "subscriber_list.hpp"
 #include "wsm/error.hpp"
 #include "wsm/transport.hpp"
 
@@ -29,9 +31,7 @@ constexpr size_t early_limit = 64;
 /// An output accepted by the member, kept until its receipt comes.
 struct kept_output {
   output message;
-  caf::strong_actor_ptr sender;
-  /// Answered when the frame is written, if the output came as a request.
-  caf::response_promise receipt;
+  output_sender sender;
   /// The placement it was last sent to; 0 while it waits for one.
   uint64_t placement = 0;
 };
@@ -102,29 +102,15 @@ private:
   // -- subscribers ------------------------------------------------------------
 
   void add_subscriber(const caf::actor& who) {
-    if (!who || std::count(subscribers_.begin(), subscribers_.end(), who) > 0)
-      return;
-    monitor(who);
-    subscribers_.push_back(who);
+    subscribers_.add(this, who);
   }
 
   void remove_subscriber(const caf::actor_addr& who) {
-    subscribers_.erase(std::remove_if(subscribers_.begin(), subscribers_.end(),
-                                      [&](const caf::actor& x) {
-                                        return x.address() == who;
-                                      }),
-                       subscribers_.end());
-  }
-
-  void deliver_to(const caf::strong_actor_ptr& dest, caf::message content) {
-    if (dest)
-      dest->enqueue(ctrl(), caf::make_message_id(), std::move(content),
-                    context());
+    subscribers_.remove(who);
   }
 
   void fan_out(const caf::message& content) {
-    for (auto& subscriber : subscribers_)
-      deliver_to(caf::actor_cast<caf::strong_actor_ptr>(subscriber), content);
+    subscribers_.fan_out(this, content);
   }
 
   /// Hands a status on with the epoch counted over every machine this
@@ -138,10 +124,9 @@ private:
   // -- outputs ----------------------------------------------------------------
 
   void accept(output& x) {
-    kept_output item{std::move(x), current_sender(), make_response_promise(),
-                     0};
+    kept_output item{std::move(x), output_sender::of_current(this), 0};
     if (ending_) {
-      give_back(item, "quit");
+      give_back(item, "quit", errc::machine_quit);
       return;
     }
     if (kept_.size() >= max_queue_) {
@@ -165,8 +150,7 @@ private:
           auto i = kept_.find(seq);
           if (i == kept_.end())
             return;
-          if (i->second.receipt.pending() && !i->second.receipt.async())
-            i->second.receipt.deliver(caf::unit);
+          i->second.sender.written();
           kept_.erase(i);
         },
         [this, seq, placement = placement_](caf::error& err) {
@@ -174,32 +158,29 @@ private:
           if (i == kept_.end() || i->second.placement != placement
               || err.category() != caf::atom("wsm"))
             return;
-          if (!ending_ && describe(err).rfind("quit", 0) == 0) {
+          if (!ending_ && err.code() == static_cast<uint8_t>(errc::machine_quit)) {
             // Its node is shutting down and quit the machine: the output
             // waits for the next machine.
             i->second.placement = 0;
             return;
           }
-          give_back(i->second, describe(err));
+          give_back(i->second, describe(err), static_cast<errc>(err.code()));
           kept_.erase(i);
         });
   }
 
   /// Tells the sender of an output that it will never be written, as the
-  /// machine itself would: an error reply or an `undelivered` message.
-  void give_back(kept_output& x, const std::string& reason) {
+  /// machine itself would.
+  void give_back(kept_output& x, const std::string& reason,
+                 errc code = errc::undelivered) {
     ++undelivered_;
-    if (x.receipt.pending() && !x.receipt.async()) {
-      x.receipt.deliver(make_error(errc::undelivered, reason));
-      return;
-    }
-    deliver_to(x.sender, caf::make_message(undelivered{
-                           std::move(x.message.payload), reason}));
+    x.sender.give_back(this, x.message.bytes(), reason, code);
   }
 
-  void give_back_all(const std::string& reason) {
+  void give_back_all(const std::string& reason,
+                     errc code = errc::undelivered) {
     for (auto& entry : kept_)
-      give_back(entry.second, reason);
+      give_back(entry.second, reason, code);
     kept_.clear();
   }
 
@@ -325,7 +306,7 @@ private:
   void end_unplaced(const std::string& reason, caf::exit_reason why) {
     if (last_.state != state::disconnected)
       publish_disconnected({});
-    give_back_all(reason);
+    give_back_all(reason, errc::machine_quit);
     quit(why);
   }
 
@@ -338,7 +319,7 @@ private:
     machine_ = nullptr;
     if (ending_) {
       // Our quit: the machine said its last DISCONNECTED.
-      give_back_all("quit");
+      give_back_all("quit", errc::machine_quit);
       quit(caf::exit_reason::normal);
       return;
     }
@@ -379,7 +360,7 @@ private:
   // -- state ------------------------------------------------------------------
 
   size_t max_queue_;
-  std::vector<caf::actor> subscribers_;
+  subscriber_list subscribers_;
   /// The last status handed on; its state is the member's.
   status last_;
   /// Epochs of the machines before the current one.

@@ -25,6 +25,9 @@ enum class errc : uint8_t {
   /// A pool could not add a node: nothing answers there, or what answers is
   /// not a spawner.
   node_unavailable,
+  /// Reply to an output sent as a request that was never written because
+  /// its machine quit first (a kind of `undelivered`).
+  machine_quit,
 };
 
 /// The name of an error code, e.g. `invalid_url`.

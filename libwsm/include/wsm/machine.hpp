@@ -22,9 +22,10 @@ namespace wsm {
 ///
 /// Send it `output` and `command`; `subscribe` an actor to receive every
 /// `status` and `input`. An `output` sent as a request is answered once the
-/// frame is written, or with an error (`errc::undelivered`) saying why it
-/// never will be; sent plainly, an output that is never written comes back
-/// to its sender as `undelivered`. A machine that gives up ends with an exit
+/// frame is written, or with an error saying why it never will be
+/// (`errc::undelivered`; `errc::machine_quit` when the machine quit
+/// first); sent plainly, an output that is never written comes back to its
+/// sender as `undelivered`. A machine that gives up ends with an exit
 /// reason of `errc::handshake_rejected` or `errc::retries_exhausted`.
 using machine_actor = caf::typed_actor<
   caf::reacts_to<output>, caf::reacts_to<command>,
