@@ -11,6 +11,7 @@
 // This is the only file of libwsm that includes Beast; Asio's context is in
 // io_runtime.hpp, shared with the I/O scheduler.
 
+#include "wording.hpp"
 #include "broker.hpp"
 
 #include <algorithm>
@@ -56,13 +57,6 @@ namespace websocket = boost::beast::websocket;
 using tcp = boost::asio::ip::tcp;
 
 namespace {
-
-/// Renders a duration for people, e.g. `10000ms`.
-std::string in_milliseconds(caf::timespan x) {
-  return std::to_string(
-           std::chrono::duration_cast<std::chrono::milliseconds>(x).count())
-         + "ms";
-}
 
 /// What the broker routes a machine's commands to, whatever the stream; the
 /// machine gets it with `connected` and writes through it directly.

@@ -64,6 +64,7 @@
 
 #include "machine_setup.hpp"
 #include "machine_timers.hpp"
+#include "wording.hpp"
 #include "output_sender.hpp"
 #include "spawn.hpp"
 #include "subscriber_list.hpp"
@@ -897,11 +898,7 @@ void ask_gate(machine_self self) {
         auto& st = self->state;
         auto why = err == caf::sec::request_timeout
                      ? "no answer within "
-                         + std::to_string(
-                           std::chrono::duration_cast<std::chrono::milliseconds>(
-                             st.opts().gate_timeout)
-                             .count())
-                         + "ms"
+                         + detail::in_milliseconds(st.opts().gate_timeout)
                      : describe(err);
         release_connection(self, false);
         enter_disconnected(self, disconnect_info{close_cause::closed_by_machine,
@@ -1235,11 +1232,10 @@ caf::message_handler live_link_handlers(machine_self self) {
       // deadline starts again when reading resumes.
       if (deadline != st.pong_deadline || !st.awaiting_pong || st.read_paused)
         return;
-      auto seconds = std::chrono::duration_cast<std::chrono::milliseconds>(
-        st.opts().pong_timeout);
       disconnect_info info{close_cause::dead_peer,
-                           "no pong within " + std::to_string(seconds.count())
-                             + "ms: the peer is gone"};
+                           "no pong within "
+                             + detail::in_milliseconds(st.opts().pong_timeout)
+                             + ": the peer is gone"};
       release_connection(self, false);
       enter_disconnected(self, info);
     },

@@ -1,3 +1,4 @@
+#include "wording.hpp"
 #include "wsm/messages.hpp"
 
 #include "wsm/transport.hpp"
@@ -65,10 +66,7 @@ std::string to_string(const status& x) {
   result += std::to_string(x.epoch);
   if (x.state == state::waiting) {
     result += ", retry in ";
-    result += std::to_string(
-      std::chrono::duration_cast<std::chrono::milliseconds>(x.retry_delay)
-        .count());
-    result += "ms";
+    result += detail::in_milliseconds(x.retry_delay);
   }
   if (x.http_status != 0)
     result += ", HTTP " + std::to_string(x.http_status);

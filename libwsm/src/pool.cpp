@@ -1,3 +1,4 @@
+#include "wsm/backoff.hpp"
 #include "wsm/pool.hpp"
 
 #include <algorithm>
@@ -35,11 +36,14 @@ constexpr auto node_timeout = std::chrono::seconds(10);
 struct node_entry {
   std::string name;
   spawner_actor spawner;
+  /// Members whose machine runs there or is being placed there: kept as
+  /// members move (see `move_member`), so that choosing a node does not
+  /// count the table.
+  size_t machines = 0;
 };
 
 /// A node added by address: when its link goes, the pool connects again,
-/// after a pause that doubles from `first_node_retry` up to
-/// `max_node_retry`.
+/// after a pause that follows `node_retry`.
 struct node_address {
   std::string host;
   uint16_t port = 0;
@@ -49,8 +53,10 @@ struct node_address {
   bool retrying = false;
 };
 
-constexpr auto first_node_retry = std::chrono::milliseconds(500);
-constexpr auto max_node_retry = std::chrono::seconds(30);
+/// The pauses between attempts to reach a lost node: doubling from half a
+/// second up to 30 seconds, without jitter (one pool, few nodes).
+const backoff_policy node_retry{std::chrono::milliseconds(500), 2.0,
+                                std::chrono::seconds(30), 0.0};
 
 struct member_entry {
   detail::member_actor member;
@@ -202,17 +208,17 @@ private:
         });
   }
 
-  /// Never gives up on a node added by address: after each failure the
-  /// pause doubles, up to max_node_retry.
+  /// Never gives up on a node added by address: the pause after each
+  /// failure follows `node_retry`.
   void schedule_retry(const std::string& name) {
     auto i = addresses_.find(name);
     if (i == addresses_.end() || i->second.retrying)
       return;
     i->second.retrying = true;
-    auto pause = first_node_retry * (1u << std::min(i->second.failures, 6u));
-    delayed_send(this,
-                 std::min<caf::timespan>(pause, max_node_retry),
-                 add_node_atom::value, name, i->second.failures);
+    // The first retry follows a link that went (no failure yet): the pause
+    // is the initial one.
+    auto pause = backoff_delay(node_retry, i->second.failures + 1, 0.0);
+    delayed_send(this, pause, add_node_atom::value, name, i->second.failures);
   }
 
   void retry_node(const std::string& name) {
@@ -256,7 +262,7 @@ private:
     for (auto& [id, entry] : members_)
       if (entry.node == name) {
         send(entry.member, detail::node_lost_atom::value, text);
-        entry.node.clear();
+        move_member(entry, {});
         moving.push_back(id);
       }
     for (auto id : moving)
@@ -264,25 +270,22 @@ private:
     schedule_retry(name);
   }
 
-  size_t load_of(const std::string& node) const {
-    size_t result = 0;
-    for (auto& entry : members_)
-      if (entry.second.node == node)
-        ++result;
-    return result;
+  /// Records that `entry`'s machine now belongs on node `to` (none when
+  /// empty): the one place where a member's node changes.
+  void move_member(member_entry& entry, const std::string& to) {
+    if (auto from = find_node(entry.node); from != nodes_.end())
+      --from->machines;
+    entry.node = to;
+    if (auto node = find_node(to); node != nodes_.end())
+      ++node->machines;
   }
 
   const node_entry* least_loaded() const {
-    const node_entry* best = nullptr;
-    size_t best_load = 0;
-    for (auto& node : nodes_) {
-      auto load = load_of(node.name);
-      if (!best || load < best_load) {
-        best = &node;
-        best_load = load;
-      }
-    }
-    return best;
+    auto best = std::min_element(nodes_.begin(), nodes_.end(),
+                                 [](const node_entry& x, const node_entry& y) {
+                                   return x.machines < y.machines;
+                                 });
+    return best == nodes_.end() ? nullptr : &*best;
   }
 
   // -- members ----------------------------------------------------------------
@@ -293,10 +296,10 @@ private:
     auto& entry = members_.at(id);
     auto node = least_loaded();
     if (!node) {
-      entry.node.clear();
+      move_member(entry, {});
       return;
     }
-    entry.node = node->name;
+    move_member(entry, node->name);
     auto ticket = ++entry.ticket;
     request(node->spawner, node_timeout, spawn_atom::value, entry.url,
             entry.opts, caf::actor_cast<caf::actor>(entry.member))
@@ -334,6 +337,7 @@ private:
       }
     for (auto i = members_.begin(); i != members_.end(); ++i)
       if (i->second.member.address() == x.source) {
+        move_member(i->second, {});
         members_.erase(i);
         return;
       }

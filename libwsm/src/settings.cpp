@@ -1,3 +1,4 @@
+#include "wording.hpp"
 #include "wsm/settings.hpp"
 
 #include <fstream>
@@ -14,9 +15,7 @@ namespace wsm {
 
 namespace {
 
-std::string quoted(const std::string& x) {
-  return "'" + x + "'";
-}
+using detail::quoted;
 
 caf::error bad_key(const std::string& key, const std::string& why) {
   return make_error(errc::invalid_option, "wsm." + key + ": " + why);

@@ -1,3 +1,4 @@
+#include "wording.hpp"
 #include "tls_context.hpp"
 
 #include <cerrno>
@@ -13,10 +14,6 @@
 namespace wsm::detail {
 
 namespace {
-
-std::string quoted(const std::string& x) {
-  return "'" + x + "'";
-}
 
 /// OpenSSL's reason for the last error on this thread, and the queue
 /// emptied so that it does not show up later elsewhere.

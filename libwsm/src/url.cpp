@@ -2,6 +2,7 @@
 // be wrong with them is found here, at spawn, before anything goes on the
 // wire.
 
+#include "wording.hpp"
 #include "url.hpp"
 
 #include <algorithm>
@@ -33,10 +34,6 @@ bool is_token_char(char c) {
 
 bool is_token(const std::string& x) {
   return !x.empty() && std::all_of(x.begin(), x.end(), is_token_char);
-}
-
-std::string quoted(const std::string& x) {
-  return "'" + x + "'";
 }
 
 bool same_name(const std::string& x, const char* y) {

@@ -9,10 +9,12 @@ namespace wsm {
 
 /// How long a machine waits after failed attempts: exponential, capped,
 /// with jitter so that many machines that lost one server spread their
-/// retries instead of stampeding.
+/// retries instead of stampeding. Its defaults are those of a machine's
+/// options (`retry_delay`, `backoff_factor`, `backoff_max`,
+/// `backoff_jitter`), which are taken from here.
 struct backoff_policy {
   /// The pause after the first failed attempt.
-  caf::timespan initial = std::chrono::milliseconds(500);
+  caf::timespan initial = std::chrono::seconds(1);
   /// Each further failure multiplies the pause by this.
   double factor = 2.0;
   /// The pause never exceeds this.

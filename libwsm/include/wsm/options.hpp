@@ -80,13 +80,13 @@ struct options {
   std::vector<header> headers;
   /// The pause in WAITING after the first failed attempt; the backoff's
   /// initial delay.
-  caf::timespan retry_delay = std::chrono::seconds(1);
+  caf::timespan retry_delay = backoff_policy{}.initial;
   /// Each further failure multiplies the pause by this.
-  double backoff_factor = 2.0;
+  double backoff_factor = backoff_policy{}.factor;
   /// The pause never exceeds this.
-  caf::timespan backoff_max = std::chrono::seconds(30);
+  caf::timespan backoff_max = backoff_policy{}.max;
   /// The pause varies by up to this fraction either way.
-  double backoff_jitter = 0.2;
+  double backoff_jitter = backoff_policy{}.jitter;
   /// Failed attempts in a row after which the machine gives up and ends
   /// with `retries_exhausted`; 0 never gives up.
   uint32_t max_retries = 0;
