@@ -831,14 +831,6 @@ broker_actor::behavior_type broker(broker_self self,
 
 } // namespace
 
-std::shared_ptr<io_runtime> start_io_runtime(size_t threads) {
-  return std::make_shared<io_runtime>(threads);
-}
-
-void stop_io_runtime(io_runtime& io) {
-  io.stop();
-}
-
 broker_actor spawn_broker(caf::actor_system& sys,
                           std::shared_ptr<io_runtime> io) {
   return sys.spawn<caf::hidden>(broker, std::move(io));

@@ -7,7 +7,7 @@
 
 namespace wsm::detail {
 
-class io_runtime;
+class io_runtime; // see io_runtime_handle.hpp
 
 /// Makes the scheduler of an actor system as its configuration asks:
 /// CAF's test coordinator for `scheduler.policy=testing`, CAF's own

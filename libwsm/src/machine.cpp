@@ -63,10 +63,9 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "machine_setup.hpp"
-#include "machine_timers.hpp"
+#include "machine_impl.hpp"
 #include "wording.hpp"
 #include "output_sender.hpp"
-#include "spawn.hpp"
 #include "subscriber_list.hpp"
 #include "lazy_deque.hpp"
 #include "wsm/governor.hpp"
@@ -77,7 +76,6 @@ namespace wsm {
 
 namespace {
 
-using fire_atom = caf::atom_constant<caf::atom("wsm_fire")>;
 
 
 /// A different seed for every machine. One std::random_device read per
@@ -374,7 +372,7 @@ void arm_timer(machine_self self, Atom, caf::timespan delay,
   clock.schedule_message(
     clock.now() + delay, caf::actor_cast<caf::strong_actor_ptr>(st.timer_relay),
     caf::make_mailbox_element(nullptr, caf::make_message_id(), {},
-                              fire_atom::value, self->address(),
+                              detail::relay_atom::value, self->address(),
                               std::move(payload)));
 }
 
@@ -1371,33 +1369,7 @@ machine_behavior machine(machine_self self, connect_request request,
   return machine_behavior::make_empty_behavior();
 }
 
-/// Forwards a timer to its machine if the machine still exists. A class,
-/// not a function: CAF 0.17 dereferences a null argument pack when it
-/// spawns a function-based actor without arguments.
-class timer_relay : public caf::event_based_actor {
-public:
-  using caf::event_based_actor::event_based_actor;
-
-  caf::behavior make_behavior() override {
-    return {
-      [](fire_atom, const caf::actor_addr& target, caf::message& payload) {
-        if (auto dest = caf::actor_cast<caf::strong_actor_ptr>(target))
-          dest->enqueue(nullptr, caf::make_message_id(), std::move(payload),
-                        nullptr);
-      },
-    };
-  }
-
-  const char* name() const override {
-    return "wsm.timer_relay";
-  }
-};
-
 } // namespace
-
-caf::actor spawn_timer_relay(caf::actor_system& sys) {
-  return sys.spawn<timer_relay, caf::hidden>();
-}
 
 namespace detail {
 
@@ -1413,21 +1385,5 @@ machine_actor spawn_checked_machine(caf::actor_system& sys,
 }
 
 } // namespace detail
-
-caf::expected<machine_actor>
-spawn_machine_with(caf::actor_system& sys, const std::string& url,
-                   options opts, caf::actor first_subscriber,
-                   broker_actor broker, caf::actor timer_relay,
-                   caf::actor governor) {
-  auto request = detail::make_connect_request(url, opts);
-  if (!request)
-    return std::move(request.error());
-  return detail::spawn_checked_machine(sys, std::move(*request),
-                                       std::move(opts),
-                                       std::move(first_subscriber),
-                                       std::move(broker),
-                                       std::move(timer_relay),
-                                       std::move(governor));
-}
 
 } // namespace wsm

@@ -80,12 +80,8 @@ std::string reason_text(const caf::error& reason) {
 /// The URL and options as far as they can be checked here: TLS files are
 /// checked on the node that runs the machine, where they must exist.
 caf::error check_spawn(const std::string& url, const options& opts) {
-  auto local = opts;
-  local.tls.ca_file.clear();
-  local.tls.ca_path.clear();
-  local.tls.cert_file.clear();
-  local.tls.key_file.clear();
-  auto request = detail::make_connect_request(url, local);
+  auto request = detail::make_connect_request(url, opts,
+                                              detail::tls_files::leave_to_node);
   return request ? caf::error{} : std::move(request.error());
 }
 

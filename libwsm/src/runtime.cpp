@@ -7,10 +7,9 @@
 #include <caf/settings.hpp>
 
 #include "io_scheduler.hpp"
-#include "spawn.hpp"
-#include "url.hpp"
 #include "wsm/error.hpp"
 #include "wsm/governor.hpp"
+#include "wsm/machine.hpp"
 
 namespace wsm::detail {
 
@@ -100,32 +99,3 @@ void* runtime_module::subtype_ptr() {
 
 } // namespace wsm::detail
 
-namespace wsm {
-
-caf::expected<machine_actor> spawn_machine(caf::actor_system& sys,
-                                           const std::string& url,
-                                           options opts,
-                                           caf::actor first_subscriber) {
-  auto request = detail::make_connect_request(url, opts);
-  if (!request)
-    return std::move(request.error());
-  auto runtime = detail::runtime_module::of(sys);
-  if (runtime == nullptr)
-    return make_error(errc::not_configured,
-                      "the actor system does not know libwsm: configure it "
-                      "with wsm::config or wsm::init(cfg)");
-  if (auto problem = detail::scheduler_problem(sys.config());
-      !problem.empty())
-    return make_error(errc::invalid_option, std::move(problem));
-  auto shared = runtime->shared_handles();
-  if (!shared.broker)
-    return make_error(errc::not_configured, "the actor system is shutting down");
-  return detail::spawn_checked_machine(sys, std::move(*request),
-                                       std::move(opts),
-                                       std::move(first_subscriber),
-                                       std::move(shared.broker),
-                                       std::move(shared.timer_relay),
-                                       std::move(shared.governor));
-}
-
-} // namespace wsm

@@ -1,6 +1,6 @@
-// From a URL and options to a checked connect_request: everything that can
-// be wrong with them is found here, at spawn, before anything goes on the
-// wire.
+// From a URL and options to a checked connect_request: the URL is parsed
+// here, the options checked in request_checks.cpp; everything that can be
+// wrong with them is found at spawn, before anything goes on the wire.
 
 #include "wording.hpp"
 #include "url.hpp"
@@ -11,111 +11,10 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
-#include "tls_context.hpp"
+#include "request_checks.hpp"
 #include "wsm/error.hpp"
 
 namespace wsm::detail {
-
-namespace {
-
-// RFC 7230 tchar: the characters an HTTP header name may hold.
-bool is_token_char(char c) {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-    return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
-    case '+': case '-': case '.': case '^': case '_': case '`': case '|':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool is_token(const std::string& x) {
-  return !x.empty() && std::all_of(x.begin(), x.end(), is_token_char);
-}
-
-bool same_name(const std::string& x, const char* y) {
-  return std::equal(x.begin(), x.end(), y, y + std::char_traits<char>::length(y),
-                    [](char a, char b) {
-                      return std::tolower(static_cast<unsigned char>(a))
-                             == std::tolower(static_cast<unsigned char>(b));
-                    });
-}
-
-/// Headers the handshake writes itself, and what to use instead.
-const char* set_by_handshake(const std::string& name) {
-  struct entry {
-    const char* name;
-    const char* instead;
-  };
-  static constexpr entry reserved[] = {
-    {"Host", "it comes from the URL"},
-    {"Upgrade", "the handshake sets it"},
-    {"Connection", "the handshake sets it"},
-    {"Sec-WebSocket-Key", "the handshake sets it"},
-    {"Sec-WebSocket-Version", "the handshake sets it"},
-    {"Sec-WebSocket-Protocol", "offer subprotocols with the subprotocols "
-                               "option"},
-    {"Sec-WebSocket-Extensions", "enable permessage-deflate with the deflate "
-                                 "option"},
-  };
-  for (auto& x : reserved)
-    if (same_name(name, x.name))
-      return x.instead;
-  return nullptr;
-}
-
-caf::error bad_option(const std::string& what) {
-  return make_error(errc::invalid_option, what);
-}
-
-caf::error check_deflate(const deflate_options& x) {
-  if (!x.enabled)
-    return {};
-  // zlib cannot make a raw deflate stream with an 8-bit window.
-  if (x.max_window_bits < 9 || x.max_window_bits > 15)
-    return bad_option("deflate max_window_bits "
-                      + std::to_string(x.max_window_bits)
-                      + " is not between 9 and 15");
-  if (x.level < 0 || x.level > 9)
-    return bad_option("deflate level " + std::to_string(x.level)
-                      + " is not between 0 and 9");
-  return {};
-}
-
-caf::error check_subprotocols(const std::vector<std::string>& xs) {
-  for (size_t i = 0; i < xs.size(); ++i) {
-    if (!is_token(xs[i]))
-      return bad_option("subprotocol " + quoted(xs[i])
-                        + " is not a token (letters, digits and !#$%&'*+-.^_`|~)");
-    if (std::find(xs.begin(), xs.begin() + i, xs[i]) != xs.begin() + i)
-      return bad_option("subprotocol " + quoted(xs[i]) + " is offered twice");
-  }
-  return {};
-}
-
-} // namespace
-
-caf::error check_header(const header& x) {
-  if (x.name.empty())
-    return make_error(errc::invalid_header, "header name is empty");
-  if (!is_token(x.name))
-    return make_error(errc::invalid_header,
-                      "header name " + quoted(x.name)
-                        + " holds a character not allowed in a name");
-  for (char c : x.value)
-    if (c == '\r' || c == '\n' || c == '\0')
-      return make_error(errc::invalid_header,
-                        "header " + quoted(x.name)
-                          + " has a value with CR, LF or NUL in it");
-  if (auto instead = set_by_handshake(x.name))
-    return make_error(errc::invalid_header,
-                      "header " + quoted(x.name) + " cannot be set: "
-                        + instead);
-  return {};
-}
 
 std::string redact_url(const std::string& url) {
   auto scheme_end = url.find("://");
@@ -159,7 +58,8 @@ std::string base64(const std::string& x) {
 }
 
 caf::expected<connect_request> make_connect_request(const std::string& url,
-                                                    const options& opts) {
+                                                    const options& opts,
+                                                    tls_files tls) {
   auto bad = [&url](const std::string& why) {
     return make_error(errc::invalid_url,
                       "invalid URL " + quoted(redact_url(url)) + ": " + why);
@@ -220,14 +120,14 @@ caf::expected<connect_request> make_connect_request(const std::string& url,
     result.target += '?';
     result.target += view.encoded_query();
   }
-  for (auto& h : opts.headers)
-    if (auto err = check_header(h))
-      return err;
+  if (auto err = check_request_options(opts, result.secure, tls))
+    return err;
   result.headers = opts.headers;
   if (view.has_userinfo()) {
     auto given = std::find_if(opts.headers.begin(), opts.headers.end(),
                               [](const header& h) {
-                                return same_name(h.name, "Authorization");
+                                return same_header_name(h.name,
+                                                        "Authorization");
                               });
     if (given != opts.headers.end())
       return bad("it has credentials and an Authorization header is given "
@@ -237,19 +137,10 @@ caf::expected<connect_request> make_connect_request(const std::string& url,
       {"Authorization", "Basic " + base64(std::string{view.user()} + ":"
                                           + std::string{view.password()})});
   }
-  if (auto err = check_subprotocols(opts.subprotocols))
-    return err;
   result.subprotocols = opts.subprotocols;
-  if (auto err = check_deflate(opts.deflate))
-    return err;
   result.deflate = opts.deflate;
-  if (result.secure) {
-    // Loads the files once now, so that a missing or bad one is an error at
-    // spawn rather than a failed attempt after every backoff.
-    if (auto context = make_tls_context(opts.tls); !context)
-      return std::move(context.error());
+  if (result.secure)
     result.tls = opts.tls;
-  }
   result.handshake_timeout = opts.handshake_timeout;
   result.write_timeout = opts.write_timeout;
   result.close_timeout = opts.close_timeout;

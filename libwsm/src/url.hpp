@@ -4,21 +4,18 @@
 
 #include <caf/expected.hpp>
 
+#include "request_checks.hpp"
 #include "wsm/options.hpp"
 #include "wsm/transport.hpp"
 
 namespace wsm::detail {
 
 /// Parses a `ws://` or `wss://` URL and checks `opts` as far as the
-/// handshake goes: headers, subprotocols, permessage-deflate parameters and
-/// the TLS files. The error names what is wrong; it never shows the URL's
-/// credentials nor a header's value.
-caf::expected<connect_request> make_connect_request(const std::string& url,
-                                                    const options& opts);
-
-/// Checks one header: the name must be an HTTP token that the handshake
-/// does not set itself, the value free of CR, LF and NUL.
-caf::error check_header(const header& x);
+/// handshake goes (see `check_request_options`). The error names what is
+/// wrong; it never shows the URL's credentials nor a header's value.
+caf::expected<connect_request>
+make_connect_request(const std::string& url, const options& opts,
+                     tls_files tls = tls_files::load);
 
 /// Returns `url` with its userinfo, if any, replaced by `***`; works on
 /// text that is not a valid URL too.

@@ -56,7 +56,8 @@ struct input {
   bool text = false;
 };
 
-/// To a machine: the seed's four commands.
+/// To a machine: the seed's four commands (quit, ping, use_text,
+/// use_binary) and three of wsm's own (reconnect, suspend, resume).
 enum class command : uint8_t {
   /// Close gracefully (1000), report DISCONNECTED, end.
   quit,

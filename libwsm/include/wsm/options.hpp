@@ -4,12 +4,20 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <caf/actor.hpp>
+#include <caf/meta/type_name.hpp>
 #include <caf/timespan.hpp>
 
 #include "wsm/backoff.hpp"
+
+namespace caf::detail {
+// CAF's renderer for people (to_string, logs), named to keep header values
+// out of what it renders; declared only, so no detail header is included.
+class stringification_inspector;
+} // namespace caf::detail
 
 namespace wsm {
 
@@ -156,5 +164,46 @@ struct options {
     return {retry_delay, backoff_factor, backoff_max, backoff_jitter};
   }
 };
+
+// -- inspection: serializing (options cross nodes whole, so that a remote
+// node can spawn a machine with them, see `wsm::spawner_actor`) and
+// rendering for people ------------------------------------------------------
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, header& x) {
+  // Rendered for people (logs, to_string), a value is never shown: it may
+  // be a credential.
+  if constexpr (std::is_same<Inspector,
+                             caf::detail::stringification_inspector>::value) {
+    std::string hidden = "<hidden>";
+    return f(caf::meta::type_name("wsm::header"), x.name, hidden);
+  } else {
+    return f(caf::meta::type_name("wsm::header"), x.name, x.value);
+  }
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, tls_options& x) {
+  return f(caf::meta::type_name("wsm::tls_options"), x.ca_file, x.ca_path,
+           x.cert_file, x.key_file, x.insecure_skip_verify);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, deflate_options& x) {
+  return f(caf::meta::type_name("wsm::deflate_options"), x.enabled,
+           x.max_window_bits, x.no_context_takeover, x.level, x.threshold);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, options& x) {
+  return f(caf::meta::type_name("wsm::options"), x.headers, x.subprotocols,
+           x.deflate, x.tls, x.retry_delay, x.backoff_factor, x.backoff_max,
+           x.backoff_jitter, x.max_retries, x.reconnect_jitter,
+           x.retryable_statuses, x.ping_interval, x.pong_timeout,
+           x.handshake_timeout, x.write_timeout, x.close_timeout,
+           x.max_message_size, x.max_queue, x.overflow, x.max_inbox,
+           x.send_rate, x.send_burst, x.tcp_nodelay, x.text, x.gate,
+           x.gate_timeout);
+}
 
 } // namespace wsm

@@ -1,8 +1,9 @@
 #pragma once
 
-// A machine's own timers, and its full type: what users may send, its
-// connections' events and these timers. Internal: users hold a
-// `wsm::machine_actor`, brokers a `wsm::machine_transport_actor`.
+// What the rest of the library needs of the machine's insides: its timers,
+// its full type (what users may send, its connections' events and these
+// timers) and spawning one for a request already checked. Internal: users
+// hold a `wsm::machine_actor`, brokers a `wsm::machine_transport_actor`.
 //
 // CAF 0.17's timers cannot be cancelled, so each timer carries a stamp
 // that tells a stale one apart: the generation of the phase that armed it
@@ -12,6 +13,7 @@
 #include <cstdint>
 
 #include <caf/atom.hpp>
+#include <caf/fwd.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
@@ -41,6 +43,10 @@ using slot_timer_atom = caf::atom_constant<caf::atom("wsm_slotgo")>;
 /// Stamped with the generation.
 using pace_atom = caf::atom_constant<caf::atom("wsm_pace")>;
 
+/// To the timer relay: `(relay_atom, machine, timer)` delivers `timer` to
+/// `machine` (a weak address) if it still exists.
+using relay_atom = caf::atom_constant<caf::atom("wsm_fire")>;
+
 /// Everything a machine handles.
 using machine_impl_actor = machine_transport_actor::extend<
   caf::reacts_to<retry_atom, uint64_t>,
@@ -50,5 +56,13 @@ using machine_impl_actor = machine_transport_actor::extend<
   caf::reacts_to<pong_timeout_atom, uint64_t>,
   caf::reacts_to<slot_timer_atom, uint64_t>,
   caf::reacts_to<pace_atom, uint64_t>>;
+
+/// Spawns a machine for a request already checked.
+machine_actor spawn_checked_machine(caf::actor_system& sys,
+                                    connect_request request, options opts,
+                                    caf::actor first_subscriber,
+                                    broker_actor broker,
+                                    caf::actor timer_relay,
+                                    caf::actor governor);
 
 } // namespace wsm::detail
