@@ -545,10 +545,11 @@ void fan_out_input(machine_self self, input&& x) {
     pause_reading(self);
 }
 
-/// Sends held inputs on while no subscriber is at the bound.
-void deliver_held(machine_self self) {
+/// Sends held inputs on, in order: while no subscriber is at the bound,
+/// or all of them when `bounded` is false.
+void release_held(machine_self self, bool bounded) {
   auto& st = self->state;
-  while (!st.held.empty() && !any_subscriber_at_bound(st)) {
+  while (!st.held.empty() && !(bounded && any_subscriber_at_bound(st))) {
     auto x = std::move(st.held.front());
     st.held.pop_front();
     deliver_to_subscribers(self, std::move(x));
@@ -558,17 +559,15 @@ void deliver_held(machine_self self) {
   report_released(self);
 }
 
+/// Sends held inputs on while no subscriber is at the bound.
+void deliver_held(machine_self self) {
+  release_held(self, true);
+}
+
 /// Before a change of state, every input that arrived goes out, bound or
 /// not: subscribers see the inputs of a link before it is reported gone.
 void flush_held(machine_self self) {
-  auto& st = self->state;
-  while (!st.held.empty()) {
-    auto x = std::move(st.held.front());
-    st.held.pop_front();
-    deliver_to_subscribers(self, std::move(x));
-  }
-  st.held.clear();
-  report_released(self);
+  release_held(self, false);
 }
 
 // -- subscribers --------------------------------------------------------------
