@@ -8,7 +8,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <map>
 
 #include "wsm/error.hpp"
 #include "wsm/settings.hpp"
@@ -98,6 +100,39 @@ CAF_TEST(every key of the wsm group is applied) {
   CAF_CHECK(opts.close_timeout == 4s);
   CAF_CHECK_EQUAL(opts.max_queue, 7u);
   CAF_CHECK_EQUAL(result.io_threads, 2u);
+}
+
+CAF_TEST(every key is described with the default the shipped config shows) {
+  std::ifstream shipped{WSM_SOURCE_DIR "/configs/wsm.ini"};
+  std::map<std::string, std::string> in_file;
+  for (std::string line; std::getline(shipped, line);)
+    if (auto eq = line.find('='); eq != std::string::npos && line[0] != ';'
+                                  && line[0] != '[')
+      in_file[line.substr(0, eq)] = line.substr(eq + 1);
+  // The file writes text in quotes, lists as [], numbers as it likes.
+  auto normal = [](std::string x) {
+    if (x == "[]" || x == "\"\"")
+      return std::string{};
+    if (x.size() >= 2 && x.front() == '"')
+      x = x.substr(1, x.size() - 2);
+    char* end = nullptr;
+    auto number = std::strtod(x.c_str(), &end);
+    if (!x.empty() && end == x.c_str() + x.size())
+      return std::to_string(number);
+    return x;
+  };
+  auto described = wsm::describe_settings();
+  CAF_CHECK_EQUAL(described.size(), wsm::settings_keys().size());
+  for (auto& x : described) {
+    CAF_CHECK(!x.help.empty());
+    auto i = in_file.find(x.key);
+    if (i == in_file.end()) {
+      CAF_ERROR("configs/wsm.ini does not show " << x.key);
+      continue;
+    }
+    CAF_CHECK_EQUAL(normal(x.default_value) + " for " + x.key,
+                    normal(i->second) + " for " + x.key);
+  }
 }
 
 CAF_TEST(the shipped config lists every key with its default) {

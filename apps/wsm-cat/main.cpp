@@ -179,61 +179,49 @@ bool is_path_key(const std::string& key) {
   return key == "ca-file" || key == "ca-path" || key == "cert" || key == "key";
 }
 
+/// Makes repeatable `flag` collect `values`.
+void add_repeatable(CLI::App& app, const std::string& flag,
+                    std::vector<std::string>& values, const std::string& help) {
+  app.add_option(flag, values, help + " (repeatable)")
+    ->type_size(1)
+    ->expected(1)
+    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+}
+
+/// One flag per key of [wsm], made from the library's own description of
+/// its keys, defaults included.
 void add_library_options(CLI::App& app, library_options& lib) {
-  app.add_option("--header", lib.headers,
-                 "an extra upgrade header, NAME: VALUE (repeatable)")
-    ->type_size(1)
-    ->expected(1)
-    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  app.add_option("--subprotocol", lib.subprotocols,
-                 "a subprotocol to offer (repeatable, most preferred first)")
-    ->type_size(1)
-    ->expected(1)
-    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  static const std::pair<const char*, const char*> switches[] = {
-    {"text", "send text frames instead of binary ones"},
-    {"deflate", "offer permessage-deflate; compress both ways if agreed"},
-    {"deflate-no-context-takeover",
-     "ask both sides to compress each message on its own"},
-  };
-  for (auto& [key, description] : switches)
-    app.add_flag(std::string{"--"} + key, lib.flags[key], description);
-  app.add_flag("--insecure", lib.flags["insecure-skip-verify"],
-               "accept any server certificate for any name (prints a "
-               "warning; tests only)");
-  static const std::pair<const char*, const char*> documented[] = {
-    {"ping-interval", "keepalive ping after this long without a frame (30s)"},
-    {"pong-timeout", "no pong this long after that ping: reconnect (10s)"},
-    {"retry-delay", "the pause after the first failed attempt (1s)"},
-    {"backoff-initial", "the same as --retry-delay"},
-    {"backoff-factor", "each further failure multiplies the pause (2.0)"},
-    {"backoff-max", "the pause never exceeds this (30s)"},
-    {"backoff-jitter", "the pause varies by up to this fraction (0.2)"},
-    {"max-retries", "failed attempts in a row before giving up, 0: never (0)"},
-    {"reconnect-jitter", "random pause before reconnecting a dropped link (100ms)"},
-    {"handshake-timeout", "bounds resolve, connect, TLS and upgrade (10s)"},
-    {"write-timeout", "bounds every write (10s)"},
-    {"close-timeout", "bounds the close, and the wait to write at the end (5s)"},
-    {"max-message-size", "bytes; a larger message closes the link with 1009 "
-                         "(16777216)"},
-    {"max-queue", "messages not yet written, connected or not (1024)"},
-    {"overflow", "a full queue: reject, drop-oldest or drop-newest (reject)"},
-    {"max-inbox", "messages received and not yet printed at most; more stop "
-                  "the reading, 0: no bound (32)"},
-    {"send-rate", "messages sent per second at most, 0: no limit (0)"},
-    {"send-burst", "messages that may go at once under --send-rate (1)"},
-    {"tcp-nodelay", "TCP_NODELAY on the socket, true or false (true)"},
-    {"deflate-max-window-bits", "the deflate window asked of both sides, "
-                                "9..15 (15)"},
-    {"deflate-level", "compression level of our messages, 0..9 (6)"},
-    {"deflate-threshold", "bytes; shorter messages go uncompressed (0)"},
-    {"ca-file", "PEM file of CAs to trust instead of the system's store"},
-    {"ca-path", "directory of hashed CA certificates to trust instead"},
-    {"cert", "PEM file of our certificate, for servers that ask for one"},
-    {"key", "PEM file of the private key of --cert"},
-  };
-  for (auto& [name, description] : documented)
-    app.add_option(std::string{"--"} + name, lib.values[name], description);
+  for (auto& x : wsm::describe_settings()) {
+    auto flag = "--" + x.key;
+    switch (x.form) {
+      case wsm::setting_form::flag:
+        if (x.key == "insecure-skip-verify")
+          app.add_flag("--insecure", lib.flags[x.key],
+                       x.help + "; prints a warning");
+        else
+          app.add_flag(flag, lib.flags[x.key],
+                       x.default_value == "true" ? x.help + " (on)" : x.help);
+        break;
+      case wsm::setting_form::list:
+        // One value per flag, named in the singular; retryable-statuses
+        // is for config files.
+        if (x.key == "headers")
+          add_repeatable(app, "--header", lib.headers, x.help);
+        else if (x.key == "subprotocols")
+          add_repeatable(app, "--subprotocol", lib.subprotocols, x.help);
+        break;
+      case wsm::setting_form::value: {
+        auto help = x.default_value.empty()
+                      ? x.help
+                      : x.help + " (" + x.default_value + ")";
+        app.add_option(flag, lib.values[x.key], help);
+        if (x.key == "retry-delay")
+          app.add_option("--backoff-initial", lib.values["backoff-initial"],
+                         "the same as --retry-delay");
+        break;
+      }
+    }
+  }
 }
 
 /// Turns a repeatable flag's values into a config list.

@@ -3,6 +3,7 @@
 
 #include <fstream>
 #include <map>
+#include <type_traits>
 #include <sstream>
 
 #include <caf/actor_system_config.hpp>
@@ -103,6 +104,62 @@ namespace {
 
 using setter = caf::error (*)(const caf::config_value&, settings&);
 
+/// One key of group [wsm], declared once: how it is written, what it does,
+/// how its default reads, how a value applies.
+struct setting_declaration {
+  setting_form form;
+  const char* help;
+  std::string (*default_of)(const settings&);
+  setter apply;
+};
+
+/// A duration in its largest exact unit, as a config file writes it: 30s,
+/// 100ms, 2min.
+std::string shown(caf::timespan x) {
+  using namespace std::chrono;
+  auto ns = duration_cast<nanoseconds>(x).count();
+  static constexpr std::pair<int64_t, const char*> units[] = {
+    {int64_t{3600} * 1000000000, "h"}, {int64_t{60} * 1000000000, "min"},
+    {1000000000, "s"},         {1000000, "ms"},
+    {1000, "us"},
+  };
+  if (ns != 0)
+    for (auto& [size, name] : units)
+      if (ns % size == 0)
+        return std::to_string(ns / size) + name;
+  return std::to_string(ns) + "ns";
+}
+
+std::string number(double x);
+
+std::string shown(double x) {
+  return number(x);
+}
+
+std::string shown(bool x) {
+  return x ? "true" : "false";
+}
+
+std::string shown(overflow_policy x) {
+  return to_string(x);
+}
+
+/// A file name, which has no default.
+std::string shown(const std::string& x) {
+  return x;
+}
+
+/// A list: empty by default.
+template <class T>
+std::string shown(const std::vector<T>&) {
+  return {};
+}
+
+template <class T>
+std::enable_if_t<std::is_integral_v<T>, std::string> shown(T x) {
+  return std::to_string(x);
+}
+
 caf::error set_duration(const caf::config_value& x, caf::timespan& field) {
   auto parsed = to_duration(x);
   if (!parsed)
@@ -182,14 +239,18 @@ caf::error set_bounded(const caf::config_value& x, T& field, int64_t min,
   return {};
 }
 
-/// Every key of group [wsm] and how it applies.
-const std::map<std::string, setter>& setters() {
-  static const std::map<std::string, setter> result{
+/// Every key of group [wsm], declared once.
+const std::map<std::string, setting_declaration>& setters() {
+  static const std::map<std::string, setting_declaration> result{
     {"text",
+     {setting_form::flag, "send text frames instead of binary ones",
+      [](const settings& s) { return shown(s.machine.text); },
      [](const caf::config_value& x, settings& s) {
        return set_flag(x, s.machine.text);
-     }},
+     }}},
     {"subprotocols",
+     {setting_form::list, "a subprotocol to offer, most preferred first",
+      [](const settings& s) { return shown(s.machine.subprotocols); },
      [](const caf::config_value& x, settings& s) -> caf::error {
        auto list = as_list(x);
        if (list == nullptr)
@@ -203,48 +264,70 @@ const std::map<std::string, setter>& setters() {
          s.machine.subprotocols.push_back(std::move(name));
        }
        return {};
-     }},
+     }}},
     {"deflate",
+     {setting_form::flag, "offer permessage-deflate; compress both ways if agreed",
+      [](const settings& s) { return shown(s.machine.deflate.enabled); },
      [](const caf::config_value& x, settings& s) {
        return set_flag(x, s.machine.deflate.enabled);
-     }},
+     }}},
     {"deflate-max-window-bits",
+     {setting_form::value, "the deflate window asked of both sides, 9..15",
+      [](const settings& s) { return shown(s.machine.deflate.max_window_bits); },
      [](const caf::config_value& x, settings& s) {
        return set_bounded(x, s.machine.deflate.max_window_bits, 9, 15);
-     }},
+     }}},
     {"deflate-no-context-takeover",
+     {setting_form::flag, "ask both sides to compress each message on its own",
+      [](const settings& s) { return shown(s.machine.deflate.no_context_takeover); },
      [](const caf::config_value& x, settings& s) {
        return set_flag(x, s.machine.deflate.no_context_takeover);
-     }},
+     }}},
     {"deflate-level",
+     {setting_form::value, "compression level of our messages, 0..9",
+      [](const settings& s) { return shown(s.machine.deflate.level); },
      [](const caf::config_value& x, settings& s) {
        return set_bounded(x, s.machine.deflate.level, 0, 9);
-     }},
+     }}},
     {"deflate-threshold",
+     {setting_form::value, "bytes; shorter messages go uncompressed",
+      [](const settings& s) { return shown(s.machine.deflate.threshold); },
      [](const caf::config_value& x, settings& s) {
        return set_count(x, s.machine.deflate.threshold, 0);
-     }},
+     }}},
     {"ca-file",
+     {setting_form::value, "PEM file of CAs to trust instead of the system's store",
+      [](const settings& s) { return shown(s.machine.tls.ca_file); },
      [](const caf::config_value& x, settings& s) {
        return set_text(x, s.machine.tls.ca_file);
-     }},
+     }}},
     {"ca-path",
+     {setting_form::value, "directory of hashed CA certificates to trust instead",
+      [](const settings& s) { return shown(s.machine.tls.ca_path); },
      [](const caf::config_value& x, settings& s) {
        return set_text(x, s.machine.tls.ca_path);
-     }},
+     }}},
     {"cert",
+     {setting_form::value, "PEM file of our certificate, for servers that ask for one",
+      [](const settings& s) { return shown(s.machine.tls.cert_file); },
      [](const caf::config_value& x, settings& s) {
        return set_text(x, s.machine.tls.cert_file);
-     }},
+     }}},
     {"key",
+     {setting_form::value, "PEM file of the private key of the certificate",
+      [](const settings& s) { return shown(s.machine.tls.key_file); },
      [](const caf::config_value& x, settings& s) {
        return set_text(x, s.machine.tls.key_file);
-     }},
+     }}},
     {"insecure-skip-verify",
+     {setting_form::flag, "accept any server certificate for any name (tests only)",
+      [](const settings& s) { return shown(s.machine.tls.insecure_skip_verify); },
      [](const caf::config_value& x, settings& s) {
        return set_flag(x, s.machine.tls.insecure_skip_verify);
-     }},
+     }}},
     {"headers",
+     {setting_form::list, "an extra upgrade header, NAME: VALUE",
+      [](const settings& s) { return shown(s.machine.headers); },
      [](const caf::config_value& x, settings& s) -> caf::error {
        auto list = as_list(x);
        if (list == nullptr)
@@ -262,40 +345,58 @@ const std::map<std::string, setter>& setters() {
          s.machine.headers.push_back(std::move(*parsed));
        }
        return {};
-     }},
+     }}},
     {"ping-interval",
+     {setting_form::value, "keepalive ping after this long without a frame",
+      [](const settings& s) { return shown(s.machine.ping_interval); },
      [](const caf::config_value& x, settings& s) {
        return set_duration(x, s.machine.ping_interval);
-     }},
+     }}},
     {"pong-timeout",
+     {setting_form::value, "no pong this long after that ping: reconnect",
+      [](const settings& s) { return shown(s.machine.pong_timeout); },
      [](const caf::config_value& x, settings& s) {
        return set_duration(x, s.machine.pong_timeout);
-     }},
+     }}},
     {"retry-delay",
+     {setting_form::value, "the pause after the first failed attempt",
+      [](const settings& s) { return shown(s.machine.retry_delay); },
      [](const caf::config_value& x, settings& s) {
        return set_duration(x, s.machine.retry_delay);
-     }},
+     }}},
     {"backoff-factor",
+     {setting_form::value, "each further failure multiplies the pause",
+      [](const settings& s) { return shown(s.machine.backoff_factor); },
      [](const caf::config_value& x, settings& s) {
        return set_real(x, s.machine.backoff_factor, 1.0, 100.0);
-     }},
+     }}},
     {"backoff-max",
+     {setting_form::value, "the pause never exceeds this",
+      [](const settings& s) { return shown(s.machine.backoff_max); },
      [](const caf::config_value& x, settings& s) {
        return set_duration(x, s.machine.backoff_max);
-     }},
+     }}},
     {"backoff-jitter",
+     {setting_form::value, "the pause varies by up to this fraction",
+      [](const settings& s) { return shown(s.machine.backoff_jitter); },
      [](const caf::config_value& x, settings& s) {
        return set_real(x, s.machine.backoff_jitter, 0.0, 1.0);
-     }},
+     }}},
     {"max-retries",
+     {setting_form::value, "failed attempts in a row before giving up, 0: never",
+      [](const settings& s) { return shown(s.machine.max_retries); },
      [](const caf::config_value& x, settings& s) {
        return set_count(x, s.machine.max_retries, 0);
-     }},
+     }}},
     {"reconnect-jitter",
+     {setting_form::value, "random pause before reconnecting a dropped link",
+      [](const settings& s) { return shown(s.machine.reconnect_jitter); },
      [](const caf::config_value& x, settings& s) {
        return set_duration(x, s.machine.reconnect_jitter);
-     }},
+     }}},
     {"retryable-statuses",
+     {setting_form::list, "HTTP statuses of a refused handshake retried like a 5xx",
+      [](const settings& s) { return shown(s.machine.retryable_statuses); },
      [](const caf::config_value& x, settings& s) -> caf::error {
        auto list = as_list(x);
        if (list == nullptr)
@@ -310,28 +411,40 @@ const std::map<std::string, setter>& setters() {
          s.machine.retryable_statuses.push_back(code);
        }
        return {};
-     }},
+     }}},
     {"handshake-timeout",
+     {setting_form::value, "bounds resolve, connect, TLS and upgrade",
+      [](const settings& s) { return shown(s.machine.handshake_timeout); },
      [](const caf::config_value& x, settings& s) {
        return set_duration(x, s.machine.handshake_timeout);
-     }},
+     }}},
     {"write-timeout",
+     {setting_form::value, "bounds every write",
+      [](const settings& s) { return shown(s.machine.write_timeout); },
      [](const caf::config_value& x, settings& s) {
        return set_duration(x, s.machine.write_timeout);
-     }},
+     }}},
     {"close-timeout",
+     {setting_form::value, "bounds the close, and the wait to write at the end",
+      [](const settings& s) { return shown(s.machine.close_timeout); },
      [](const caf::config_value& x, settings& s) {
        return set_duration(x, s.machine.close_timeout);
-     }},
+     }}},
     {"max-message-size",
+     {setting_form::value, "bytes; a larger message closes the link with 1009",
+      [](const settings& s) { return shown(s.machine.max_message_size); },
      [](const caf::config_value& x, settings& s) {
        return set_count(x, s.machine.max_message_size, 1);
-     }},
+     }}},
     {"max-queue",
+     {setting_form::value, "messages not yet written, connected or not",
+      [](const settings& s) { return shown(s.machine.max_queue); },
      [](const caf::config_value& x, settings& s) {
        return set_count(x, s.machine.max_queue, 1);
-     }},
+     }}},
     {"overflow",
+     {setting_form::value, "a full queue: reject, drop-oldest or drop-newest",
+      [](const settings& s) { return shown(s.machine.overflow); },
      [](const caf::config_value& x, settings& s) -> caf::error {
        auto text = caf::get_if<std::string>(&x);
        auto parsed = parse_overflow_policy(text ? *text : caf::to_string(x));
@@ -339,27 +452,37 @@ const std::map<std::string, setter>& setters() {
          return parsed.error();
        s.machine.overflow = *parsed;
        return {};
-     }},
+     }}},
     {"max-inbox",
+     {setting_form::value, "messages received and not yet handled at most; more stop the reading, 0: no bound",
+      [](const settings& s) { return shown(s.machine.max_inbox); },
      [](const caf::config_value& x, settings& s) {
        return set_count(x, s.machine.max_inbox, 0);
-     }},
+     }}},
     {"send-rate",
+     {setting_form::value, "messages sent per second at most, 0: no limit",
+      [](const settings& s) { return shown(s.machine.send_rate); },
      [](const caf::config_value& x, settings& s) {
        return set_real(x, s.machine.send_rate, 0.0, 1e9);
-     }},
+     }}},
     {"send-burst",
+     {setting_form::value, "messages that may go at once under send-rate",
+      [](const settings& s) { return shown(s.machine.send_burst); },
      [](const caf::config_value& x, settings& s) {
        return set_count(x, s.machine.send_burst, 1);
-     }},
+     }}},
     {"tcp-nodelay",
+     {setting_form::value, "TCP_NODELAY on the socket, true or false",
+      [](const settings& s) { return shown(s.machine.tcp_nodelay); },
      [](const caf::config_value& x, settings& s) {
        return set_flag(x, s.machine.tcp_nodelay);
-     }},
+     }}},
     {"io-threads",
+     {setting_form::value, "threads that run the connections",
+      [](const settings& s) { return shown(s.io_threads); },
      [](const caf::config_value& x, settings& s) {
        return set_count(x, s.io_threads, 1);
-     }},
+     }}},
   };
   return result;
 }
@@ -375,6 +498,14 @@ caf::expected<overflow_policy> parse_overflow_policy(const std::string& text) {
                     quoted(text)
                       + " is not an overflow policy (reject, drop-oldest, "
                         "drop-newest)");
+}
+
+std::vector<setting_description> describe_settings() {
+  settings defaults;
+  std::vector<setting_description> result;
+  for (auto& [key, x] : setters())
+    result.push_back({key, x.form, x.help, x.default_of(defaults)});
+  return result;
 }
 
 std::vector<std::string> settings_keys() {
@@ -396,7 +527,7 @@ caf::error apply_settings(const caf::settings& content, settings& result) {
     auto i = table.find(key);
     if (i == table.end())
       return make_error(errc::invalid_option, "unknown key wsm." + key);
-    if (auto err = i->second(value, result))
+    if (auto err = i->second.apply(value, result))
       return bad_key(key, describe(err));
   }
   return {};

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,27 @@ caf::expected<caf::settings> read_ini_file(const std::string& path);
 
 /// The keys of group `[wsm]`.
 std::vector<std::string> settings_keys();
+
+/// How a key of group `[wsm]` is written: a switch (true or false), one
+/// value, or a list.
+enum class setting_form : uint8_t { flag, value, list };
+
+/// One key of group `[wsm]`, described for people and for command lines.
+struct setting_description {
+  /// The key, e.g. `ping-interval`.
+  std::string key;
+  /// How it is written.
+  setting_form form;
+  /// What it does, for help texts.
+  std::string help;
+  /// Its default as a config file writes it (`30s`, `0.2`, `reject`);
+  /// empty when it has none (a list, a file name).
+  std::string default_value;
+};
+
+/// Every key of group `[wsm]`, by name, with its default: each is declared
+/// once in the library, and command lines and help texts are made from this.
+std::vector<setting_description> describe_settings();
 
 /// Applies group `[wsm]` of `content` over `result`. An unknown key or a
 /// value of the wrong type is an error naming the key.
