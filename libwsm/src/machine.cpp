@@ -48,6 +48,7 @@
 #include <algorithm>
 #include <deque>
 #include <optional>
+#include <tuple>
 #include <atomic>
 #include <random>
 #include <vector>
@@ -1070,8 +1071,8 @@ void apply_command(machine_self self, command x) {
 /// What every phase does alike: subscriptions, status and stats requests,
 /// queueing outputs, commands, and the deadline of a quit that waits for
 /// the queue.
-caf::message_handler common_handlers(machine_self self) {
-  return {
+auto common_handlers(machine_self self) {
+  return std::make_tuple(
     [=](subscribe_atom, const caf::actor& subscriber) {
       add_subscriber(self, subscriber);
       return self->state.last;
@@ -1105,23 +1106,32 @@ caf::message_handler common_handlers(machine_self self) {
     [=](quit_deadline_atom, uint64_t) {
       if (self->state.quit_when_written)
         finish(self, "quit: no link to write it within close_timeout");
-    },
+    }
     // Events of an earlier connection and timers of an earlier phase fall
     // through to the default handler, which drops them (see `machine`):
     // a handler each would cost every machine memory in every phase.
-  };
+  );
 }
 
-/// Puts a phase's own handlers in front of the common ones.
-machine_behavior compose(machine_self self, caf::message_handler own) {
-  return {machine_behavior::unsafe_init{},
-          own.or_else(common_handlers(self))};
+/// A phase's behavior: its own handlers, then the common ones, in one flat
+/// list where the first that matches a message takes it (so a phase's own
+/// handler of a common signature wins). Flat rather than `or_else`: no
+/// chain of handler objects to allocate for each phase and to walk for
+/// each message.
+template <class... Own>
+machine_behavior compose(machine_self self, std::tuple<Own...> own) {
+  return std::apply(
+    [](auto&&... handlers) {
+      return machine_behavior{machine_behavior::unsafe_init{},
+                              caf::message_handler{std::move(handlers)...}};
+    },
+    std::tuple_cat(std::move(own), common_handlers(self)));
 }
 
 machine_behavior connecting(machine_self self) {
   return compose(
     self,
-    {
+    std::make_tuple(
       [=](connected_atom, uint64_t connection, link_info& link) {
         if (is_current(self, connection))
           enter_connected(self, link);
@@ -1133,8 +1143,7 @@ machine_behavior connecting(machine_self self) {
       [=](slot_timer_atom, uint64_t stamp) {
         if (is_current_timer(self, stamp))
           open_connection(self);
-      },
-    });
+      }));
 }
 
 /// Counts an incoming frame and passes it on.
@@ -1168,8 +1177,8 @@ void receive(machine_self self, std::vector<input>& xs) {
 
 /// What a link that is on its way in or out still delivers: inputs (the
 /// peer may talk until it answers our close frame).
-caf::message_handler receiving_handlers(machine_self self) {
-  return {
+auto receiving_handlers(machine_self self) {
+  return std::make_tuple(
     [=](received_atom, uint64_t connection, input& x) {
       if (is_current(self, connection))
         receive(self, x);
@@ -1177,13 +1186,12 @@ caf::message_handler receiving_handlers(machine_self self) {
     [=](received_atom, uint64_t connection, std::vector<input>& xs) {
       if (is_current(self, connection))
         receive(self, xs);
-    },
-  };
+    });
 }
 
 /// What a live link does, gated or not.
-caf::message_handler live_link_handlers(machine_self self) {
-  caf::message_handler own{
+auto live_link_handlers(machine_self self) {
+  auto own = std::make_tuple(
     [=](command x) {
       if (x == command::quit)
         quit_connected(self);
@@ -1235,39 +1243,34 @@ caf::message_handler live_link_handlers(machine_self self) {
                              + ": the peer is gone"};
       release_connection(self, false);
       enter_disconnected(self, info);
-    },
-  };
-  return own.or_else(receiving_handlers(self));
+    });
+  return std::tuple_cat(std::move(own), receiving_handlers(self));
 }
 
 machine_behavior connected(machine_self self) {
-  caf::message_handler own{
-    [=](output& x) {
-      enqueue(self, x);
-      pump(self);
-    },
-  };
-  return compose(self, own.or_else(live_link_handlers(self)));
+  auto own = std::make_tuple([=](output& x) {
+    enqueue(self, x);
+    pump(self);
+  });
+  return compose(self, std::tuple_cat(std::move(own), live_link_handlers(self)));
 }
 
 /// CONNECTED, while the session gate has not answered: outputs of the gate
 /// itself go out, all others wait in the queue.
 machine_behavior gated(machine_self self) {
-  caf::message_handler own{
-    [=](output& x) {
+  auto own = std::make_tuple([=](output& x) {
       auto& st = self->state;
       if (self->current_sender()
           == caf::actor_cast<caf::strong_actor_ptr>(st.opts().gate))
         write_now(self, make_pending(self, x));
       else
         enqueue(self, x);
-    },
-  };
-  return compose(self, own.or_else(live_link_handlers(self)));
+  });
+  return compose(self, std::tuple_cat(std::move(own), live_link_handlers(self)));
 }
 
 machine_behavior closing(machine_self self) {
-  caf::message_handler own{
+  auto own = std::make_tuple(
     [=](output& x) {
       auto item = make_pending(self, x);
       give_back(self, item, "quit", errc::machine_quit);
@@ -1290,34 +1293,28 @@ machine_behavior closing(machine_self self) {
     },
     [=](quit_deadline_atom, uint64_t) {
       finish(self, "quit: not written within close_timeout");
-    },
-  };
-  return compose(self, own.or_else(receiving_handlers(self)));
+    });
+  return compose(self, std::tuple_cat(std::move(own), receiving_handlers(self)));
 }
 
 /// What DISCONNECTED and WAITING share: the retry starts the next attempt.
 machine_behavior retrying(machine_self self) {
-  return compose(self, {
-                         [=](retry_atom, uint64_t generation) {
-                           if (is_current_timer(self, generation))
-                             enter_connecting(self);
-                         },
-                       });
+  return compose(self, std::make_tuple([=](retry_atom, uint64_t generation) {
+                   if (is_current_timer(self, generation))
+                     enter_connecting(self);
+                 }));
 }
 
 /// DISCONNECTED on purpose: nothing happens until resume, reconnect or quit.
 machine_behavior suspended(machine_self self) {
-  return compose(self, {
-                         [=](command x) {
-                           if (x == command::quit)
-                             quit_unconnected(self);
-                           else if (x == command::resume
-                                    || x == command::reconnect)
-                             reconnect_now(self);
-                           else if (x != command::suspend)
-                             apply_command(self, x);
-                         },
-                       });
+  return compose(self, std::make_tuple([=](command x) {
+                   if (x == command::quit)
+                     quit_unconnected(self);
+                   else if (x == command::resume || x == command::reconnect)
+                     reconnect_now(self);
+                   else if (x != command::suspend)
+                     apply_command(self, x);
+                 }));
 }
 
 machine_behavior behavior_of(machine_self self, phase x) {
