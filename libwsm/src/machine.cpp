@@ -28,8 +28,8 @@
 // going on and attempt at once.
 //
 // Each phase is one function returning its behavior; handlers shared by all
-// phases live in `common_handlers` and are composed with `or_else`, so a
-// phase lists only what it does differently. `transition` is the one place
+// phases live in `common_handlers`, which `compose` appends to a phase's
+// own in one flat list, so a phase lists only what it does differently. `transition` is the one place
 // where the phase changes: it bumps the generation (so that timers and
 // answers of the phase left are recognised as stale), switches the
 // behavior and tells subscribers when the public state changes. Shared
