@@ -1,8 +1,9 @@
 // libFuzzer target: a machine fed a random sequence of broker events and
 // user messages on CAF's deterministic scheduler, then told to quit.
 // Nothing may crash, and no output may be lost silently: every output sent
-// as a request gets exactly one answer, written or `undelivered`; the
-// machine ends within a bounded number of timer firings after quit.
+// as a request gets exactly one answer, written or refused (`undelivered`,
+// or `machine_quit`); the machine ends within a bounded number of timer
+// firings after quit.
 
 #include <cstddef>
 #include <cstdint>
@@ -83,10 +84,14 @@ public:
         request(machine, caf::infinite, wsm::output{std::move(x)})
           .then([this] { ++seen_->written; },
                 [this](caf::error& err) {
+                  // Refused, or given back by a machine that quit.
                   auto undelivered
                     = err.category() == caf::atom("wsm")
-                      && err.code()
-                           == static_cast<uint8_t>(wsm::errc::undelivered);
+                      && (err.code()
+                            == static_cast<uint8_t>(wsm::errc::undelivered)
+                          || err.code()
+                               == static_cast<uint8_t>(
+                                 wsm::errc::machine_quit));
                   // Sent after the machine gave up: CAF says so.
                   auto gone = err == caf::sec::request_receiver_down
                               && seen_->machine_down;
