@@ -426,6 +426,20 @@ struct fixture : test_coordinator_fixture<wsm::config> {
     return !dropped.empty();
   }
 
+  /// Sends `payload` as a request the machine must refuse, and returns the
+  /// refusal: its text and its code.
+  std::pair<std::string, uint8_t> refusal_of(std::string payload) {
+    auto answer = self->request(machine, caf::infinite,
+                                wsm::output{std::move(payload)});
+    expect((wsm::output), from(_).to(machine));
+    std::pair<std::string, uint8_t> result;
+    answer.receive([] { CAF_FAIL("a refused output answered success"); },
+                   [&](caf::error& err) {
+                     result = {wsm::describe(err), err.code()};
+                   });
+    return result;
+  }
+
   void send_command(wsm::command x) {
     inject((wsm::command), from(sub).to(machine).with(x));
   }
@@ -1220,15 +1234,7 @@ CAF_TEST(an output sent as a request that will never be written gets an error) {
   expect_status(state::connecting, "", 1, 0);
   send_output("1");
   send_output("2");
-  auto answer = self->request(machine, caf::infinite, wsm::output{"3"});
-  expect((wsm::output), from(_).to(machine));
-  std::string why;
-  uint8_t code = 0;
-  answer.receive([] { CAF_FAIL("a full queue answered success"); },
-                 [&](caf::error& err) {
-                   why = wsm::describe(err);
-                   code = err.code();
-                 });
+  auto [why, code] = refusal_of("3");
   CAF_CHECK_EQUAL(why, "queue full");
   CAF_CHECK_EQUAL(code, static_cast<uint8_t>(wsm::errc::undelivered));
   // An error reply replaces the undelivered message.
@@ -1239,15 +1245,7 @@ CAF_TEST(an output sent as a request to a machine that quit gets machine_quit) {
   auto id = start_connected();
   send_command(wsm::command::quit);
   expect((wsm::close_atom, uint64_t), from(machine).to(broker).with(_, id));
-  auto answer = self->request(machine, caf::infinite, wsm::output{"late"});
-  expect((wsm::output), from(_).to(machine));
-  std::string why;
-  uint8_t code = 0;
-  answer.receive([] { CAF_FAIL("a closing machine answered success"); },
-                 [&](caf::error& err) {
-                   why = wsm::describe(err);
-                   code = err.code();
-                 });
+  auto [why, code] = refusal_of("late");
   CAF_CHECK_EQUAL(why, "quit");
   CAF_CHECK_EQUAL(code, static_cast<uint8_t>(wsm::errc::machine_quit));
 }
