@@ -14,6 +14,8 @@ packages=(
   doxygen                            # the API reference, checked for warnings
   clang-14 libclang-rt-14-dev        # libFuzzer targets (scripts/fuzz.sh)
   clang-tidy                         # lint (scripts/lint.sh, .clang-tidy)
+  tinyproxy                          # a real HTTP CONNECT proxy in tests
+  microsocks                         # a real SOCKS5 proxy in tests
 )
 
 missing=()

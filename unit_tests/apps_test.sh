@@ -81,7 +81,7 @@ pings_after=$(grep -c '^PING' "$work/plain.log")
 [ "$pings_after" -gt "$pings_before" ] && passed=$((passed + 1)) ||
   { failed=$((failed + 1)); echo "FAIL keepalive: no ping after 100ms of silence"; }
 
-cat_run close '/CLOSE\n' --linger=1s --retry-delay=100ms "$URL"
+cat_run close '/CLOSE\n' --linger=1s --retry-delay=100ms --min-uptime=0s "$URL"
 contains "/CLOSE: peer close reported" "STATE DISCONNECTED: closed by peer: 1000" "$ERR"
 check "/CLOSE: reconnects then quits" "$(printf '%s\n' 'STATE CONNECTING' 'STATE CONNECTED' 'STATE DISCONNECTED: closed by peer: 1000' 'STATE CONNECTING' 'STATE CONNECTED' 'STATE DISCONNECTED')" "$ERR"
 

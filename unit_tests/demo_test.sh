@@ -18,9 +18,13 @@ for m in 1 2 3; do
   # The story of one machine, without the retries while the server is down.
   story=$(grep "^\[m$m\] " <<<"$output" | sed "s/^\[m$m\] //" |
     grep -v -e 'connect: Connection refused' -e '^STATE CONNECTING$' |
-    sed 's/^STATE DISCONNECTED: read: .*/STATE DISCONNECTED: (link dropped)/' | uniq)
+    sed -e 's/^STATE DISCONNECTED: read: .*/STATE DISCONNECTED: (link dropped)/' \
+      -e 's/^STATE WAITING: read: .*/STATE WAITING: (link dropped)/' | uniq)
+  # The links were up less than min_uptime: the drop is followed by a
+  # backoff, as after a failed attempt.
   expected=$(printf '%s\n' "STATE CONNECTED" "ECHO hello from m$m" \
-    "STATE DISCONNECTED: (link dropped)" "STATE CONNECTED" \
+    "STATE DISCONNECTED: (link dropped)" "STATE WAITING: (link dropped)" \
+    "STATE CONNECTED" \
     "ECHO hello again from m$m" "STATE DISCONNECTED")
   [ "$story" == "$expected" ] || { fail "m$m story"; diff <(echo "$expected") <(echo "$story"); }
   first=$(grep -m1 "^\[m$m\] " <<<"$output")

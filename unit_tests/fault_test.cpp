@@ -136,12 +136,19 @@ CAF_TEST(the close code and reason of the peer are reported) {
   expect_state(state::connecting);
   expect_state(state::connected);
   self->send(machine, wsm::output{"/CLOSE 4001 maintenance"});
-  CAF_CHECK_EQUAL(next_status(),
-                  (wsm::status{state::disconnected,
-                               "closed by peer: 4001 maintenance", 1, 1, {}, 0,
-                               4001}));
-  CAF_CHECK_EQUAL(wait_for(state::connected).epoch, 2u);
-  quit(machine);
+  wsm::status down{state::disconnected, "closed by peer: 4001 maintenance", 1,
+                   1, {}, 0, 4001};
+  down.close_reason = "maintenance";
+  CAF_CHECK_EQUAL(next_status(), down);
+  auto up = wait_for(state::connected);
+  CAF_CHECK_EQUAL(up.epoch, 2u);
+  // The reason belonged to the link that closed.
+  CAF_CHECK_EQUAL(up.close_reason, "");
+  // Ours: a quit closes with 1000 and no text.
+  self->send(machine, wsm::command::quit);
+  auto end = wait_for(state::disconnected);
+  CAF_CHECK_EQUAL(end.close_code, 1000u);
+  CAF_CHECK_EQUAL(end.close_reason, "");
 }
 
 CAF_TEST(an oversized message closes the link with 1009 and reconnects) {

@@ -41,6 +41,7 @@ public:
       [](wsm::open_atom, uint64_t, const wsm::connect_request&) {},
       [](wsm::write_atom, uint64_t, const std::string&, bool) {},
       [](wsm::ping_atom, uint64_t) {},
+      [](wsm::ping_atom, uint64_t, const std::string&) {},
       [](wsm::close_atom, uint64_t) {},
       [](wsm::abort_atom, uint64_t) {},
       [](wsm::pause_atom, uint64_t) {},
@@ -135,7 +136,7 @@ public:
   /// The buffers written, as they were handed over.
   std::vector<std::shared_ptr<const std::string>> payloads;
 
-  void ping() override {
+  void ping(const std::string&) override {
     calls.push_back("ping");
   }
 
@@ -219,6 +220,9 @@ struct fixture : test_coordinator_fixture<wsm::config> {
     opts.pong_timeout = 3s;
     opts.close_timeout = 3s;
     opts.max_queue = 2;
+    // Every link counts as a success, however short (the tests of flap
+    // protection set their own).
+    opts.min_uptime = 0s;
     broker = sys.spawn<fake_broker>();
     relay = wsm::spawn_timer_relay(sys);
     sub = sys.spawn<fake_subscriber>();
@@ -258,11 +262,14 @@ struct fixture : test_coordinator_fixture<wsm::config> {
 
   void expect_status(state s, std::string error, uint32_t attempt,
                      uint64_t epoch) {
-    expect((wsm::status), from(machine).to(sub).with(
-                            wsm::status{s, std::move(error), attempt, epoch}));
+    expect_status(wsm::status{s, std::move(error), attempt, epoch});
   }
 
-  void expect_status(const wsm::status& x) {
+  /// The status `x`, which in CONNECTED shows the URL of the link (the
+  /// test URL, unless `x` says another).
+  void expect_status(wsm::status x) {
+    if (x.state == state::connected && x.url.empty())
+      x.url = test_url;
     expect((wsm::status), from(machine).to(sub).with(x));
   }
 
@@ -402,6 +409,8 @@ struct fixture : test_coordinator_fixture<wsm::config> {
        caf::make_message(wsm::get_atom::value, wsm::status_atom::value)},
       {"get stats",
        caf::make_message(wsm::get_atom::value, wsm::stats_atom::value)},
+      {"ping with a payload",
+       caf::make_message(wsm::command::ping, std::string{"hi"})},
     };
     for (uint8_t i = 0; i <= static_cast<uint8_t>(wsm::command::resume); ++i) {
       auto x = static_cast<wsm::command>(i);
@@ -931,8 +940,7 @@ CAF_TEST(every subscriber gets the same input message without a copy) {
   caf::send_as(sub, machine, wsm::subscribe_atom::value, second);
   expect((wsm::subscribe_atom, caf::actor), from(sub).to(machine));
   // The reply is the current status.
-  expect((wsm::status), from(machine).to(sub).with(
-                          wsm::status{state::connected, "", 1, 1}));
+  expect_status(wsm::status{state::connected, "", 1, 1});
   caf::send_as(broker, machine, wsm::received_atom::value, id,
                wsm::input{std::string(1000, 'x'), false});
   sched.prioritize(machine);
@@ -1675,12 +1683,12 @@ CAF_TEST(an output with a shared buffer reaches the link without a copy) {
 }
 
 CAF_TEST(every message users may send is handled in every phase) {
-  // The user vocabulary has six signatures; a seventh needs a line in
+  // The user vocabulary has seven signatures; an eighth needs a line in
   // user_vocabulary() first.
   static_assert(caf::detail::tl_size<wsm::machine_actor::signatures>::value
-                == 6);
+                == 7);
   auto commands = static_cast<size_t>(wsm::command::resume) + 1;
-  CAF_CHECK_EQUAL(user_vocabulary().size(), 5 + commands);
+  CAF_CHECK_EQUAL(user_vocabulary().size(), 6 + commands);
   std::vector<std::string> fell_through;
   for (auto phase : {"connecting", "gated", "connected", "closing",
                      "disconnected", "waiting", "suspended"})
@@ -1692,6 +1700,134 @@ CAF_TEST(every message users may send is handled in every phase) {
   CAF_CHECK(dropped_in("connected", "a stale retry",
                        caf::make_message(wsm::detail::retry_atom::value,
                                          uint64_t{0})));
+}
+
+// -- real networks: flap protection, heartbeats, liveness, ping payloads ------
+
+CAF_TEST(a link that drops before min_uptime waits as after a failed attempt) {
+  opts.min_uptime = 5s;
+  auto id = start_connected();
+  sched.clock().advance_time(4s);
+  closed(id, "closed by peer: 1000");
+  // Not a success: the backoff of attempt 1, and the count goes on.
+  expect_failed("closed by peer: 1000", 1, 1, 2s);
+  expect_timer(wsm::detail::retry_atom{});
+  expect_status(state::connecting, "", 2, 1);
+  id = expect_open();
+  connected(id);
+  expect_status(state::connected, "", 2, 2);
+  closed(id, "closed by peer: 1000");
+  // The second flap waits longer, as a second failure would.
+  expect_failed("closed by peer: 1000", 2, 2, 4s);
+  CAF_CHECK(!received<wsm::open_atom, uint64_t, wsm::connect_request>(broker));
+}
+
+CAF_TEST(a link up min_uptime or longer reconnects at once when it drops) {
+  opts.min_uptime = 5s;
+  auto id = start_connected();
+  sched.clock().advance_time(5s);
+  closed(id, "closed by peer: 1000");
+  expect_status(state::disconnected, "closed by peer: 1000", 1, 1);
+  expect_immediate_retry(1);
+}
+
+CAF_TEST(flapping links count against max_retries) {
+  opts.min_uptime = 5s;
+  opts.max_retries = 1;
+  auto id = start_connected();
+  closed(id, "closed by peer: 1000");
+  expect_failed("closed by peer: 1000", 1, 1, 2s);
+  expect_timer(wsm::detail::retry_atom{});
+  expect_status(state::connecting, "", 2, 1);
+  id = expect_open();
+  connected(id);
+  expect_status(state::connected, "", 2, 2);
+  closed(id, "closed by peer: 1000");
+  expect_status(state::disconnected,
+                "2 attempts failed, the last: closed by peer: 1000",
+                2, 2);
+}
+
+CAF_TEST(a heartbeat goes as a data message after heartbeat_interval without sending) {
+  opts.ping_interval = 1h; // keepalive pings out of the way
+  opts.heartbeat = R"({"op":"ping"})";
+  opts.heartbeat_interval = 5s;
+  auto id = start_connected();
+  sched.clock().advance_time(2s);
+  send_output("x");
+  expect_write(id, "x", false);
+  written(id, 1);
+  // At 5 s the last output is 3 s old: no heartbeat yet.
+  expect_timer(wsm::detail::heartbeat_atom{});
+  CAF_CHECK(!received<wsm::write_atom, uint64_t, std::string, bool>(broker));
+  // At 7 s it is due, in the machine's frame type (binary by default)...
+  expect_timer(wsm::detail::heartbeat_atom{});
+  expect_write(id, R"({"op":"ping"})", false);
+  written(id, 1);
+  // ...and as text after use_text.
+  send_command(wsm::command::use_text);
+  expect_timer(wsm::detail::heartbeat_atom{});
+  expect_write(id, R"({"op":"ping"})", true);
+  CAF_CHECK_EQUAL(stats_now().messages_out, 2u);
+}
+
+CAF_TEST(a heartbeat in flight when the link drops is not written again) {
+  opts.ping_interval = 1h;
+  opts.heartbeat = "hb";
+  opts.heartbeat_interval = 5s;
+  auto id = start_connected();
+  expect_timer(wsm::detail::heartbeat_atom{});
+  expect_write(id, "hb", false);
+  closed(id, "read: End of file");
+  expect_status(state::disconnected, "read: End of file", 1, 1);
+  id = expect_immediate_retry(1);
+  connected(id);
+  expect_status(state::connected, "", 1, 2);
+  // Nothing was queued: the old heartbeat stayed with the old link.
+  CAF_CHECK(!received<wsm::write_atom, uint64_t, std::string, bool>(broker));
+  CAF_CHECK_EQUAL(stats_now().queue_depth, 0u);
+}
+
+CAF_TEST(no data message within liveness_timeout drops the link as a dead peer) {
+  opts.ping_interval = 1h;
+  opts.liveness_timeout = 8s;
+  auto id = start_connected();
+  sched.clock().advance_time(5s);
+  receive_input(id, "tick");
+  handled_by(sub, "tick");
+  // A pong is no message: the feed may answer pings and send nothing.
+  inject((wsm::pong_atom, uint64_t),
+         from(broker).to(machine).with(wsm::pong_atom::value, id));
+  // At 8 s the last message is 3 s old.
+  expect_timer(wsm::detail::liveness_atom{});
+  CAF_CHECK(!received<wsm::abort_atom, uint64_t>(broker));
+  // At 13 s it is 8 s old.
+  expect_timer(wsm::detail::liveness_atom{});
+  expect((wsm::abort_atom, uint64_t), from(machine).to(broker).with(_, id));
+  expect_status(state::disconnected,
+                "no message within 8000ms (liveness_timeout): the feed is "
+                "dead",
+                1, 1);
+  expect_immediate_retry(1);
+  CAF_CHECK_EQUAL(stats_now().disconnects[static_cast<size_t>(
+                    wsm::close_cause::dead_peer)],
+                  1u);
+}
+
+CAF_TEST(a ping can carry a payload of at most 125 bytes) {
+  auto id = start_connected();
+  inject((wsm::command, std::string),
+         from(sub).to(machine).with(wsm::command::ping, std::string{"probe-1"}));
+  expect((wsm::ping_atom, uint64_t, std::string),
+         from(machine).to(broker).with(_, id, std::string{"probe-1"}));
+  auto answer = self->request(machine, caf::infinite, wsm::command::ping,
+                              std::string(126, 'x'));
+  expect((wsm::command, std::string), from(_).to(machine));
+  std::string why;
+  answer.receive([] { CAF_FAIL("a ping of 126 bytes was accepted"); },
+                 [&](caf::error& err) { why = wsm::describe(err); });
+  CAF_CHECK_EQUAL(why, "a ping carries at most 125 bytes, not 126");
+  CAF_CHECK(!received<wsm::ping_atom, uint64_t, std::string>(broker));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

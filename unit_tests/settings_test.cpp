@@ -148,6 +148,13 @@ CAF_TEST(the shipped config lists every key with its default) {
   from_file.machine.send_rate = 9;
   from_file.machine.send_burst = 9;
   from_file.machine.tcp_nodelay = false;
+  from_file.machine.min_uptime = std::chrono::seconds(99);
+  from_file.machine.heartbeat = "x";
+  from_file.machine.heartbeat_interval = std::chrono::seconds(99);
+  from_file.machine.liveness_timeout = std::chrono::seconds(99);
+  from_file.machine.local_address = "127.0.0.9";
+  from_file.machine.connect_timeout = std::chrono::seconds(99);
+  from_file.machine.connect_attempt_delay = std::chrono::seconds(99);
   CAF_REQUIRE_EQUAL(load(text.str(), from_file), "");
   wsm::options defaults;
   auto& opts = from_file.machine;
@@ -172,6 +179,13 @@ CAF_TEST(the shipped config lists every key with its default) {
   CAF_CHECK_EQUAL(opts.send_rate, defaults.send_rate);
   CAF_CHECK_EQUAL(opts.send_burst, defaults.send_burst);
   CAF_CHECK_EQUAL(opts.tcp_nodelay, defaults.tcp_nodelay);
+  CAF_CHECK(opts.min_uptime == defaults.min_uptime);
+  CAF_CHECK_EQUAL(opts.heartbeat, defaults.heartbeat);
+  CAF_CHECK(opts.heartbeat_interval == defaults.heartbeat_interval);
+  CAF_CHECK(opts.liveness_timeout == defaults.liveness_timeout);
+  CAF_CHECK_EQUAL(opts.local_address, defaults.local_address);
+  CAF_CHECK(opts.connect_timeout == defaults.connect_timeout);
+  CAF_CHECK(opts.connect_attempt_delay == defaults.connect_attempt_delay);
   CAF_CHECK(opts.subprotocols.empty());
   CAF_CHECK_EQUAL(opts.deflate.enabled, defaults.deflate.enabled);
   CAF_CHECK_EQUAL(opts.deflate.max_window_bits,

@@ -9,6 +9,7 @@
 
 #include <caf/deep_to_string.hpp>
 
+#include "extension_answer.hpp"
 #include "support/test_pki.hpp"
 #include "url.hpp"
 #include "wsm/error.hpp"
@@ -220,4 +221,53 @@ CAF_TEST(TLS files are loaded at spawn and a bad one is named) {
   opts.tls.key_file.clear();
   CAF_CHECK_EQUAL(refusal("wss://h/", opts),
                   "tls cert_file is given without a key_file");
+}
+
+// -- the server's extension answer -------------------------------------------
+
+CAF_TEST(an extension answer is checked against the offer) {
+  using wsm::detail::check_extension_answer;
+  wsm::deflate_options off;
+  wsm::deflate_options on;
+  on.enabled = true;
+  on.max_window_bits = 12;
+  // Nothing accepted, or what was offered within its bounds: fine.
+  CAF_CHECK_EQUAL(check_extension_answer("", off), "");
+  CAF_CHECK_EQUAL(check_extension_answer("permessage-deflate", on), "");
+  CAF_CHECK_EQUAL(
+    check_extension_answer("permessage-deflate; server_no_context_takeover; "
+                           "client_no_context_takeover; "
+                           "server_max_window_bits=10; "
+                           "client_max_window_bits=\"12\"",
+                           on),
+    "");
+  // Compression the client never offered, or another extension.
+  CAF_CHECK_EQUAL(check_extension_answer("permessage-deflate", off),
+                  "handshake: the server accepted extension "
+                  "'permessage-deflate', which was not offered");
+  CAF_CHECK_EQUAL(check_extension_answer("permessage-deflate, x-webkit", on),
+                  "handshake: the server accepted extension 'x-webkit', "
+                  "which was not offered");
+  CAF_CHECK_EQUAL(
+    check_extension_answer("permessage-deflate, permessage-deflate", on),
+    "handshake: the server accepted permessage-deflate twice");
+  // Parameters not offered, repeated, or out of bounds.
+  CAF_CHECK_EQUAL(check_extension_answer("permessage-deflate; mode=fast", on),
+                  "handshake: the server's permessage-deflate answer has "
+                  "parameter 'mode', which was not offered");
+  CAF_CHECK_EQUAL(
+    check_extension_answer("permessage-deflate; server_max_window_bits=15", on),
+    "handshake: the server's permessage-deflate answer asks "
+    "'server_max_window_bits' 15, more than the 12 offered");
+  CAF_CHECK_EQUAL(
+    check_extension_answer("permessage-deflate; client_max_window_bits=7", on),
+    "handshake: the server's permessage-deflate answer gives "
+    "'client_max_window_bits' the value '7', not a window size of 8 to 15");
+  CAF_CHECK_EQUAL(
+    check_extension_answer(
+      "permessage-deflate; server_no_context_takeover; "
+      "server_no_context_takeover",
+      on),
+    "handshake: the server's permessage-deflate answer names parameter "
+    "'server_no_context_takeover' twice");
 }

@@ -174,9 +174,11 @@ struct library_options {
   std::map<std::string, std::string> values;
 };
 
-/// Keys whose values are file names: never read as numbers or durations.
-bool is_path_key(const std::string& key) {
-  return key == "ca-file" || key == "ca-path" || key == "cert" || key == "key";
+/// Keys whose values are text (file names, a heartbeat's payload, an
+/// address): never read as numbers or durations.
+bool is_text_key(const std::string& key) {
+  return key == "ca-file" || key == "ca-path" || key == "cert" || key == "key"
+         || key == "heartbeat" || key == "local-address";
 }
 
 /// Makes repeatable `flag` collect `values`.
@@ -246,7 +248,7 @@ caf::settings as_settings(const CLI::App& app, const library_options& lib) {
     if (app.count("--" + name) == 0)
       continue;
     auto key = name == "backoff-initial" ? std::string{"retry-delay"} : name;
-    if (is_path_key(key)) {
+    if (is_text_key(key)) {
       group[key] = text;
       continue;
     }

@@ -13,6 +13,7 @@
 
 #include "wording.hpp"
 #include "broker.hpp"
+#include "extension_answer.hpp"
 
 #include <algorithm>
 #include <array>
@@ -20,6 +21,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <type_traits>
 #include <unordered_map>
@@ -152,12 +154,15 @@ public:
     });
   }
 
-  void ping() override {
-    in_order([self = this->shared_from_this()] {
+  void ping(const std::string& payload) override {
+    in_order([self = this->shared_from_this(),
+              payload = websocket::ping_data{payload.data(),
+                                             std::min<size_t>(payload.size(),
+                                                              125)}] {
       if (self->phase_ != session_phase::open)
         return;
       beast::error_code ec;
-      self->ws_.ping({}, ec);
+      self->ws_.ping(payload, ec);
       if (ec)
         self->fail("ping", ec);
     });
@@ -200,6 +205,8 @@ public:
   }
 
 private:
+  struct connect_attempt;
+
   /// Runs `f` on the session's thread in the order of the calls: at once
   /// when called there with nothing posted before it, else posted behind
   /// what was posted. (Asio's dispatch alone would let a call made on the
@@ -265,8 +272,12 @@ private:
   void drop(disconnect_info info) {
     report_closed(std::move(info));
     beast::error_code ignored;
-    if (handshake_)
+    if (handshake_) {
       handshake_->resolver.cancel();
+      handshake_->stagger.cancel();
+      for (auto& attempt : handshake_->attempts)
+        attempt->socket.close(ignored);
+    }
     beast::get_lowest_layer(ws_).close(ignored);
   }
 
@@ -282,7 +293,8 @@ private:
         text += reason.reason.c_str();
       }
       return report_closed({close_cause::closed_by_peer, std::move(text), 0,
-                            static_cast<uint16_t>(reason.code)});
+                            static_cast<uint16_t>(reason.code),
+                            std::string{reason.reason.c_str()}});
     }
     if (ec == websocket::error::message_too_big)
       return drop({close_cause::message_too_big,
@@ -391,15 +403,135 @@ private:
       return; // dropped while the answer was on its way
     if (ec)
       return fail(("resolve " + handshake_->request.host).c_str(), ec);
+    auto& hs = *handshake_;
+    std::vector<tcp::endpoint> found;
+    for (auto& entry : results)
+      found.push_back(entry.endpoint());
+    if (!hs.request.local_address.empty()) {
+      // Only addresses of the local address's family can be reached from it.
+      auto local = net::ip::make_address(hs.request.local_address);
+      hs.local = tcp::endpoint{local, 0};
+      found.erase(std::remove_if(found.begin(), found.end(),
+                                 [&](const tcp::endpoint& x) {
+                                   return x.address().is_v4()
+                                          != local.is_v4();
+                                 }),
+                  found.end());
+      if (found.empty())
+        return drop({close_cause::network,
+                     "connect: " + hs.request.host + " has no "
+                       + (local.is_v4() ? "IPv4" : "IPv6")
+                       + " address to reach from local_address "
+                       + hs.request.local_address});
+    }
+    hs.endpoints = interleave_families(std::move(found));
     phase_ = session_phase::connecting;
-    net::async_connect(
-      beast::get_lowest_layer(ws_), results,
-      [self = this->shared_from_this()](beast::error_code ec,
-                                        const tcp::endpoint&) {
-        self->on_connect(ec);
-      });
+    start_next_address();
   }
 
+  /// RFC 8305 4: the addresses in the resolver's order, but alternating
+  /// families, starting with the first one's.
+  static std::vector<tcp::endpoint>
+  interleave_families(std::vector<tcp::endpoint> xs) {
+    if (xs.empty())
+      return xs;
+    auto first_v4 = xs.front().address().is_v4();
+    std::vector<tcp::endpoint> preferred;
+    std::vector<tcp::endpoint> other;
+    for (auto& x : xs)
+      (x.address().is_v4() == first_v4 ? preferred : other).push_back(x);
+    std::vector<tcp::endpoint> result;
+    for (size_t i = 0; i < std::max(preferred.size(), other.size()); ++i) {
+      if (i < preferred.size())
+        result.push_back(preferred[i]);
+      if (i < other.size())
+        result.push_back(other[i]);
+    }
+    return result;
+  }
+
+  /// Starts connecting to the next address of the name, bounded by
+  /// connect_timeout; the one after it starts connect_attempt_delay later
+  /// unless this one has failed first (happy eyeballs).
+  void start_next_address() {
+    auto& hs = *handshake_;
+    if (hs.next_endpoint == hs.endpoints.size())
+      return;
+    auto endpoint = hs.endpoints[hs.next_endpoint++];
+    auto attempt = std::make_shared<connect_attempt>(ws_.get_executor());
+    hs.attempts.push_back(attempt);
+    ++hs.pending;
+    beast::error_code ec;
+    attempt->socket.open(endpoint.protocol(), ec);
+    if (!ec && hs.local)
+      attempt->socket.bind(*hs.local, ec);
+    if (ec) {
+      // Fails like a connect that was refused: the next address may do.
+      return net::post(ws_.get_executor(),
+                       [self = this->shared_from_this(), attempt, ec] {
+                         self->on_address_connected(attempt, ec);
+                       });
+    }
+    attempt->socket.async_connect(
+      endpoint, [self = this->shared_from_this(), attempt](beast::error_code ec) {
+        self->on_address_connected(attempt, ec);
+      });
+    attempt->timer.expires_after(hs.request.connect_timeout);
+    attempt->timer.async_wait([attempt](beast::error_code ec) {
+      if (ec || attempt->done)
+        return;
+      attempt->timed_out = true;
+      beast::error_code ignored;
+      attempt->socket.close(ignored); // its connect completes, aborted
+    });
+    if (hs.next_endpoint < hs.endpoints.size()) {
+      hs.stagger.expires_after(hs.request.connect_attempt_delay);
+      hs.stagger.async_wait(
+        [self = this->shared_from_this(), armed = hs.next_endpoint](
+          beast::error_code ec) {
+          // Started already because the one before failed: nothing to do.
+          if (!ec && self->phase_ == session_phase::connecting
+              && self->handshake_->next_endpoint == armed)
+            self->start_next_address();
+        });
+    }
+  }
+
+  void on_address_connected(const std::shared_ptr<connect_attempt>& attempt,
+                            beast::error_code ec) {
+    if (attempt->done)
+      return;
+    attempt->done = true;
+    attempt->timer.cancel();
+    if (phase_ != session_phase::connecting)
+      return; // another address won, or the session was dropped
+    auto& hs = *handshake_;
+    if (hs.pending > 0)
+      --hs.pending;
+    if (ec) {
+      hs.last_error = attempt->timed_out
+                        ? "timed out after "
+                            + in_milliseconds(hs.request.connect_timeout)
+                        : ec.message();
+      if (hs.next_endpoint < hs.endpoints.size())
+        return start_next_address(); // now rather than after the delay
+      if (hs.pending == 0)
+        drop({close_cause::network, "connect: " + hs.last_error});
+      return;
+    }
+    // The first address to connect wins; the others are closed.
+    hs.stagger.cancel();
+    for (auto& other : hs.attempts)
+      if (other != attempt && !other->done) {
+        beast::error_code ignored;
+        other->socket.close(ignored);
+      }
+    beast::get_lowest_layer(ws_) = std::move(attempt->socket);
+    hs.attempts.clear();
+    on_connect({});
+  }
+
+  /// Connected to the server (or to the proxy).
   void on_connect(beast::error_code ec) {
     if (phase_ == session_phase::closed)
       return;
@@ -502,8 +634,14 @@ private:
              == offered.end())
       return "handshake: the server chose subprotocol '" + link.subprotocol
              + "', which was not offered";
-    // Beast compresses once the server accepted the offer in this header.
+    // Beast compresses once the server accepted the offer in this header,
+    // which must accept nothing that was not offered.
     auto extensions = handshake_->response[field::sec_websocket_extensions];
+    if (auto problem = check_extension_answer(
+          std::string_view{extensions.data(), extensions.size()},
+          handshake_->request.deflate);
+        !problem.empty())
+      return problem;
     link.compressed = handshake_->request.deflate.enabled
                       && extensions.find("permessage-deflate")
                            != beast::string_view::npos;
@@ -662,13 +800,38 @@ private:
 
   /// What only connecting needs, let go once the link is up: thousands of
   /// idle links do not keep their requests and answers.
+  /// One address being connected to.
+  struct connect_attempt {
+    explicit connect_attempt(executor_type executor)
+      : socket(executor), timer(executor) {
+    }
+    socket_type socket;
+    timer_type timer;
+    /// Its connect completed (or failed to start).
+    bool done = false;
+    /// connect_timeout closed it.
+    bool timed_out = false;
+  };
+
   struct handshake_state {
     handshake_state(executor_type executor, connect_request x)
-      : resolver(executor), request(std::move(x)) {
+      : resolver(executor), stagger(executor), request(std::move(x)) {
     }
     resolver_type resolver;
+    /// Starts the next address while earlier ones are pending.
+    timer_type stagger;
     connect_request request;
     websocket::response_type response;
+    /// The server's addresses, families alternating, and the next to try.
+    std::vector<tcp::endpoint> endpoints;
+    size_t next_endpoint = 0;
+    /// The addresses tried so far, and how many are still connecting.
+    std::vector<std::shared_ptr<connect_attempt>> attempts;
+    size_t pending = 0;
+    /// Why the last address failed.
+    std::string last_error;
+    /// Where to connect from (local_address), if given.
+    std::optional<tcp::endpoint> local;
   };
 
   Stream ws_;
@@ -804,7 +967,11 @@ broker_actor::behavior_type broker(broker_self self,
     },
     [=](ping_atom, uint64_t id) {
       if (auto s = self->state.find(id))
-        s->ping();
+        s->ping({});
+    },
+    [=](ping_atom, uint64_t id, const std::string& payload) {
+      if (auto s = self->state.find(id))
+        s->ping(payload);
     },
     [=](close_atom, uint64_t id) {
       auto& st = self->state;

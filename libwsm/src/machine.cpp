@@ -95,6 +95,9 @@ uint32_t next_seed() {
 struct pending_output {
   std::shared_ptr<const std::string> payload;
   frame_format format = frame_format::machine_default;
+  /// The machine's own heartbeat: nobody to tell, and not written again on
+  /// the next link.
+  bool heartbeat = false;
   detail::output_sender sender;
 };
 
@@ -118,8 +121,11 @@ public:
     send(write_atom::value, connection_, *payload, text);
   }
 
-  void ping() override {
-    send(ping_atom::value, connection_);
+  void ping(const std::string& payload) override {
+    if (payload.empty())
+      send(ping_atom::value, connection_);
+    else
+      send(ping_atom::value, connection_, payload);
   }
 
   void close() override {
@@ -228,6 +234,11 @@ struct machine_state {
   current_connection connection;
   /// When the peer was last heard from (any frame or pong).
   caf::actor_clock::time_point last_heard;
+  /// When the link came up, the last data message arrived, and the last
+  /// output was handed to the link.
+  caf::actor_clock::time_point connected_at;
+  caf::actor_clock::time_point last_message;
+  caf::actor_clock::time_point last_sent;
   /// When the last ping went out, and its number.
   caf::actor_clock::time_point ping_sent_at;
   uint64_t pings_sent = 0;
@@ -299,6 +310,8 @@ using machine_impl_actor = detail::machine_impl_actor;
 using machine_self = machine_impl_actor::stateful_pointer<machine_state>;
 using machine_behavior = machine_impl_actor::behavior_type;
 using detail::close_timeout_atom;
+using detail::heartbeat_atom;
+using detail::liveness_atom;
 using detail::subscriber_entry;
 using detail::keepalive_atom;
 using detail::pace_atom;
@@ -336,11 +349,13 @@ void publish(machine_self self, const news& told) {
   st.last.retry_delay = told.retry_delay;
   st.last.http_status = told.info ? told.info->http_status : 0;
   st.last.close_code = told.info ? told.info->close_code : 0;
+  st.last.close_reason = told.info ? told.info->close_reason : std::string{};
   // What the handshake agreed on holds while the link is up (set by
   // enter_connected); other states have no link to describe.
   if (next != wsm::state::connected) {
     st.last.subprotocol.clear();
     st.last.compressed = false;
+    st.last.url.clear();
   }
   fan_out(self, caf::make_message(st.last));
 }
@@ -422,7 +437,7 @@ void pause_reading(machine_self self) {
     st.connection.link->pause_reading();
 }
 
-void send_ping(machine_self self);
+void send_ping(machine_self self, const std::string& payload = {});
 
 /// Reads again. A pong that could not be read while paused gets a full
 /// `pong_timeout` from now: the peer was not slow, we were.
@@ -432,6 +447,8 @@ void resume_reading(machine_self self) {
     return;
   st.read_paused = false;
   st.counters.read_paused += self->clock().now() - st.paused_since;
+  // Nothing could arrive while paused: liveness counts from now.
+  st.last_message = self->clock().now();
   if (!st.connection.link)
     return;
   st.connection.link->resume_reading();
@@ -614,13 +631,14 @@ void write_now(machine_self self, pending_output x) {
   // back to the queue.
   st.connection.link->write(x.payload, is_text(st, x.format));
   st.in_flight.push_back(std::move(x));
+  st.last_sent = self->clock().now();
 }
 
 pending_output make_pending(machine_self self, output& x) {
   auto payload = x.shared ? std::move(x.shared)
                           : std::make_shared<const std::string>(
                             std::move(x.payload));
-  return pending_output{std::move(payload), x.format,
+  return pending_output{std::move(payload), x.format, false,
                         detail::output_sender::of_current(self)};
 }
 
@@ -717,7 +735,9 @@ void acknowledge(machine_self self, uint64_t count) {
 void requeue_in_flight(machine_self self) {
   auto& st = self->state;
   while (!st.in_flight.empty()) {
-    st.queue.push_front(std::move(st.in_flight.back()));
+    // A heartbeat is for the link it was written to.
+    if (!st.in_flight.back().heartbeat)
+      st.queue.push_front(std::move(st.in_flight.back()));
     st.in_flight.pop_back();
   }
 }
@@ -780,9 +800,9 @@ bool is_retryable(const options& opts, const disconnect_info& info) {
               != opts.retryable_statuses.end();
 }
 
-void send_ping(machine_self self) {
+void send_ping(machine_self self, const std::string& payload) {
   auto& st = self->state;
-  st.connection.link->ping();
+  st.connection.link->ping(payload);
   st.ping_sent_at = self->clock().now();
   ++st.pings_sent;
   st.awaiting_pong = true;
@@ -791,9 +811,35 @@ void send_ping(machine_self self) {
 }
 
 /// The keepalive watches the link that is up, gated or not: it is stamped
-/// with the connection, not the phase.
+/// with the connection, not the phase. So do the heartbeat and the
+/// liveness check.
 void arm_keepalive(machine_self self, caf::timespan delay) {
   arm_timer(self, keepalive_atom{}, delay, self->state.connection.id);
+}
+
+void arm_heartbeat(machine_self self, caf::timespan delay) {
+  arm_timer(self, heartbeat_atom{}, delay, self->state.connection.id);
+}
+
+void arm_liveness(machine_self self, caf::timespan delay) {
+  arm_timer(self, liveness_atom{}, delay, self->state.connection.id);
+}
+
+/// The heartbeat's turn: sent when nothing was for heartbeat_interval and
+/// the write window has room (a full window means plenty is being sent).
+void heartbeat_turn(machine_self self) {
+  auto& st = self->state;
+  auto interval = st.opts().heartbeat_interval;
+  auto quiet_for = self->clock().now() - st.last_sent;
+  if (quiet_for < interval)
+    return arm_heartbeat(self, interval - quiet_for);
+  if (st.in_flight.size() < write_window) {
+    auto beat = std::make_shared<const std::string>(st.opts().heartbeat);
+    pending_output item{std::move(beat), frame_format::machine_default, true,
+                        {}};
+    write_now(self, std::move(item));
+  }
+  arm_heartbeat(self, interval);
 }
 
 // -- transitions --------------------------------------------------------------
@@ -918,21 +964,38 @@ void enter_connected(machine_self self, link_info& link) {
   if (st.read_paused)
     st.connection.link->pause_reading();
   ++st.counters.connects;
-  st.last_heard = self->clock().now();
+  auto now = self->clock().now();
+  st.last_heard = now;
+  st.connected_at = now;
+  st.last_message = now;
+  st.last_sent = now;
   st.awaiting_pong = false;
+  st.last.url = st.request().url;
   // CONNECTED either way; the gate, if there is one, holds the queue.
   transition(self, st.opts().gate ? phase::gated : phase::connected);
   arm_keepalive(self, st.opts().ping_interval);
+  if (!st.opts().heartbeat.empty())
+    arm_heartbeat(self, st.opts().heartbeat_interval);
+  if (st.opts().liveness_timeout.count() > 0)
+    arm_liveness(self, st.opts().liveness_timeout);
   if (st.opts().gate)
     return ask_gate(self);
   st.pumping = true;
   pump(self);
 }
 
+void enter_waiting(machine_self self, const disconnect_info& info);
+
 /// Moves to DISCONNECTED after a link that was up is gone, and reconnects
-/// at once plus a little jitter.
+/// at once plus a little jitter; a link that was up less than min_uptime
+/// counts as a failed attempt instead (flap protection): the backoff
+/// follows, and the attempt count goes on.
 void enter_disconnected(machine_self self, const disconnect_info& info) {
   auto& st = self->state;
+  if (self->clock().now() - st.connected_at < st.opts().min_uptime) {
+    requeue_in_flight(self);
+    return enter_waiting(self, info);
+  }
   forget_connection(self);
   count_disconnect(self, info.cause);
   requeue_in_flight(self);
@@ -1099,6 +1162,21 @@ auto common_handlers(machine_self self) {
       else
         apply_command(self, x);
     },
+    [=](command x, const std::string& payload) -> caf::result<void> {
+      if (x != command::ping) {
+        // The command alone, handled by the phase as any other, before
+        // whatever came after this message.
+        self->send<caf::message_priority::high>(self, x);
+        return caf::unit;
+      }
+      if (payload.size() > 125)
+        return make_error(errc::invalid_option,
+                          "a ping carries at most 125 bytes, not "
+                            + std::to_string(payload.size()));
+      if (link_is_up(self->state.current_phase))
+        send_ping(self, payload);
+      return caf::unit;
+    },
     [=](written_atom, uint64_t connection, uint64_t count) {
       if (is_current(self, connection))
         acknowledge(self, count);
@@ -1159,6 +1237,7 @@ void pass_on(machine_self self, input& x) {
 void receive(machine_self self, input& x) {
   auto& st = self->state;
   st.last_heard = self->clock().now();
+  st.last_message = st.last_heard;
   st.awaiting_pong = false;
   pass_on(self, x);
   report_released(self);
@@ -1169,6 +1248,7 @@ void receive(machine_self self, input& x) {
 void receive(machine_self self, std::vector<input>& xs) {
   auto& st = self->state;
   st.last_heard = self->clock().now();
+  st.last_message = st.last_heard;
   st.awaiting_pong = false;
   for (auto& x : xs)
     pass_on(self, x);
@@ -1229,6 +1309,26 @@ auto live_link_handlers(machine_self self) {
       } else {
         arm_keepalive(self, st.opts().ping_interval - silent_for);
       }
+    },
+    [=](heartbeat_atom, uint64_t connection) {
+      if (is_current(self, connection))
+        heartbeat_turn(self);
+    },
+    [=](liveness_atom, uint64_t connection) {
+      if (!is_current(self, connection))
+        return;
+      auto& st = self->state;
+      auto limit = st.opts().liveness_timeout;
+      auto silent_for = self->clock().now() - st.last_message;
+      // While reading is paused nothing can arrive: not the peer's fault.
+      if (st.read_paused || silent_for < limit)
+        return arm_liveness(self, st.read_paused ? limit : limit - silent_for);
+      disconnect_info info{close_cause::dead_peer,
+                           "no message within "
+                             + detail::in_milliseconds(limit)
+                             + " (liveness_timeout): the feed is dead"};
+      release_connection(self, false);
+      enter_disconnected(self, info);
     },
     [=](pong_timeout_atom, uint64_t deadline) {
       auto& st = self->state;

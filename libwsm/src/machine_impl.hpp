@@ -43,6 +43,12 @@ using slot_timer_atom = caf::atom_constant<caf::atom("wsm_slotgo")>;
 /// Stamped with the generation.
 using pace_atom = caf::atom_constant<caf::atom("wsm_pace")>;
 
+/// Time to see whether the heartbeat is due. Stamped with the connection.
+using heartbeat_atom = caf::atom_constant<caf::atom("wsm_heartb")>;
+/// Time to see whether a data message came within liveness_timeout.
+/// Stamped with the connection.
+using liveness_atom = caf::atom_constant<caf::atom("wsm_alive")>;
+
 /// To the timer relay: `(relay_atom, machine, timer)` delivers `timer` to
 /// `machine` (a weak address) if it still exists.
 using relay_atom = caf::atom_constant<caf::atom("wsm_fire")>;
@@ -55,7 +61,9 @@ using machine_impl_actor = machine_transport_actor::extend<
   caf::reacts_to<quit_deadline_atom, uint64_t>,
   caf::reacts_to<pong_timeout_atom, uint64_t>,
   caf::reacts_to<slot_timer_atom, uint64_t>,
-  caf::reacts_to<pace_atom, uint64_t>>;
+  caf::reacts_to<pace_atom, uint64_t>,
+  caf::reacts_to<heartbeat_atom, uint64_t>,
+  caf::reacts_to<liveness_atom, uint64_t>>;
 
 /// Spawns a machine for a request already checked.
 machine_actor spawn_checked_machine(caf::actor_system& sys,

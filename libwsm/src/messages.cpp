@@ -55,6 +55,12 @@ std::string to_string(const status& x) {
     result += ", HTTP " + std::to_string(x.http_status);
   if (x.close_code != 0)
     result += ", close code " + std::to_string(x.close_code);
+  if (!x.close_reason.empty())
+    result += ", close reason " + x.close_reason;
+  if (!x.url.empty())
+    result += ", " + x.url;
+  for (auto& hop : x.redirects)
+    result += ", redirected to " + hop;
   if (!x.subprotocol.empty())
     result += ", subprotocol " + x.subprotocol;
   if (x.compressed)
@@ -83,7 +89,9 @@ bool operator==(const status& x, const status& y) noexcept {
   return x.state == y.state && x.error == y.error && x.attempt == y.attempt
          && x.epoch == y.epoch && x.retry_delay == y.retry_delay
          && x.http_status == y.http_status && x.close_code == y.close_code
-         && x.subprotocol == y.subprotocol && x.compressed == y.compressed;
+         && x.subprotocol == y.subprotocol && x.compressed == y.compressed
+         && x.close_reason == y.close_reason && x.url == y.url
+         && x.redirects == y.redirects;
 }
 
 bool operator==(const undelivered& x, const undelivered& y) noexcept {

@@ -57,6 +57,12 @@ public:
     return {
       [this](output& x) { accept(x); },
       [this](command x) { on_command(x); },
+      [this](command x, std::string& payload) {
+        if (x == command::ping && machine_)
+          send(machine_, x, std::move(payload));
+        else
+          on_command(x);
+      },
       [this](subscribe_atom, caf::actor& who) {
         add_subscriber(who);
         return last_;

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include <arpa/inet.h>
+
 #include "tls_context.hpp"
 #include "wording.hpp"
 #include "wsm/error.hpp"
@@ -117,6 +119,19 @@ caf::error check_header(const header& x) {
   return {};
 }
 
+caf::error check_local_address(const std::string& address) {
+  if (address.empty())
+    return {};
+  unsigned char bytes[16];
+  if (inet_pton(AF_INET, address.c_str(), bytes) == 1
+      || inet_pton(AF_INET6, address.c_str(), bytes) == 1)
+    return {};
+  return make_error(errc::invalid_option,
+                    "local_address " + quoted(address)
+                      + " is not an IP address (write it like 127.0.0.2 or "
+                        "::1)");
+}
+
 caf::error check_request_options(const options& opts, bool secure,
                                  tls_files tls) {
   for (auto& h : opts.headers)
@@ -126,6 +141,12 @@ caf::error check_request_options(const options& opts, bool secure,
     return err;
   if (auto err = check_deflate(opts.deflate))
     return err;
+  if (auto err = check_local_address(opts.local_address))
+    return err;
+  if (!opts.heartbeat.empty() && opts.heartbeat_interval.count() <= 0)
+    return make_error(errc::invalid_option,
+                      "heartbeat_interval must be longer than 0 when a "
+                      "heartbeat is given");
   if (secure && tls == tls_files::load) {
     // Loads the files once now, so that a missing or bad one is an error at
     // spawn rather than a failed attempt after every backoff.

@@ -21,6 +21,9 @@ enum class tls_files : uint8_t { load, leave_to_node };
 caf::error check_request_options(const options& opts, bool secure,
                                  tls_files tls);
 
+/// Checks that `address`, if given, is an IPv4 or IPv6 address.
+caf::error check_local_address(const std::string& address);
+
 /// Checks one header: the name must be an HTTP token that the handshake
 /// does not set itself, the value free of CR, LF and NUL.
 caf::error check_header(const header& x);

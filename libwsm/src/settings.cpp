@@ -118,6 +118,8 @@ struct setting_declaration {
 std::string shown(caf::timespan x) {
   using namespace std::chrono;
   auto ns = duration_cast<nanoseconds>(x).count();
+  if (ns == 0)
+    return "0s";
   static constexpr std::pair<int64_t, const char*> units[] = {
     {int64_t{3600} * 1000000000, "h"}, {int64_t{60} * 1000000000, "min"},
     {1000000000, "s"},         {1000000, "ms"},
@@ -476,6 +478,50 @@ const std::map<std::string, setting_declaration>& setters() {
       [](const settings& s) { return shown(s.machine.tcp_nodelay); },
      [](const caf::config_value& x, settings& s) {
        return set_flag(x, s.machine.tcp_nodelay);
+     }}},
+    {"min-uptime",
+     {setting_form::value, "a link up less than this counts as a failed attempt (backoff follows)",
+      [](const settings& s) { return shown(s.machine.min_uptime); },
+     [](const caf::config_value& x, settings& s) {
+       return set_duration(x, s.machine.min_uptime);
+     }}},
+    {"heartbeat",
+     {setting_form::value, "a data message sent when nothing was sent for heartbeat-interval",
+      [](const settings& s) { return shown(s.machine.heartbeat); },
+     [](const caf::config_value& x, settings& s) {
+       return set_text(x, s.machine.heartbeat);
+     }}},
+    {"heartbeat-interval",
+     {setting_form::value, "how long without sending before the heartbeat goes",
+      [](const settings& s) { return shown(s.machine.heartbeat_interval); },
+     [](const caf::config_value& x, settings& s) {
+       return set_duration(x, s.machine.heartbeat_interval);
+     }}},
+    {"liveness-timeout",
+     {setting_form::value, "no message received this long: the peer is dead, reconnect; 0: no limit",
+      [](const settings& s) { return shown(s.machine.liveness_timeout); },
+     [](const caf::config_value& x, settings& s) {
+       return set_duration(x, s.machine.liveness_timeout);
+     }}},
+    {"local-address",
+     {setting_form::value, "the IP address to connect from",
+      [](const settings& s) { return shown(s.machine.local_address); },
+     [](const caf::config_value& x, settings& s) -> caf::error {
+       if (auto err = set_text(x, s.machine.local_address))
+         return err;
+       return detail::check_local_address(s.machine.local_address);
+     }}},
+    {"connect-timeout",
+     {setting_form::value, "bounds the TCP connect to each address of the name",
+      [](const settings& s) { return shown(s.machine.connect_timeout); },
+     [](const caf::config_value& x, settings& s) {
+       return set_duration(x, s.machine.connect_timeout);
+     }}},
+    {"connect-attempt-delay",
+     {setting_form::value, "the next address of the name is tried this long after the last while it is pending",
+      [](const settings& s) { return shown(s.machine.connect_attempt_delay); },
+     [](const caf::config_value& x, settings& s) {
+       return set_duration(x, s.machine.connect_attempt_delay);
      }}},
     {"io-threads",
      {setting_form::value, "threads that run the connections",

@@ -30,7 +30,8 @@ const char* to_string(close_cause x) noexcept {
 
 bool operator==(const disconnect_info& x, const disconnect_info& y) noexcept {
   return x.cause == y.cause && x.reason == y.reason
-         && x.http_status == y.http_status && x.close_code == y.close_code;
+         && x.http_status == y.http_status && x.close_code == y.close_code
+         && x.close_reason == y.close_reason && x.location == y.location;
 }
 
 bool operator==(const connect_request& x, const connect_request& y) noexcept {
@@ -62,7 +63,10 @@ bool operator==(const connect_request& x, const connect_request& y) noexcept {
          && x.write_timeout == y.write_timeout
          && x.close_timeout == y.close_timeout
          && x.max_message_size == y.max_message_size
-         && x.tcp_nodelay == y.tcp_nodelay;
+         && x.tcp_nodelay == y.tcp_nodelay && x.url == y.url
+         && x.local_address == y.local_address
+         && x.connect_timeout == y.connect_timeout
+         && x.connect_attempt_delay == y.connect_attempt_delay;
 }
 
 link::~link() = default;

@@ -146,6 +146,11 @@ caf::expected<connect_request> make_connect_request(const std::string& url,
   result.close_timeout = opts.close_timeout;
   result.max_message_size = opts.max_message_size;
   result.tcp_nodelay = opts.tcp_nodelay;
+  result.url = (result.secure ? "wss://" : "ws://") + result.host_header
+               + result.target;
+  result.local_address = opts.local_address;
+  result.connect_timeout = opts.connect_timeout;
+  result.connect_attempt_delay = opts.connect_attempt_delay;
   return result;
 }
 

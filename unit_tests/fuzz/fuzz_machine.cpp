@@ -59,6 +59,7 @@ public:
         ++seen_->unacked[id];
       },
       [](wsm::ping_atom, uint64_t) {},
+      [](wsm::ping_atom, uint64_t, const std::string&) {},
       [](wsm::close_atom, uint64_t) {},
       [this](wsm::abort_atom, uint64_t id) { seen_->unacked.erase(id); },
     };

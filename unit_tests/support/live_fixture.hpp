@@ -71,6 +71,18 @@ struct live_fixture {
     // Long enough that no test sees a second attempt it did not ask for.
     opts.retry_delay = std::chrono::seconds(10);
     opts.backoff_jitter = 0;
+    // A link that drops reconnects at once, however short it was up (the
+    // tests of flap protection set their own).
+    opts.min_uptime = caf::timespan{0};
+  }
+
+  /// CONNECTED as a machine reports it for a link to `url` (without
+  /// credentials).
+  static wsm::status connected_to(const std::string& url, uint32_t attempt,
+                                  uint64_t epoch) {
+    wsm::status result{wsm::state::connected, "", attempt, epoch};
+    result.url = url;
+    return result;
   }
 
   static std::string url_of(uint16_t port, const std::string& path = "/echo") {

@@ -27,8 +27,12 @@ namespace wsm {
 /// first); sent plainly, an output that is never written comes back to its
 /// sender as `undelivered`. A machine that gives up ends with an exit
 /// reason of `errc::handshake_rejected` or `errc::retries_exhausted`.
+/// `(command::ping, payload)` sends a ping that carries `payload` (at most
+/// 125 bytes; a longer one is refused with `errc::invalid_option`); any
+/// other command with a payload is the command alone.
 using machine_actor = caf::typed_actor<
   caf::reacts_to<output>, caf::reacts_to<command>,
+  caf::reacts_to<command, std::string>,
   caf::replies_to<subscribe_atom, caf::actor>::with<status>,
   caf::reacts_to<unsubscribe_atom, caf::actor>,
   caf::replies_to<get_atom, status_atom>::with<status>,

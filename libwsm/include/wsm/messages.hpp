@@ -102,6 +102,16 @@ struct status {
   std::string subprotocol;
   /// In CONNECTED: permessage-deflate was negotiated.
   bool compressed = false;
+  /// In DISCONNECTED after a close frame: its text, the peer's or ours;
+  /// empty if it had none.
+  std::string close_reason = {};
+  /// In CONNECTED: the URL of the link that is up (after redirects, or as
+  /// the request provider chose), without credentials.
+  std::string url = {};
+  /// In the status that ends an attempt (CONNECTED, or DISCONNECTED and
+  /// WAITING after a failure): the redirects it followed, in order, each
+  /// URL without credentials; empty when it followed none.
+  std::vector<std::string> redirects = {};
 };
 
 /// From a machine: an output that will never be written, back to its sender.
@@ -177,7 +187,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, status& x) {
   return f(caf::meta::type_name("wsm::status"), x.state, x.error, x.attempt,
            x.epoch, x.retry_delay, x.http_status, x.close_code, x.subprotocol,
-           x.compressed);
+           x.compressed, x.close_reason, x.url, x.redirects);
 }
 
 template <class Inspector>

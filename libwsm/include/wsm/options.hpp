@@ -120,6 +120,12 @@ struct options {
   caf::timespan pong_timeout = std::chrono::seconds(10);
   /// Bounds resolve, TCP connect and the WebSocket upgrade together.
   caf::timespan handshake_timeout = std::chrono::seconds(10);
+  /// Bounds the TCP connect to each address of the server's name.
+  caf::timespan connect_timeout = std::chrono::seconds(10);
+  /// Happy eyeballs (RFC 8305): while earlier addresses are still pending,
+  /// the next address of the name (families alternating) is tried after
+  /// this long; the first to connect wins, the others are closed.
+  caf::timespan connect_attempt_delay = std::chrono::milliseconds(250);
   /// Bounds every write: a peer that stops reading does not stall the link.
   caf::timespan write_timeout = std::chrono::seconds(10);
   /// Bounds the close handshake after `quit`, and how long `quit` waits for
@@ -158,6 +164,27 @@ struct options {
   caf::actor gate;
   /// How long the gate may take to answer before the link is dropped.
   caf::timespan gate_timeout = std::chrono::seconds(10);
+  /// A link that drops before it has been up this long does not count as a
+  /// success (flap protection): the next attempt waits as after a failed
+  /// one and the attempt count goes on. A link up longer reconnects at once
+  /// when it drops. 0 counts every link as a success.
+  caf::timespan min_uptime = std::chrono::seconds(5);
+  /// A data message sent, in the machine's current frame type, when
+  /// nothing was sent for `heartbeat_interval`: for servers that want an
+  /// application-level ping (`{"op":"ping"}`) and ignore WebSocket pings.
+  /// Empty: none.
+  std::string heartbeat;
+  /// How long the link may stay without a message sent before `heartbeat`
+  /// goes.
+  caf::timespan heartbeat_interval = std::chrono::seconds(30);
+  /// No data message received for this long (pongs do not count) drops the
+  /// link as a dead peer: a feed that answers pings but stopped sending is
+  /// dead for its user. 0: no limit. Not counted while reading is paused.
+  caf::timespan liveness_timeout{};
+  /// The IP address to connect from (multi-homed hosts; more connections
+  /// to one server than one source address has ports). Empty: the system
+  /// chooses. Only the server's addresses of its family are tried.
+  std::string local_address;
 
   /// The backoff these options describe.
   backoff_policy backoff() const noexcept {
@@ -203,7 +230,9 @@ typename Inspector::result_type inspect(Inspector& f, options& x) {
            x.handshake_timeout, x.write_timeout, x.close_timeout,
            x.max_message_size, x.max_queue, x.overflow, x.max_inbox,
            x.send_rate, x.send_burst, x.tcp_nodelay, x.text, x.gate,
-           x.gate_timeout);
+           x.gate_timeout, x.min_uptime, x.heartbeat, x.heartbeat_interval,
+           x.liveness_timeout, x.local_address, x.connect_timeout,
+           x.connect_attempt_delay);
 }
 
 } // namespace wsm

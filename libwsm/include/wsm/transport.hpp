@@ -5,6 +5,7 @@
 // receives the events below, each stamped with the connection's id so that
 // events of an abandoned connection are recognised and ignored.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -41,6 +42,11 @@ struct connect_request {
   tls_options tls;
   /// Bounds resolve, connect, TLS and upgrade together.
   caf::timespan handshake_timeout{};
+  /// Bounds the TCP connect to each address.
+  caf::timespan connect_timeout = std::chrono::seconds(10);
+  /// The pause before the next address is tried while earlier ones are
+  /// pending (happy eyeballs).
+  caf::timespan connect_attempt_delay = std::chrono::milliseconds(250);
   /// Bounds each write.
   caf::timespan write_timeout{};
   /// Bounds the close handshake.
@@ -50,6 +56,11 @@ struct connect_request {
   /// Sets TCP_NODELAY on the socket: small frames go out at once instead
   /// of waiting for the peer's acknowledgement (Nagle's algorithm).
   bool tcp_nodelay = true;
+  /// The URL this request was made of, without credentials: what statuses
+  /// show, and what a relative redirect is resolved against.
+  std::string url = {};
+  /// The IP address to connect from; empty: the system chooses.
+  std::string local_address = {};
 };
 
 /// Why a connection ended.
@@ -92,8 +103,9 @@ public:
   /// copied: the caller keeps it until the frame is acknowledged.
   virtual void write(std::shared_ptr<const std::string> payload, bool text)
     = 0;
-  /// As `(ping_atom, id)`.
-  virtual void ping() = 0;
+  /// As `(ping_atom, id)`, or `(ping_atom, id, payload)` when the ping
+  /// carries one (at most 125 bytes).
+  virtual void ping(const std::string& payload) = 0;
   /// As `(close_atom, id)`.
   virtual void close() = 0;
   /// As `(abort_atom, id)`.
@@ -134,6 +146,11 @@ struct disconnect_info {
   uint16_t http_status = 0;
   /// The close code sent or received; 0 when none was.
   uint16_t close_code = 0;
+  /// The text of the close frame sent or received; empty when none was.
+  std::string close_reason = {};
+  /// The `Location` of a refused handshake that redirects (3xx); empty
+  /// otherwise.
+  std::string location = {};
 };
 
 /// Field-wise equality, for tests.
@@ -150,7 +167,8 @@ typename Inspector::result_type inspect(Inspector& f, connect_request& x) {
   return f(caf::meta::type_name("wsm::connect_request"), x.host, x.port,
            x.host_header, x.target, x.secure, x.headers, x.subprotocols,
            x.deflate, x.tls, x.handshake_timeout, x.write_timeout,
-           x.close_timeout, x.max_message_size, x.tcp_nodelay);
+           x.close_timeout, x.max_message_size, x.tcp_nodelay, x.url,
+           x.local_address, x.connect_timeout, x.connect_attempt_delay);
 }
 
 template <class Inspector>
@@ -162,14 +180,15 @@ typename Inspector::result_type inspect(Inspector& f, link_info& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, disconnect_info& x) {
   return f(caf::meta::type_name("wsm::disconnect_info"), x.cause, x.reason,
-           x.http_status, x.close_code);
+           x.http_status, x.close_code, x.close_reason, x.location);
 }
 
 /// Machine to broker: `(open_atom, id, connect_request)` starts a connection.
 using open_atom = caf::atom_constant<caf::atom("wsm_open")>;
 /// Machine to broker: `(write_atom, id, payload, text)` sends one frame.
 using write_atom = caf::atom_constant<caf::atom("wsm_write")>;
-/// Machine to broker: `(ping_atom, id)` sends a ping.
+/// Machine to broker: `(ping_atom, id)` sends a ping; `(ping_atom, id,
+/// payload)` one that carries `payload`.
 using ping_atom = caf::atom_constant<caf::atom("wsm_ping")>;
 /// Machine to broker: `(close_atom, id)` writes what is queued, then closes
 /// with 1000.
@@ -211,7 +230,9 @@ using written_atom = caf::atom_constant<caf::atom("wsm_wrote")>;
 using broker_actor = caf::typed_actor<
   caf::reacts_to<open_atom, uint64_t, connect_request>,
   caf::reacts_to<write_atom, uint64_t, std::string, bool>,
-  caf::reacts_to<ping_atom, uint64_t>, caf::reacts_to<close_atom, uint64_t>,
+  caf::reacts_to<ping_atom, uint64_t>,
+  caf::reacts_to<ping_atom, uint64_t, std::string>,
+  caf::reacts_to<close_atom, uint64_t>,
   caf::reacts_to<abort_atom, uint64_t>, caf::reacts_to<pause_atom, uint64_t>,
   caf::reacts_to<resume_atom, uint64_t>>;
 
