@@ -31,6 +31,7 @@ contains() { # NAME NEEDLE HAYSTACK
 # server NAME ARGS... starts a server logging to $work/NAME.log; sets URL.
 server() {
   local name=$1; shift
+  : >"$work/$name.log"
   "$bin_dir/wsm-echo-server" --port=0 --log "$@" >"$work/$name.log" 2>&1 &
   servers+=($!)
   for _ in $(seq 50); do
@@ -284,6 +285,46 @@ check "no-pong: still closes" "$states" "$ERR"
 bad_server=$(timeout 5 "$bin_dir/wsm-echo-server" --refuse=5000 2>&1); status=$?
 check "server: bad option status" 2 "$status"
 check "server: bad option message" "wsm-echo-server: --refuse: Value 5000 not in range 100 to 599" "$bad_server"
+
+# -- wsm-cat on real networks: redirects, header files, flapping servers --------
+server moved --redirect '/old 301 /echo' --redirect '/loop 307 /loop'
+base=${URL%/}
+cat_run redirect 'r\n' "${base/ws:\/\//ws://u:pw@}/old"
+check "redirect: echoed" "r" "$OUT"
+check "redirect: each hop on stderr, credentials hidden" "$(printf '%s\n' 'STATE CONNECTING' "wsm-cat: redirected to $base/echo" 'STATE CONNECTED' 'STATE DISCONNECTED')" "$ERR"
+cat_run redirect-loop '' --max-redirects=2 --max-retries=0 --retry-delay=5s "$base/loop" & loop_pid=$!
+sleep 1; kill -INT $loop_pid 2>/dev/null; wait $loop_pid 2>/dev/null
+loop_err=$(cat "$work/redirect-loop.err")
+contains "redirect loop: the cap fails the attempt" "STATE DISCONNECTED: too many redirects (2)" "$loop_err"
+contains "redirect loop: then the backoff" "STATE WAITING: too many redirects (2)" "$loop_err"
+
+cat_run close-reason '/CLOSE 4001 token expired\n' --linger=300ms --min-uptime=0s "$URL"
+contains "close: code and reason on the DISCONNECTED line" "STATE DISCONNECTED: closed by peer: 4001 token expired" "$ERR"
+
+server rotate --drop-every=300ms
+printf '# the token of the first attempt\nX-Token: one\n' >"$work/headers"
+( printf 'x\n'; sleep 0.15; printf 'X-Token: two\n' >"$work/headers"; sleep 0.6 ) |
+  timeout 10 "$bin_dir/wsm-cat" --header-file="$work/headers" --min-uptime=0s "$URL" >/dev/null 2>"$work/rotate.err"
+check "header file: read again before every attempt" "$(printf '%s\n' 'HEADER X-Token: one' 'HEADER X-Token: two')" "$(grep '^HEADER X-Token' "$work/rotate.log" | uniq | head -2)"
+cat_run header-missing 'x\n' --header-file="$work/no-such-file" --max-retries=1 --retry-delay=50ms "$URL"
+check "header file missing: status" 1 "$STATUS"
+check "header file missing: a failed attempt, retried" "$(printf '%s\n' 'STATE CONNECTING' \
+  "STATE DISCONNECTED: header file '$work/no-such-file': cannot read it" \
+  "STATE WAITING: header file '$work/no-such-file': cannot read it" 'STATE CONNECTING')" "$(grep '^STATE' "$work/header-missing.err" | head -4)"
+printf 'X-Good: 1\nno colon here\n' >"$work/bad-headers"
+cat_run header-bad 'x\n' --header-file="$work/bad-headers" --max-retries=0 --retry-delay=5s --close-timeout=300ms "$URL"
+contains "header file bad line: named by number" "STATE DISCONNECTED: header file '$work/bad-headers', line 2: header 'no colon here' has no ':' (write Name: Value)" "$ERR"
+
+# A server that accepts and drops at once: flap protection spreads the
+# attempts by backoff; without it they come as fast as the jitter allows.
+server flap --drop-every=10ms
+( sleep 1.5 ) | timeout 5 "$bin_dir/wsm-cat" --retry-delay=100ms "$URL" >/dev/null 2>"$work/flap.err"
+( sleep 1.5 ) | timeout 5 "$bin_dir/wsm-cat" --retry-delay=100ms --min-uptime=0s "$URL" >/dev/null 2>"$work/storm.err"
+flap_attempts=$(grep -c '^STATE CONNECTING' "$work/flap.err")
+storm_attempts=$(grep -c '^STATE CONNECTING' "$work/storm.err")
+[ "$flap_attempts" -le 6 ] && [ "$storm_attempts" -ge 10 ] && passed=$((passed + 1)) ||
+  { failed=$((failed + 1)); echo "FAIL flap: $flap_attempts attempts with min-uptime, $storm_attempts without"; }
+check "flap: every drop waits as a failed attempt" "$(grep -c '^STATE DISCONNECTED: ' "$work/flap.err")" "$(grep -c '^STATE WAITING: ' "$work/flap.err")"
 
 # -- wsm-node: TLS between nodes ---------------------------------------------------
 node_out=$(timeout 5 "$bin_dir/wsm-node" --tls 2>&1); status=$?

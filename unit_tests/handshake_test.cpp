@@ -347,4 +347,119 @@ CAF_TEST(IPv6 loopback connects and echoes where the machine has it) {
   quit(machine);
 }
 
+// -- what the server answers: extensions and redirects ------------------------
+
+CAF_TEST(an extension that was not offered fails the attempt by name) {
+  wsm_echo::server_options server_opts;
+  server_opts.force_extension = "permessage-deflate";
+  wsm_echo::echo_server server{server_opts};
+  opts.retry_delay = 50ms;
+  auto machine = spawn(url_of(server.port()));
+  auto error = "handshake: the server accepted extension "
+               "'permessage-deflate', which was not offered";
+  auto failed = expect_failed_attempt(error, 1);
+  CAF_CHECK_EQUAL(failed.epoch, 0u);
+  // Retried like other handshake failures.
+  expect_failed_attempt(error, 2);
+  quit(machine);
+}
+
+CAF_TEST(redirects are followed within one attempt: relative and absolute) {
+  wsm_echo::server_options server_opts;
+  server_opts.redirects = {{"/a", 301, "/b"},
+                           {"/b", 302, "http://127.0.0.1:{port}/c"},
+                           {"/c", 307, "d?x=1"},
+                           {"/d?x=1", 308, "/echo"}};
+  wsm_echo::echo_server server{server_opts};
+  auto machine = spawn(url_of(server.port(), "/a"));
+  // One CONNECTING for the whole chain.
+  CAF_CHECK_EQUAL(next_status(), (wsm::status{state::connecting, "", 1, 0}));
+  auto up = next_status();
+  auto expected = connected_to(url_of(server.port()), 1, 1);
+  expected.redirects = {url_of(server.port(), "/b"), url_of(server.port(), "/c"),
+                        url_of(server.port(), "/d?x=1"),
+                        url_of(server.port())};
+  CAF_CHECK_EQUAL(up, expected);
+  expect_echo(machine, "after four redirects");
+  quit(machine);
+}
+
+CAF_TEST(a redirect loop fails the attempt at max_redirects and is retried) {
+  wsm_echo::server_options server_opts;
+  server_opts.redirects = {{"/loop", 307, "/loop"}};
+  wsm_echo::echo_server server{server_opts};
+  opts.retry_delay = 50ms;
+  opts.max_redirects = 3;
+  auto machine = spawn(url_of(server.port(), "/loop"));
+  auto failed = expect_failed_attempt("too many redirects (3)", 1);
+  CAF_CHECK_EQUAL(failed.http_status, 307u);
+  CAF_CHECK_EQUAL(failed.redirects.size(), 3u);
+  // Each attempt starts again from the URL the machine was given.
+  expect_failed_attempt("too many redirects (3)", 2);
+  quit(machine);
+}
+
+CAF_TEST(max_redirects 0 refuses a redirect as any other refusal) {
+  wsm_echo::server_options server_opts;
+  server_opts.redirects = {{"/old", 301, "/echo"}};
+  wsm_echo::echo_server server{server_opts};
+  opts.max_redirects = 0;
+  auto machine = spawn(url_of(server.port(), "/old"));
+  self->monitor(machine);
+  expect_state(state::connecting);
+  auto down = next_status();
+  CAF_CHECK_EQUAL(down.error, "handshake rejected: HTTP 301 Moved Permanently");
+  self->receive([](const caf::down_msg&) {},
+                caf::after(event_timeout) >> [] {
+                  CAF_FAIL("the machine did not end");
+                });
+}
+
+CAF_TEST(wss is never redirected to ws) {
+  auto server_opts = tls_server(server_cert);
+  server_opts.redirects = {{"/echo", 308, "ws://127.0.0.1:{port}/plain"}};
+  wsm_echo::echo_server server{server_opts};
+  opts.tls.ca_file = pki.ca_file();
+  opts.retry_delay = 50ms;
+  auto machine = spawn(wss_url("127.0.0.1", server.port()));
+  expect_failed_attempt("redirect from wss:// to ws://127.0.0.1:"
+                          + std::to_string(server.port())
+                          + "/plain refused: it would drop TLS",
+                        1);
+  quit(machine);
+}
+
+CAF_TEST(credentials follow a redirect to the same origin only) {
+  wsm_echo::echo_server elsewhere;
+  wsm_echo::server_options server_opts;
+  server_opts.redirects = {
+    {"/here", 302, "/echo"},
+    {"/away", 302,
+     "ws://127.0.0.1:" + std::to_string(elsewhere.port()) + "/echo"}};
+  wsm_echo::echo_server server{server_opts};
+  auto with_credentials = [&](const std::string& path) {
+    return "ws://alice:secret@127.0.0.1:" + std::to_string(server.port())
+           + path;
+  };
+  auto same = spawn(with_credentials("/here"));
+  expect_state(state::connecting);
+  expect_state(state::connected);
+  CAF_CHECK_EQUAL(server.last_request_header("Authorization"),
+                  "Basic YWxpY2U6c2VjcmV0");
+  quit(same);
+  auto other = spawn(with_credentials("/away"));
+  expect_state(state::connecting);
+  auto up = next_status();
+  CAF_CHECK_EQUAL(up.url, url_of(elsewhere.port()));
+  CAF_CHECK_EQUAL(elsewhere.last_request_header("Authorization"), "");
+  quit(other);
+  // Nor does an Authorization header of the options.
+  opts.headers = {{"Authorization", "Bearer t0ken"}};
+  auto bearer = spawn(url_of(server.port(), "/away"));
+  expect_state(state::connecting);
+  expect_state(state::connected);
+  CAF_CHECK_EQUAL(elsewhere.last_request_header("Authorization"), "");
+  quit(bearer);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -108,6 +108,46 @@ public:
   }
 };
 
+/// A request provider. Answering, it sets `Authorization: Bearer tN` for
+/// attempt N and another URL from the second attempt on; it may instead
+/// fail, never answer, or answer with a header the handshake sets itself.
+class token_provider : public caf::event_based_actor {
+public:
+  enum class mode { answer, fail, silent, bad_header };
+
+  token_provider(caf::actor_config& cfg, mode how)
+    : caf::event_based_actor(cfg), how_(how) {
+  }
+
+  caf::behavior make_behavior() override {
+    return {
+      [=](wsm::request_atom, uint32_t attempt)
+        -> caf::result<wsm::request_update> {
+        switch (how_) {
+          case mode::fail:
+            return caf::make_error(caf::sec::runtime_error, "token store down");
+          case mode::silent:
+            held_ = make_response_promise();
+            return held_;
+          case mode::bad_header:
+            return wsm::request_update{{{"Host", "sneaky"}}, ""};
+          case mode::answer:
+            break;
+        }
+        wsm::request_update answer;
+        answer.headers = {{"Authorization", "Bearer t" + std::to_string(attempt)}};
+        if (attempt >= 2)
+          answer.url = "ws://backup.example/live";
+        return answer;
+      },
+    };
+  }
+
+private:
+  mode how_;
+  caf::response_promise held_;
+};
+
 /// Answers every input with a number, as a handler that returns a value
 /// does: not the empty answer the machine expects.
 class answering_subscriber : public caf::event_based_actor {
@@ -250,6 +290,38 @@ struct fixture : test_coordinator_fixture<wsm::config> {
 
   uint64_t start() {
     return start(sub);
+  }
+
+  /// Spawns the machine with a request provider answering as `how`, and
+  /// runs its start up to CONNECTING. Returns the provider.
+  caf::actor start_with_provider(token_provider::mode how) {
+    auto provider = sys.spawn<token_provider>(how);
+    sched.run(); // the provider starts
+    opts.request_provider = provider;
+    machine = caf::actor_cast<wsm::detail::machine_impl_actor>(
+      unbox(wsm::spawn_machine_with(sys, test_url, opts, sub,
+                                    caf::actor_cast<wsm::broker_actor>(broker),
+                                    relay)));
+    sched.run_once();
+    expect_status(state::connecting, "", 1, 0);
+    return provider;
+  }
+
+  /// The open request the machine sends the broker: the id and request.
+  std::pair<uint64_t, wsm::connect_request> expect_open_request() {
+    auto [atom, id, request]
+      = extract<wsm::open_atom, uint64_t, wsm::connect_request>(broker);
+    static_cast<void>(atom);
+    expect((wsm::open_atom, uint64_t, wsm::connect_request),
+           from(machine).to(broker));
+    return {id, request};
+  }
+
+  static std::vector<std::string> header_lines(const wsm::connect_request& x) {
+    std::vector<std::string> result;
+    for (auto& h : x.headers)
+      result.push_back(h.name + ": " + h.value);
+    return result;
   }
 
   uint64_t expect_open() {
@@ -1828,6 +1900,69 @@ CAF_TEST(a ping can carry a payload of at most 125 bytes) {
                  [&](caf::error& err) { why = wsm::describe(err); });
   CAF_CHECK_EQUAL(why, "a ping carries at most 125 bytes, not 126");
   CAF_CHECK(!received<wsm::ping_atom, uint64_t, std::string>(broker));
+}
+
+CAF_TEST(the request provider is asked before every attempt and its answer used) {
+  opts.headers = {{"Authorization", "Bearer stale"}, {"X-Keep", "1"}};
+  auto provider = start_with_provider(token_provider::mode::answer);
+  // Attempt 1: its token replaces the stale one, the URL stays.
+  expect((wsm::request_atom, uint32_t),
+         from(machine).to(provider).with(_, 1u));
+  expect((wsm::request_update), from(provider).to(machine));
+  auto [id, request] = expect_open_request();
+  CAF_CHECK_EQUAL(request.url, test_url);
+  CAF_CHECK_EQUAL(header_lines(request),
+                  (std::vector<std::string>{"X-Keep: 1",
+                                            "Authorization: Bearer t1"}));
+  closed(id, "connect: Connection refused");
+  expect_failed("connect: Connection refused", 1, 0, 2s);
+  // Attempt 2: a fresh token and another URL, shown once connected.
+  expect_timer(wsm::detail::retry_atom{});
+  expect_status(state::connecting, "", 2, 0);
+  expect((wsm::request_atom, uint32_t),
+         from(machine).to(provider).with(_, 2u));
+  expect((wsm::request_update), from(provider).to(machine));
+  std::tie(id, request) = expect_open_request();
+  CAF_CHECK_EQUAL(request.host, "backup.example");
+  CAF_CHECK_EQUAL(header_lines(request),
+                  (std::vector<std::string>{"X-Keep: 1",
+                                            "Authorization: Bearer t2"}));
+  connected(id);
+  wsm::status up{state::connected, "", 2, 1};
+  up.url = "ws://backup.example/live";
+  expect_status(up);
+}
+
+CAF_TEST(a request provider that fails fails the attempt and nothing is opened) {
+  auto provider = start_with_provider(token_provider::mode::fail);
+  expect((wsm::request_atom, uint32_t), from(machine).to(provider));
+  expect((caf::error), from(provider).to(machine));
+  expect_failed("request provider: "
+                  + wsm::describe(caf::make_error(caf::sec::runtime_error,
+                                                  "token store down")),
+                1, 0, 2s);
+  CAF_CHECK(!received<wsm::open_atom, uint64_t, wsm::connect_request>(broker));
+}
+
+CAF_TEST(a request provider that does not answer in time fails the attempt) {
+  auto provider = start_with_provider(token_provider::mode::silent);
+  expect((wsm::request_atom, uint32_t), from(machine).to(provider));
+  CAF_REQUIRE(sched.trigger_timeout());
+  expect((caf::error), from(_).to(machine));
+  expect_failed("request provider: no answer within 10000ms", 1, 0, 2s);
+  CAF_CHECK(!received<wsm::open_atom, uint64_t, wsm::connect_request>(broker));
+  // The provider holds the request: it would keep the machine alive.
+  caf::anon_send_exit(provider, caf::exit_reason::kill);
+}
+
+CAF_TEST(a bad header from the request provider fails the attempt by name) {
+  auto provider = start_with_provider(token_provider::mode::bad_header);
+  expect((wsm::request_atom, uint32_t), from(machine).to(provider));
+  expect((wsm::request_update), from(provider).to(machine));
+  auto failed = std::get<0>(extract<wsm::status>(sub));
+  CAF_CHECK_EQUAL(failed.error.rfind("request provider: ", 0), 0u);
+  CAF_CHECK_NOT_EQUAL(failed.error.find("'Host'"), std::string::npos);
+  CAF_CHECK(!received<wsm::open_atom, uint64_t, wsm::connect_request>(broker));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

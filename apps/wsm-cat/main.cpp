@@ -144,6 +144,10 @@ caf::behavior cat(cat_actor* self, std::atomic<int>* exit_code,
       }
     },
     [=](const wsm::status& x) {
+      // The hops of the attempt this status ends, credentials hidden.
+      if (x.state != wsm::state::waiting) // told in DISCONNECTED already
+        for (auto& hop : x.redirects)
+          std::cerr << "wsm-cat: redirected to " << hop << '\n';
       std::cerr << "STATE " << wsm::to_string(x.state)
                 << (x.error.empty() ? "" : ": " + x.error) << std::endl;
       self->state.connected = x.state == wsm::state::connected;
@@ -178,7 +182,8 @@ struct library_options {
 /// address): never read as numbers or durations.
 bool is_text_key(const std::string& key) {
   return key == "ca-file" || key == "ca-path" || key == "cert" || key == "key"
-         || key == "heartbeat" || key == "local-address";
+         || key == "heartbeat" || key == "local-address"
+         || key == "header-file";
 }
 
 /// Makes repeatable `flag` collect `values`.

@@ -201,8 +201,16 @@ private:
           std::string{field.value()};
       }
     }
+    for (auto& rule : opts_.redirects)
+      if (request_.target() == rule.target)
+        return redirect(rule);
     if (opts_.refuse_status != 0)
       return refuse();
+    if (!opts_.force_extension.empty())
+      ws_.set_option(websocket::stream_base::decorator(
+        [forced = opts_.force_extension](websocket::response_type& res) {
+          res.set(http::field::sec_websocket_extensions, forced);
+        }));
     if (opts_.deflate) {
       websocket::permessage_deflate pmd;
       pmd.server_enable = true;
@@ -272,9 +280,29 @@ private:
   void refuse() {
     ++stats_.refused;
     log("REFUSE " + std::to_string(opts_.refuse_status));
+    answer_without_upgrade(opts_.refuse_status, "refused by wsm-echo-server\n",
+                           {});
+  }
+
+  void redirect(const server_options::redirect_rule& rule) {
+    auto location = rule.location;
+    auto port = std::to_string(
+      beast::get_lowest_layer(ws_).socket().local_endpoint().port());
+    for (auto at = location.find("{port}"); at != std::string::npos;
+         at = location.find("{port}"))
+      location.replace(at, 6, port);
+    log("REDIRECT " + std::to_string(rule.status) + " " + location);
+    answer_without_upgrade(rule.status, "moved\n", location);
+  }
+
+  /// Answers the upgrade request with `status`, and closes.
+  void answer_without_upgrade(unsigned status, std::string body,
+                              const std::string& location) {
     auto response = std::make_shared<http::response<http::string_body>>(
-      static_cast<http::status>(opts_.refuse_status), request_.version());
-    response->body() = "refused by wsm-echo-server\n";
+      static_cast<http::status>(status), request_.version());
+    response->body() = std::move(body);
+    if (!location.empty())
+      response->set(http::field::location, location);
     response->keep_alive(false);
     response->prepare_payload();
     // Straight to the transport: the socket is closed once it is written.

@@ -30,6 +30,18 @@ struct server_options {
   std::string force_subprotocol;
   /// Accepts permessage-deflate when a client offers it.
   bool deflate = false;
+  /// Answers every upgrade with this `Sec-WebSocket-Extensions` value,
+  /// offered or not, like a server that insists on an extension.
+  std::string force_extension;
+  /// Upgrade requests for `target` (path and query) are answered with
+  /// `status` and `Location: location`, where `{port}` stands for the
+  /// server's own port.
+  struct redirect_rule {
+    std::string target;
+    unsigned status = 302;
+    std::string location;
+  };
+  std::vector<redirect_rule> redirects;
   /// Drops every connection (TCP reset, no close frame) this often; 0 never.
   std::chrono::milliseconds drop_every{0};
   /// Refuses every handshake with this HTTP status; 0 accepts.

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
 
@@ -69,6 +70,16 @@ int main(int argc, char** argv) {
     ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("--force-subprotocol", opts.force_subprotocol,
                  "answer every upgrade with this subprotocol, offered or not");
+  app.add_option("--force-extension", opts.force_extension,
+                 "answer every upgrade with this Sec-WebSocket-Extensions "
+                 "value, offered or not");
+  std::vector<std::string> redirects;
+  app.add_option("--redirect", redirects,
+                 "'TARGET STATUS LOCATION': answer upgrades for TARGET with a "
+                 "redirect ({port} is the server's port; repeatable)")
+    ->type_size(1)
+    ->expected(1)
+    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_flag("--deflate", opts.deflate,
                "accept permessage-deflate when a client offers it");
   app.add_option("--drop-every", drop_every,
@@ -95,6 +106,17 @@ int main(int argc, char** argv) {
   if (auto status = wsm_apps::parse_command_line(app, argc, argv, "echo-server");
       status >= 0)
     return status;
+  for (auto& text : redirects) {
+    std::istringstream in{text};
+    wsm_echo::server_options::redirect_rule rule;
+    if (!(in >> rule.target >> rule.status >> rule.location)
+        || rule.status < 300 || rule.status > 399) {
+      std::cerr << "echo-server: --redirect " << text
+                << ": write it as 'TARGET STATUS LOCATION' with a 3xx status\n";
+      return wsm_apps::exit_usage;
+    }
+    opts.redirects.push_back(std::move(rule));
+  }
   for (auto problem : {to_milliseconds("--drop-every", drop_every,
                                        opts.drop_every),
                        to_milliseconds("--echo-delay", echo_delay,

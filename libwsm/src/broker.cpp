@@ -658,7 +658,13 @@ private:
         text += ' ';
         text += std::string{handshake_->response.reason()};
       }
-      return drop({close_cause::handshake_rejected, std::move(text), status});
+      disconnect_info info{close_cause::handshake_rejected, std::move(text),
+                           status};
+      // Where a redirect leads: the machine decides whether to follow.
+      if (status >= 300 && status < 400)
+        info.location = std::string{
+          handshake_->response[beast::http::field::location]};
+      return drop(std::move(info));
     }
     if (ec)
       return fail("handshake", ec);

@@ -72,6 +72,7 @@
 #include "wsm/governor.hpp"
 #include "url.hpp"
 #include "wsm/error.hpp"
+#include "wsm/settings.hpp"
 
 namespace wsm {
 
@@ -232,6 +233,12 @@ struct machine_state {
   uint64_t generation = 0;
   /// The connection of the current attempt; none between attempts.
   current_connection connection;
+  /// The request of the current attempt when it is not the one the
+  /// machine was spawned with (a redirect, the request provider); null
+  /// otherwise.
+  std::shared_ptr<const connect_request> attempt_request;
+  /// Redirects followed in the current attempt.
+  uint32_t redirects_followed = 0;
   /// When the peer was last heard from (any frame or pong).
   caf::actor_clock::time_point last_heard;
   /// When the link came up, the last data message arrived, and the last
@@ -292,6 +299,11 @@ struct machine_state {
 
   const options& opts() const noexcept {
     return setup->opts;
+  }
+
+  /// What the current attempt connects to.
+  const connect_request& current_request() const noexcept {
+    return attempt_request ? *attempt_request : setup->request;
   }
 
   ~machine_state() {
@@ -789,12 +801,20 @@ void count_disconnect(machine_self self, close_cause cause) {
   ++counters[static_cast<size_t>(cause)];
 }
 
-/// A refused handshake is worth retrying if the server may change its mind.
+/// Whether a refused handshake redirects.
+bool is_redirect(uint16_t status) {
+  return status == 301 || status == 302 || status == 303 || status == 307
+         || status == 308;
+}
+
+/// A refused handshake is worth retrying if the server may change its mind;
+/// so is a redirect that could not be followed, when redirects are.
 bool is_retryable(const options& opts, const disconnect_info& info) {
   if (info.cause != close_cause::handshake_rejected)
     return true;
   auto code = info.http_status;
   return code >= 500 || code == 429
+         || (opts.max_redirects > 0 && is_redirect(code))
          || std::find(opts.retryable_statuses.begin(),
                       opts.retryable_statuses.end(), code)
               != opts.retryable_statuses.end();
@@ -878,16 +898,22 @@ void finish(machine_self self, const std::string& undelivered_reason = "quit",
 /// Asks the broker to open the connection of the current attempt.
 void open_connection(machine_self self) {
   auto& st = self->state;
-  self->send(st.broker, open_atom::value, st.connection.id, st.request());
+  self->send(st.broker, open_atom::value, st.connection.id,
+             st.current_request());
 }
 
-/// A new attempt: CONNECTING with the next attempt number, then the broker
-/// opens it, once the governor (if any) gives this host a slot.
-void enter_connecting(machine_self self) {
+void enter_waiting(machine_self self, const disconnect_info& info);
+
+/// The attempt fails before anything went on the wire (its request could
+/// not be made): the backoff follows, as after any failed attempt.
+void fail_attempt(machine_self self, std::string reason) {
+  enter_waiting(self, disconnect_info{close_cause::closed_by_machine,
+                                      std::move(reason)});
+}
+
+/// Books this host a slot with the governor (if any), then opens.
+void book_slot(machine_self self) {
   auto& st = self->state;
-  ++st.last.attempt;
-  adopt_connection(self);
-  transition(self, phase::connecting);
   if (!st.governor)
     return open_connection(self);
   // The governor books a slot for this host; the attempt waits for it in
@@ -895,7 +921,7 @@ void enter_connecting(machine_self self) {
   auto generation = st.generation;
   self
     ->request(st.governor, caf::infinite, slot_atom::value,
-              st.request().host + ":" + st.request().port)
+              st.current_request().host + ":" + st.current_request().port)
     .then(
       [=](caf::timespan wait) {
         if (self->state.generation != generation)
@@ -910,6 +936,107 @@ void enter_connecting(machine_self self) {
         if (self->state.generation == generation)
           open_connection(self);
       });
+}
+
+/// Sets `headers` on `request`: each replaces those of its name.
+void set_headers(connect_request& request, const std::vector<header>& headers) {
+  for (auto& h : headers) {
+    auto& have = request.headers;
+    have.erase(std::remove_if(have.begin(), have.end(),
+                              [&](const header& x) {
+                                return detail::same_header_name(
+                                  x.name, h.name.c_str());
+                              }),
+               have.end());
+    have.push_back(h);
+  }
+}
+
+/// The attempt's request from the provider's answer and the header file's
+/// headers, or what is wrong with them.
+caf::expected<connect_request>
+make_attempt_request(machine_self self, const request_update& answer,
+                     const std::vector<header>& from_file) {
+  auto& st = self->state;
+  connect_request result = st.request();
+  if (!answer.url.empty()) {
+    auto made = detail::make_connect_request(answer.url, st.opts(),
+                                             detail::tls_files::leave_to_node);
+    if (!made)
+      return std::move(made.error());
+    result = std::move(*made);
+  }
+  for (auto& h : answer.headers)
+    if (auto err = detail::check_header(h))
+      return err;
+  set_headers(result, from_file);
+  set_headers(result, answer.headers);
+  return result;
+}
+
+/// Makes the attempt's request: the header file read again, the request
+/// provider asked (bounded by request_timeout); then the slot and the open.
+/// Anything wrong fails the attempt, retried with backoff.
+void prepare_request(machine_self self) {
+  auto& st = self->state;
+  std::vector<header> from_file;
+  if (!st.opts().header_file.empty()) {
+    auto read = read_header_file(st.opts().header_file);
+    if (!read)
+      return fail_attempt(self, describe(read.error()));
+    from_file = std::move(*read);
+  }
+  auto use = [=](const request_update& answer,
+                 const std::vector<header>& file_headers) {
+    auto made = make_attempt_request(self, answer, file_headers);
+    if (!made)
+      return fail_attempt(self, "request provider: " + describe(made.error()));
+    self->state.attempt_request = std::make_shared<const connect_request>(
+      std::move(*made));
+    book_slot(self);
+  };
+  if (!st.opts().request_provider) {
+    if (!from_file.empty())
+      use(request_update{}, from_file);
+    else
+      book_slot(self);
+    return;
+  }
+  auto generation = st.generation;
+  self
+    ->request(st.opts().request_provider, st.opts().request_timeout,
+              request_atom::value, st.last.attempt)
+    .then(
+      [=](request_update& answer) {
+        if (self->state.generation == generation)
+          use(answer, from_file);
+      },
+      [=](caf::error& err) {
+        if (self->state.generation != generation)
+          return;
+        fail_attempt(self,
+                     "request provider: "
+                       + (err == caf::sec::request_timeout
+                            ? "no answer within "
+                                + detail::in_milliseconds(
+                                  self->state.opts().request_timeout)
+                            : describe(err)));
+      });
+}
+
+/// A new attempt: CONNECTING with the next attempt number, then the broker
+/// opens it, once its request is made and the governor (if any) gives this
+/// host a slot.
+void enter_connecting(machine_self self) {
+  auto& st = self->state;
+  ++st.last.attempt;
+  adopt_connection(self);
+  // Each attempt starts from the URL the machine was given.
+  st.attempt_request = nullptr;
+  st.redirects_followed = 0;
+  st.last.redirects.clear();
+  transition(self, phase::connecting);
+  prepare_request(self);
 }
 
 void enter_disconnected(machine_self self, const disconnect_info& info);
@@ -970,9 +1097,11 @@ void enter_connected(machine_self self, link_info& link) {
   st.last_message = now;
   st.last_sent = now;
   st.awaiting_pong = false;
-  st.last.url = st.request().url;
+  st.last.url = st.current_request().url;
   // CONNECTED either way; the gate, if there is one, holds the queue.
   transition(self, st.opts().gate ? phase::gated : phase::connected);
+  // The redirects belonged to the attempt that has ended.
+  st.last.redirects.clear();
   arm_keepalive(self, st.opts().ping_interval);
   if (!st.opts().heartbeat.empty())
     arm_heartbeat(self, st.opts().heartbeat_interval);
@@ -984,7 +1113,6 @@ void enter_connected(machine_self self, link_info& link) {
   pump(self);
 }
 
-void enter_waiting(machine_self self, const disconnect_info& info);
 
 /// Moves to DISCONNECTED after a link that was up is gone, and reconnects
 /// at once plus a little jitter; a link that was up less than min_uptime
@@ -1032,7 +1160,65 @@ void enter_waiting(machine_self self, const disconnect_info& info) {
   auto pause = backoff_delay(st.opts().backoff(), st.last.attempt,
                              st.unit_random());
   transition(self, phase::waiting, news{info.reason, &info, pause});
+  st.last.redirects.clear();
   arm_timer(self, retry_atom{}, pause);
+}
+
+/// Whether a name and a port are those of the request: the same origin, to
+/// which credentials may go.
+bool same_origin(const connect_request& x, const connect_request& y) {
+  return x.host == y.host && x.port == y.port;
+}
+
+/// The server redirects the attempt: the next request goes where it says,
+/// within the same attempt (no new CONNECTING), unless the cap is reached
+/// or the redirect is not acceptable, which fails the attempt.
+void follow_redirect(machine_self self, const disconnect_info& info) {
+  auto& st = self->state;
+  auto fail_with = [&](std::string why) {
+    auto failed = info;
+    failed.reason = std::move(why);
+    enter_waiting(self, failed);
+  };
+  if (info.location.empty())
+    return fail_with(info.reason + " without a Location");
+  if (st.redirects_followed >= st.opts().max_redirects)
+    return fail_with("too many redirects ("
+                     + std::to_string(st.opts().max_redirects) + ")");
+  auto& from = st.current_request();
+  auto target = detail::resolve_redirect(from.url, info.location);
+  if (!target)
+    return fail_with(describe(target.error()));
+  auto next = detail::make_connect_request(*target, st.opts(),
+                                           detail::tls_files::leave_to_node);
+  if (!next)
+    return fail_with("redirect: " + describe(next.error()));
+  if (from.secure && !next->secure)
+    return fail_with("redirect from wss:// to " + next->url
+                     + " refused: it would drop TLS");
+  auto is_authorization = [](const header& h) {
+    return detail::same_header_name(h.name, "Authorization");
+  };
+  auto& headers = next->headers;
+  if (same_origin(from, *next)) {
+    // The URL's credentials, if any, still go to the same origin.
+    if (std::none_of(headers.begin(), headers.end(), is_authorization))
+      for (auto& h : from.headers)
+        if (is_authorization(h))
+          headers.push_back(h);
+  } else {
+    headers.erase(std::remove_if(headers.begin(), headers.end(),
+                                 is_authorization),
+                  headers.end());
+  }
+  ++st.redirects_followed;
+  st.last.redirects.push_back(next->url);
+  st.attempt_request = std::make_shared<const connect_request>(
+    std::move(*next));
+  // A connection of its own, so that late events of the last one are
+  // told apart; no slot to book again within the attempt.
+  adopt_connection(self);
+  open_connection(self);
 }
 
 /// quit while the link is up: the broker writes what is in flight, then
@@ -1215,7 +1401,13 @@ machine_behavior connecting(machine_self self) {
           enter_connected(self, link);
       },
       [=](closed_atom, uint64_t connection, const disconnect_info& info) {
-        if (is_current(self, connection))
+        if (!is_current(self, connection))
+          return;
+        if (info.cause == close_cause::handshake_rejected
+            && is_redirect(info.http_status)
+            && self->state.opts().max_redirects > 0)
+          follow_redirect(self, info);
+        else
           enter_waiting(self, info);
       },
       [=](slot_timer_atom, uint64_t stamp) {

@@ -33,7 +33,7 @@ setup_cache cache;
 
 std::shared_ptr<const machine_setup>
 share_setup(caf::actor_system& sys, connect_request request, options opts) {
-  if (opts.gate)
+  if (opts.gate || opts.request_provider)
     return std::make_shared<const machine_setup>(
       machine_setup{std::move(request), std::move(opts)});
   // Every field, header values included, so that only equal setups meet.

@@ -18,8 +18,8 @@ struct machine_setup {
 };
 
 /// The setup for `request` and `opts`: one already held by a machine
-/// spawned alike, or a new one. Options with a gate are never shared (the
-/// gate is an actor of the caller's, not a value).
+/// spawned alike, or a new one. Options with a gate or a request provider
+/// are never shared (they are actors of the caller's, not values).
 std::shared_ptr<const machine_setup>
 share_setup(caf::actor_system& sys, connect_request request, options opts);
 

@@ -70,6 +70,33 @@ caf::expected<header> parse_header(const std::string& text) {
   return result;
 }
 
+caf::expected<std::vector<header>> read_header_file(const std::string& path) {
+  std::ifstream file{path};
+  if (!file)
+    return make_error(errc::invalid_header,
+                      "header file " + quoted(path) + ": cannot read it");
+  std::vector<header> result;
+  std::string line;
+  for (size_t number = 1; std::getline(file, line); ++number) {
+    if (!line.empty() && line.back() == '\r')
+      line.pop_back();
+    auto start = line.find_first_not_of(" \t");
+    if (start == std::string::npos || line[start] == '#')
+      continue;
+    auto parsed = parse_header(line);
+    if (!parsed)
+      return make_error(errc::invalid_header,
+                        "header file " + quoted(path) + ", line "
+                          + std::to_string(number) + ": "
+                          + describe(parsed.error()));
+    result.push_back(std::move(*parsed));
+  }
+  if (file.bad())
+    return make_error(errc::invalid_header,
+                      "header file " + quoted(path) + ": cannot read it");
+  return result;
+}
+
 caf::expected<caf::settings> read_ini_file(const std::string& path) {
   std::ifstream file{path};
   if (!file)
@@ -522,6 +549,24 @@ const std::map<std::string, setting_declaration>& setters() {
       [](const settings& s) { return shown(s.machine.connect_attempt_delay); },
      [](const caf::config_value& x, settings& s) {
        return set_duration(x, s.machine.connect_attempt_delay);
+     }}},
+    {"max-redirects",
+     {setting_form::value, "redirects followed within one attempt, 0: refuse them",
+      [](const settings& s) { return shown(s.machine.max_redirects); },
+     [](const caf::config_value& x, settings& s) {
+       return set_count(x, s.machine.max_redirects, 0);
+     }}},
+    {"header-file",
+     {setting_form::value, "a file of Name: value lines, read again before every attempt (tokens rotated on disk)",
+      [](const settings& s) { return shown(s.machine.header_file); },
+     [](const caf::config_value& x, settings& s) {
+       return set_text(x, s.machine.header_file);
+     }}},
+    {"request-timeout",
+     {setting_form::value, "how long the request provider may take before every attempt",
+      [](const settings& s) { return shown(s.machine.request_timeout); },
+     [](const caf::config_value& x, settings& s) {
+       return set_duration(x, s.machine.request_timeout);
      }}},
     {"io-threads",
      {setting_form::value, "threads that run the connections",

@@ -9,6 +9,7 @@
 #include <cctype>
 
 #include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
 #include <boost/url/url_view.hpp>
 
 #include "request_checks.hpp"
@@ -55,6 +56,37 @@ std::string base64(const std::string& x) {
     result += '=';
   }
   return result;
+}
+
+caf::expected<std::string> resolve_redirect(const std::string& base,
+                                            const std::string& location) {
+  auto bad = [&location](const std::string& why) {
+    return make_error(errc::invalid_url,
+                      "redirect to " + quoted(redact_url(location)) + ": "
+                        + why);
+  };
+  auto from = boost::urls::parse_uri(base);
+  auto reference = boost::urls::parse_uri_reference(location);
+  if (!from || !reference)
+    return bad("not a URL");
+  boost::urls::url result;
+  if (!boost::urls::resolve(*from, *reference, result))
+    return bad("cannot be resolved against " + quoted(base));
+  switch (result.scheme_id()) {
+    case boost::urls::scheme::http:
+      result.set_scheme_id(boost::urls::scheme::ws);
+      break;
+    case boost::urls::scheme::https:
+      result.set_scheme_id(boost::urls::scheme::wss);
+      break;
+    case boost::urls::scheme::ws:
+    case boost::urls::scheme::wss:
+      break;
+    default:
+      return bad("the scheme must be ws, wss, http or https");
+  }
+  result.remove_fragment();
+  return std::string{result.buffer()};
 }
 
 caf::expected<connect_request> make_connect_request(const std::string& url,

@@ -17,6 +17,12 @@ caf::expected<connect_request>
 make_connect_request(const std::string& url, const options& opts,
                      tls_files tls = tls_files::load);
 
+/// The URL a redirect's `location` (absolute, or relative to `base`) leads
+/// to, with `http(s)://` mapped to `ws(s)://` and any fragment dropped; an
+/// error names what is wrong with it.
+caf::expected<std::string> resolve_redirect(const std::string& base,
+                                            const std::string& location);
+
 /// Returns `url` with its userinfo, if any, replaced by `***`; works on
 /// text that is not a valid URL too.
 std::string redact_url(const std::string& url);

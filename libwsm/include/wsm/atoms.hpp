@@ -20,5 +20,8 @@ using stats_atom = caf::atom_constant<caf::atom("wsm_stats")>;
 /// To a session gate: `(gate_atom, epoch)`, answered with nothing when the
 /// session is ready, or with an error.
 using gate_atom = caf::atom_constant<caf::atom("wsm_gate")>;
+/// To a request provider: `(request_atom, attempt)` before every attempt,
+/// answered with a `request_update` (headers to set, another URL).
+using request_atom = caf::atom_constant<caf::atom("wsm_reqst")>;
 
 } // namespace wsm

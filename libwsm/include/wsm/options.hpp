@@ -29,6 +29,15 @@ struct header {
   std::string value;
 };
 
+/// A request provider's answer before an attempt (see
+/// `options::request_provider`).
+struct request_update {
+  /// Headers to set: each replaces any of the same name, or is added.
+  std::vector<header> headers;
+  /// Another URL to connect to in this attempt; empty keeps the machine's.
+  std::string url;
+};
+
 /// What a full outbound queue does with one output too many. Whatever goes
 /// is handed back to its sender as `undelivered`: nothing is lost silently.
 enum class overflow_policy : uint8_t {
@@ -164,6 +173,20 @@ struct options {
   caf::actor gate;
   /// How long the gate may take to answer before the link is dropped.
   caf::timespan gate_timeout = std::chrono::seconds(10);
+  /// Asked before every attempt, the first included, with
+  /// `(request_atom, attempt)`; answers with a `request_update`: fresh
+  /// credentials for each attempt (tokens that expire). A bad answer (a
+  /// header or URL that would be refused at spawn), an error, or no answer
+  /// within `request_timeout` fails the attempt with a reason that says
+  /// which, and the backoff follows.
+  caf::actor request_provider;
+  /// How long the request provider may take to answer.
+  caf::timespan request_timeout = std::chrono::seconds(10);
+  /// A file of `Name: value` lines, read again before every attempt, whose
+  /// headers are set on its request (tokens rotated on disk). A missing or
+  /// unreadable file, or a bad line, fails the attempt with a reason that
+  /// names the file (and the line), and the backoff follows.
+  std::string header_file;
   /// A link that drops before it has been up this long does not count as a
   /// success (flap protection): the next attempt waits as after a failed
   /// one and the attempt count goes on. A link up longer reconnects at once
@@ -181,6 +204,13 @@ struct options {
   /// link as a dead peer: a feed that answers pings but stopped sending is
   /// dead for its user. 0: no limit. Not counted while reading is paused.
   caf::timespan liveness_timeout{};
+  /// Redirects (301, 302, 303, 307, 308 with a `Location`) followed within
+  /// one attempt; reaching the cap fails the attempt (`too many redirects`),
+  /// retried with backoff. `wss://` is never redirected to `ws://`, and
+  /// credentials (the URL's, an `Authorization` header) are not sent to
+  /// another host or port. 0 refuses redirects: a 3xx then ends the machine
+  /// as any other refusal that is not retried.
+  uint32_t max_redirects = 5;
   /// The IP address to connect from (multi-homed hosts; more connections
   /// to one server than one source address has ports). Empty: the system
   /// chooses. Only the server's addresses of its family are tried.
@@ -210,6 +240,11 @@ typename Inspector::result_type inspect(Inspector& f, header& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, request_update& x) {
+  return f(caf::meta::type_name("wsm::request_update"), x.headers, x.url);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, tls_options& x) {
   return f(caf::meta::type_name("wsm::tls_options"), x.ca_file, x.ca_path,
            x.cert_file, x.key_file, x.insecure_skip_verify);
@@ -232,7 +267,8 @@ typename Inspector::result_type inspect(Inspector& f, options& x) {
            x.send_rate, x.send_burst, x.tcp_nodelay, x.text, x.gate,
            x.gate_timeout, x.min_uptime, x.heartbeat, x.heartbeat_interval,
            x.liveness_timeout, x.local_address, x.connect_timeout,
-           x.connect_attempt_delay);
+           x.connect_attempt_delay, x.max_redirects, x.request_provider,
+           x.request_timeout, x.header_file);
 }
 
 } // namespace wsm

@@ -20,6 +20,11 @@ caf::expected<caf::timespan> parse_duration(const std::string& text);
 /// Parses a header written like `Name: Value` and checks it as spawn does.
 caf::expected<header> parse_header(const std::string& text);
 
+/// Reads headers from `path`, one `Name: value` per line; empty lines and
+/// lines starting with `#` are skipped. The error names the file, and the
+/// line of a bad header by its number.
+caf::expected<std::vector<header>> read_header_file(const std::string& path);
+
 /// Parses `reject`, `drop-oldest` or `drop-newest`.
 caf::expected<overflow_policy> parse_overflow_policy(const std::string& text);
 
