@@ -286,6 +286,78 @@ bad_server=$(timeout 5 "$bin_dir/wsm-echo-server" --refuse=5000 2>&1); status=$?
 check "server: bad option status" 2 "$status"
 check "server: bad option message" "wsm-echo-server: --refuse: Value 5000 not in range 100 to 599" "$bad_server"
 
+# -- through real proxies: tinyproxy (HTTP CONNECT) and microsocks (SOCKS5) ------
+# free_port: a port nothing listens on now.
+free_port() {
+  local port
+  for _ in $(seq 50); do
+    port=$(( 20000 + RANDOM % 40000 ))
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return 0; }
+  done
+  return 1
+}
+# proxy NAME PORT COMMAND...: starts a real proxy on PORT, waits until it listens.
+proxy() {
+  local name=$1 port=$2; shift 2
+  "$@" >"$work/$name.log" 2>&1 &
+  servers+=($!)
+  for _ in $(seq 50); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "proxy $name did not start"; cat "$work/$name.log"; exit 1
+}
+http_port=$(free_port); auth_port=$(free_port)
+printf 'Port %s\nListen 127.0.0.1\nTimeout 30\nAllow 127.0.0.1\nLogLevel Connect\n' "$http_port" >"$work/tinyproxy.conf"
+printf 'Port %s\nListen 127.0.0.1\nTimeout 30\nAllow 127.0.0.1\nLogLevel Connect\nBasicAuth alice s3cret\n' "$auth_port" >"$work/tinyproxy-auth.conf"
+proxy tinyproxy "$http_port" tinyproxy -d -c "$work/tinyproxy.conf"
+proxy tinyproxy-auth "$auth_port" tinyproxy -d -c "$work/tinyproxy-auth.conf"
+socks_port=$(free_port); socks_auth_port=$(free_port)
+proxy microsocks "$socks_port" microsocks -i 127.0.0.1 -p "$socks_port"
+proxy microsocks-auth "$socks_auth_port" microsocks -i 127.0.0.1 -p "$socks_auth_port" -u bob -P pw
+server behind
+for route in "http://127.0.0.1:$http_port" "http://alice:s3cret@127.0.0.1:$auth_port" \
+             "socks5://127.0.0.1:$socks_port" "socks5h://127.0.0.1:$socks_port" \
+             "socks5://bob:pw@127.0.0.1:$socks_auth_port"; do
+  shown=${route/\/\/*@/\/\/***@}
+  cat_run proxied 'through\n' --proxy="$route" "${URL/127.0.0.1/localhost}"
+  check "proxy $shown ws://: echoed" "through" "$OUT"
+  check "proxy $shown ws://: states" "$states" "$ERR"
+  cat_run proxied-tls 'secure through\n' --proxy="$route" --ca-file="$pki/ca.pem" "${wss_url/127.0.0.1/localhost}"
+  check "proxy $shown wss://: TLS to the server through the tunnel" "secure through" "$OUT"
+done
+contains "tinyproxy: the tunnels went through it" "CONNECT" "$(cat "$work/tinyproxy.log")"
+contains "microsocks: the tunnels went through it" "client" "$(cat "$work/microsocks.log")"
+cat_run proxy-407 'x\n' --proxy="http://127.0.0.1:$auth_port" "$URL"
+check "proxy 407: ends the machine" 1 "$STATUS"
+contains "proxy 407: names the proxy" "STATE DISCONNECTED: proxy 127.0.0.1:$auth_port: 407 Proxy Authentication Required" "$ERR"
+cat_run proxy-wrong 'x\n' --proxy="http://alice:wrong@127.0.0.1:$auth_port" "$URL"
+check "proxy wrong password: ends the machine" 1 "$STATUS"
+contains "proxy wrong password: never printed" "STATE DISCONNECTED: proxy 127.0.0.1:$auth_port: 401 Unauthorized" "$ERR"
+[[ "$ERR" != *wrong* ]] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL proxy: a password was printed"; }
+cat_run socks-auth 'x\n' --proxy="socks5://bob:nope@127.0.0.1:$socks_auth_port" "$URL"
+check "socks5 wrong password: ends the machine" 1 "$STATUS"
+contains "socks5 wrong password: says so" "STATE DISCONNECTED: proxy 127.0.0.1:$socks_auth_port: SOCKS5: authentication failed" "$ERR"
+dead_port=$(free_port)
+cat_run proxy-unreachable 'x\n' --proxy="http://127.0.0.1:$dead_port" --max-retries=1 --retry-delay=50ms "$URL"
+check "proxy unreachable: retried, then gives up" "$(printf '%s\n' 'STATE CONNECTING' \
+  "STATE DISCONNECTED: proxy 127.0.0.1:$dead_port: connect: Connection refused" \
+  "STATE WAITING: proxy 127.0.0.1:$dead_port: connect: Connection refused" 'STATE CONNECTING')" "$(grep '^STATE' "$work/proxy-unreachable.err" | head -4)"
+# The environment, in the child's environment only: http_proxy is used,
+# no_proxy exempts, --proxy=none ignores it.
+before=$(grep -c CONNECT "$work/tinyproxy.log")
+printf 'env\n' | http_proxy="http://127.0.0.1:$http_port" timeout 10 "$bin_dir/wsm-cat" "$URL" >"$work/env.out" 2>/dev/null
+check "http_proxy: echoed" "env" "$(cat "$work/env.out")"
+after_env=$(grep -c CONNECT "$work/tinyproxy.log")
+[ "$after_env" -gt "$before" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL http_proxy: not used"; }
+printf 'exempt\n' | http_proxy="http://127.0.0.1:$http_port" no_proxy="example.org, 127.0.0.1" timeout 10 "$bin_dir/wsm-cat" "$URL" >"$work/exempt.out" 2>/dev/null
+printf 'none\n' | ALL_PROXY="http://127.0.0.1:$dead_port" timeout 10 "$bin_dir/wsm-cat" --proxy=none "$URL" >>"$work/exempt.out" 2>/dev/null
+check "no_proxy and --proxy=none: straight to the server" $'exempt\nnone' "$(cat "$work/exempt.out")"
+check "no_proxy and --proxy=none: not through the proxy" "$after_env" "$(grep -c CONNECT "$work/tinyproxy.log")"
+cat_run proxy-bad '' --proxy="ftp://127.0.0.1:21" "$URL"
+check "proxy: a bad value is a usage error" 2 "$STATUS"
+check "proxy: says what is wrong" "wsm-cat: --proxy: proxy 'ftp://127.0.0.1:21': the scheme must be http, https, socks5 or socks5h, not 'ftp'" "$ERR"
+
 # -- wsm-cat on real networks: redirects, header files, flapping servers --------
 server moved --redirect '/old 301 /echo' --redirect '/loop 307 /loop'
 base=${URL%/}

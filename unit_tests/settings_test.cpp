@@ -157,6 +157,7 @@ CAF_TEST(the shipped config lists every key with its default) {
   from_file.machine.connect_attempt_delay = std::chrono::seconds(99);
   from_file.machine.max_redirects = 99;
   from_file.machine.header_file = "x";
+  from_file.machine.proxy = "none";
   from_file.machine.request_timeout = std::chrono::seconds(99);
   CAF_REQUIRE_EQUAL(load(text.str(), from_file), "");
   wsm::options defaults;
@@ -191,6 +192,7 @@ CAF_TEST(the shipped config lists every key with its default) {
   CAF_CHECK(opts.connect_attempt_delay == defaults.connect_attempt_delay);
   CAF_CHECK_EQUAL(opts.max_redirects, defaults.max_redirects);
   CAF_CHECK_EQUAL(opts.header_file, defaults.header_file);
+  CAF_CHECK_EQUAL(opts.proxy, defaults.proxy);
   CAF_CHECK(opts.request_timeout == defaults.request_timeout);
   CAF_CHECK(opts.subprotocols.empty());
   CAF_CHECK_EQUAL(opts.deflate.enabled, defaults.deflate.enabled);

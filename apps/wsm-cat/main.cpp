@@ -183,7 +183,7 @@ struct library_options {
 bool is_text_key(const std::string& key) {
   return key == "ca-file" || key == "ca-path" || key == "cert" || key == "key"
          || key == "heartbeat" || key == "local-address"
-         || key == "header-file";
+         || key == "header-file" || key == "proxy";
 }
 
 /// Makes repeatable `flag` collect `values`.

@@ -14,6 +14,7 @@
 #include "wording.hpp"
 #include "broker.hpp"
 #include "extension_answer.hpp"
+#include "proxy_protocol.hpp"
 
 #include <algorithm>
 #include <array>
@@ -28,6 +29,8 @@
 #include <vector>
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -90,6 +93,8 @@ using tls_stream =
 enum class session_phase : uint8_t {
   resolving,
   connecting,
+  /// Asking the proxy for a tunnel to the server.
+  tunneling,
   tls_handshake,
   upgrading,
   open,
@@ -307,7 +312,9 @@ private:
     if (ec.category() == net::error::get_ssl_category())
       return drop({close_cause::tls,
                    std::string{what} + ": TLS: " + ec.message()});
-    drop({close_cause::network, std::string{what} + ": " + ec.message()});
+    auto text = std::string{what} + ": " + ec.message();
+    drop({close_cause::network,
+          handshake_ ? through_proxy(std::move(text)) : std::move(text)});
   }
 
   /// Drops the link with a timeout after `limit`, unless cancelled or
@@ -379,19 +386,30 @@ private:
 
   // -- connecting -------------------------------------------------------------
 
+  /// Where the TCP connection goes: the proxy if there is one.
+  const std::string& dial_host() const {
+    auto& r = handshake_->request;
+    return r.proxy.kind == proxy_kind::none ? r.host : r.proxy.host;
+  }
+
+  const std::string& dial_port() const {
+    auto& r = handshake_->request;
+    return r.proxy.kind == proxy_kind::none ? r.port : r.proxy.port;
+  }
+
   void do_resolve() {
     phase_ = session_phase::resolving;
     // An address needs no lookup, and no hop through Asio's resolver thread.
     beast::error_code not_an_address;
-    auto address = net::ip::make_address(handshake_->request.host, not_an_address);
+    auto address = net::ip::make_address(dial_host(), not_an_address);
     if (!not_an_address) {
-      auto port = static_cast<unsigned short>(std::stoul(handshake_->request.port));
+      auto port = static_cast<unsigned short>(std::stoul(dial_port()));
       return on_resolve({}, tcp::resolver::results_type::create(
-                              tcp::endpoint{address, port}, handshake_->request.host,
-                              handshake_->request.port));
+                              tcp::endpoint{address, port}, dial_host(),
+                              dial_port()));
     }
     handshake_->resolver.async_resolve(
-      handshake_->request.host, handshake_->request.port,
+      dial_host(), dial_port(),
       [self = this->shared_from_this()](beast::error_code ec,
                                   tcp::resolver::results_type results) {
         self->on_resolve(ec, std::move(results));
@@ -402,7 +420,7 @@ private:
     if (phase_ == session_phase::closed)
       return; // dropped while the answer was on its way
     if (ec)
-      return fail(("resolve " + handshake_->request.host).c_str(), ec);
+      return fail(("resolve " + dial_host()).c_str(), ec);
     auto& hs = *handshake_;
     std::vector<tcp::endpoint> found;
     for (auto& entry : results)
@@ -419,10 +437,10 @@ private:
                   found.end());
       if (found.empty())
         return drop({close_cause::network,
-                     "connect: " + hs.request.host + " has no "
-                       + (local.is_v4() ? "IPv4" : "IPv6")
-                       + " address to reach from local_address "
-                       + hs.request.local_address});
+                     through_proxy("connect: " + dial_host() + " has no "
+                                   + (local.is_v4() ? "IPv4" : "IPv6")
+                                   + " address to reach from local_address "
+                                   + hs.request.local_address)});
     }
     hs.endpoints = interleave_families(std::move(found));
     phase_ = session_phase::connecting;
@@ -516,7 +534,7 @@ private:
       if (hs.next_endpoint < hs.endpoints.size())
         return start_next_address(); // now rather than after the delay
       if (hs.pending == 0)
-        drop({close_cause::network, "connect: " + hs.last_error});
+        drop({close_cause::network, through_proxy("connect: " + hs.last_error)});
       return;
     }
     // The first address to connect wins; the others are closed.
@@ -541,10 +559,218 @@ private:
       beast::error_code ignored;
       beast::get_lowest_layer(ws_).set_option(tcp::no_delay(true), ignored);
     }
-    if constexpr (is_tls)
-      do_tls_handshake();
-    else
-      do_upgrade();
+    auto kind = handshake_->request.proxy.kind;
+    if constexpr (is_tls) {
+      // TLS to an https:// proxy comes first, the tunnel through it next.
+      if (kind == proxy_kind::https)
+        return do_tls_handshake();
+    }
+    if (kind != proxy_kind::none)
+      return do_tunnel(beast::get_lowest_layer(ws_));
+    on_tunnel_ready();
+  }
+
+  /// The path to the server is open (directly, or through the proxy).
+  void on_tunnel_ready() {
+    handshake_->tunnel_up = true;
+    if constexpr (is_tls) {
+      if (handshake_->request.proxy.kind != proxy_kind::https)
+        return do_tls_handshake();
+    }
+    do_upgrade();
+  }
+
+  // -- the proxy's tunnel -----------------------------------------------------
+
+  /// Names the proxy in what went wrong before the tunnel was up: the
+  /// server was never reached.
+  std::string through_proxy(std::string what) const {
+    auto& proxy = handshake_->request.proxy;
+    if (proxy.kind == proxy_kind::none || handshake_->tunnel_up)
+      return what;
+    return "proxy " + proxy.name() + ": " + what;
+  }
+
+  /// The proxy refused: as the server's refusals, its status decides
+  /// whether it is retried.
+  void proxy_refused(std::string why, uint16_t status) {
+    drop({close_cause::handshake_rejected, through_proxy(std::move(why)),
+          status});
+  }
+
+  template <class AsyncStream>
+  void do_tunnel(AsyncStream& stream) {
+    phase_ = session_phase::tunneling;
+    if (handshake_->request.proxy.kind == proxy_kind::http
+        || handshake_->request.proxy.kind == proxy_kind::https)
+      return do_http_connect(stream);
+    do_socks_greeting(stream);
+  }
+
+  /// HTTP CONNECT (RFC 9110 9.3.6), Basic credentials if any.
+  template <class AsyncStream>
+  void do_http_connect(AsyncStream& stream) {
+    auto& hs = *handshake_;
+    auto& proxy = hs.request.proxy;
+    hs.tunnel_out = http_connect_request(hs.request.host, hs.request.port,
+                                         proxy.user, proxy.password,
+                                         user_agent);
+    net::async_write(stream, net::buffer(hs.tunnel_out),
+                     [self = this->shared_from_this(), &stream](
+                       beast::error_code ec, size_t) {
+                       if (self->phase_ == session_phase::closed)
+                         return;
+                       if (ec)
+                         return self->fail("CONNECT", ec);
+                       auto& hs = *self->handshake_;
+                       hs.connect_answer.emplace();
+                       // The answer to CONNECT has no body (RFC 9110).
+                       hs.connect_answer->skip(true);
+                       beast::http::async_read_header(
+                         stream, hs.tunnel_in, *hs.connect_answer,
+                         [self](beast::error_code ec, size_t) {
+                           self->on_http_connect(ec);
+                         });
+                     });
+  }
+
+  void on_http_connect(beast::error_code ec) {
+    if (phase_ == session_phase::closed)
+      return;
+    if (ec)
+      return fail("CONNECT", ec);
+    auto& answer = handshake_->connect_answer->get();
+    auto status = static_cast<uint16_t>(answer.result_int());
+    if (status / 100 != 2) {
+      std::string text = std::to_string(status);
+      if (!answer.reason().empty())
+        text += " " + std::string{answer.reason()};
+      return proxy_refused(std::move(text), status);
+    }
+    handshake_->connect_answer.reset();
+    on_tunnel_ready();
+  }
+
+  /// SOCKS5 (RFC 1928): the methods we speak, user/password (RFC 1929)
+  /// only with credentials.
+  template <class AsyncStream>
+  void do_socks_greeting(AsyncStream& stream) {
+    auto& hs = *handshake_;
+    hs.tunnel_out = socks5_greeting(!hs.request.proxy.user.empty());
+    socks_exchange(stream, 2, [this, &stream] {
+      auto& reply = handshake_->socks_in;
+      if (reply[0] != 5)
+        return drop({close_cause::protocol_violation,
+                     through_proxy("not a SOCKS5 proxy (it answered version "
+                                   + std::to_string(reply[0]) + ")")});
+      if (reply[1] == 0)
+        return do_socks_connect(stream);
+      if (reply[1] == 2 && !handshake_->request.proxy.user.empty())
+        return do_socks_login(stream);
+      proxy_refused("SOCKS5: the proxy accepts none of our authentication "
+                    "methods (does it want a user and password?)",
+                    407);
+    });
+  }
+
+  template <class AsyncStream>
+  void do_socks_login(AsyncStream& stream) {
+    auto& proxy = handshake_->request.proxy;
+    handshake_->tunnel_out = socks5_login(proxy.user, proxy.password);
+    socks_exchange(stream, 2, [this, &stream] {
+      if (handshake_->socks_in[1] != 0)
+        return proxy_refused("SOCKS5: authentication failed", 407);
+      do_socks_connect(stream);
+    });
+  }
+
+  /// Asks for the tunnel: by name (socks5h), or by the address the name
+  /// resolves to here (socks5).
+  template <class AsyncStream>
+  void do_socks_connect(AsyncStream& stream) {
+    auto& hs = *handshake_;
+    auto port = static_cast<uint16_t>(std::stoul(hs.request.port));
+    beast::error_code not_an_address;
+    auto address = net::ip::make_address(hs.request.host, not_an_address);
+    if (hs.request.proxy.kind == proxy_kind::socks5h && not_an_address) {
+      hs.tunnel_out = socks5_connect_by_name(hs.request.host, port);
+      return read_socks_reply(stream);
+    }
+    if (!not_an_address) {
+      hs.tunnel_out = socks5_connect_to(address, port);
+      return read_socks_reply(stream);
+    }
+    hs.resolver.async_resolve(
+      hs.request.host, hs.request.port,
+      [self = this->shared_from_this(), &stream](
+        beast::error_code ec, tcp::resolver::results_type results) {
+        if (self->phase_ == session_phase::closed)
+          return;
+        if (ec || results.empty())
+          return self->fail(("resolve " + self->handshake_->request.host).c_str(),
+                            ec ? ec : net::error::host_not_found);
+        auto endpoint = results.begin()->endpoint();
+        self->handshake_->tunnel_out
+          = socks5_connect_to(endpoint.address(), endpoint.port());
+        self->read_socks_reply(stream);
+      });
+  }
+
+  static std::string socks5_connect_to(const net::ip::address& address,
+                                       uint16_t port) {
+    if (address.is_v4()) {
+      auto bytes = address.to_v4().to_bytes();
+      return socks5_connect_by_address(bytes.data(), bytes.size(), port);
+    }
+    auto bytes = address.to_v6().to_bytes();
+    return socks5_connect_by_address(bytes.data(), bytes.size(), port);
+  }
+
+  template <class AsyncStream>
+  void read_socks_reply(AsyncStream& stream) {
+    // Version, reply, reserved, address type; the bound address follows.
+    socks_exchange(stream, 4, [this, &stream] {
+      auto& reply = handshake_->socks_in;
+      if (reply[1] != 0) {
+        auto [why, status] = socks5_refusal(reply[1]);
+        return proxy_refused("SOCKS5: " + why, status);
+      }
+      size_t rest = reply[3] == 1 ? 4 + 2 : reply[3] == 4 ? 16 + 2 : 0;
+      if (rest == 0)
+        return drop({close_cause::protocol_violation,
+                     through_proxy("SOCKS5: an answer of address type "
+                                   + std::to_string(reply[3])
+                                   + ", which this client does not read")});
+      handshake_->tunnel_out.clear();
+      socks_exchange(stream, rest, [this] { on_tunnel_ready(); });
+    });
+  }
+
+  /// Writes `tunnel_out` (if any), reads `n` bytes into `socks_in`, then
+  /// runs `next`, unless the session ended meanwhile.
+  template <class AsyncStream, class Next>
+  void socks_exchange(AsyncStream& stream, size_t n, Next next) {
+    auto read = [self = this->shared_from_this(), &stream, n, next]() {
+      net::async_read(stream, net::buffer(self->handshake_->socks_in.data(), n),
+                      [self, next](beast::error_code ec, size_t) {
+                        if (self->phase_ == session_phase::closed)
+                          return;
+                        if (ec)
+                          return self->fail("SOCKS5", ec);
+                        next();
+                      });
+    };
+    if (handshake_->tunnel_out.empty())
+      return read();
+    net::async_write(stream, net::buffer(handshake_->tunnel_out),
+                     [self = this->shared_from_this(), read](
+                       beast::error_code ec, size_t) {
+                       if (self->phase_ == session_phase::closed)
+                         return;
+                       if (ec)
+                         return self->fail("SOCKS5", ec);
+                       read();
+                     });
   }
 
   /// The TLS stream under the gathering of writes.
@@ -552,15 +778,18 @@ private:
     return ws_.next_layer().next_layer();
   }
 
+  /// TLS to the server, or to an https:// proxy before the tunnel.
   void do_tls_handshake() {
     phase_ = session_phase::tls_handshake;
     auto ssl = tls_layer().native_handle();
+    auto& hs = *handshake_;
+    auto& peer = hs.tunnel_up || hs.request.proxy.kind != proxy_kind::https
+                   ? hs.request.host
+                   : hs.request.proxy.host;
     // SNI, and the name (or address) the certificate must be for.
-    if (!prepare_tls_session(ssl, handshake_->request.host,
-                             !handshake_->request.tls.insecure_skip_verify))
+    if (!prepare_tls_session(ssl, peer, !hs.request.tls.insecure_skip_verify))
       return drop({close_cause::tls,
-                   "TLS: cannot check the certificate for host "
-                     + handshake_->request.host});
+                   "TLS: cannot check the certificate for host " + peer});
     tls_layer().async_handshake(
       net::ssl::stream_base::client,
       [self = this->shared_from_this()](beast::error_code ec) {
@@ -569,11 +798,15 @@ private:
   }
 
   void on_tls_handshake(beast::error_code ec) {
+    if (phase_ == session_phase::closed)
+      return;
     if (ec)
       return drop({close_cause::tls,
-                   "TLS handshake: "
-                     + describe_tls_failure(tls_layer().native_handle(),
-                                            ec.message())});
+                   through_proxy("TLS handshake: "
+                                 + describe_tls_failure(
+                                   tls_layer().native_handle(), ec.message()))});
+    if (!handshake_->tunnel_up)
+      return do_tunnel(tls_layer());
     do_upgrade();
   }
 
@@ -838,6 +1071,13 @@ private:
     std::string last_error;
     /// Where to connect from (local_address), if given.
     std::optional<tcp::endpoint> local;
+    /// The proxy's tunnel: up, what goes to the proxy, what came back.
+    bool tunnel_up = false;
+    std::string tunnel_out;
+    beast::flat_buffer tunnel_in;
+    std::optional<beast::http::response_parser<beast::http::empty_body>>
+      connect_answer;
+    std::array<uint8_t, 32> socks_in{};
   };
 
   Stream ws_;
@@ -930,7 +1170,8 @@ struct broker_state {
     // session's memory until the next sweep, not just a control block.
     // Connections take the threads' contexts in turn.
     auto executor = io->next().get_executor();
-    if (!request.secure)
+    // TLS to an https:// proxy needs a TLS stream for a ws:// URL too.
+    if (!request.secure && request.proxy.kind != proxy_kind::https)
       return std::shared_ptr<session_base>{new session<plain_stream>(
         executor, id, std::move(machine), std::move(request), nullptr)};
     auto context = tls_context_for(request.tls);

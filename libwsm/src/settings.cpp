@@ -9,6 +9,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/config_value.hpp>
 
+#include "proxy_route.hpp"
 #include "url.hpp"
 #include "wsm/error.hpp"
 
@@ -549,6 +550,18 @@ const std::map<std::string, setting_declaration>& setters() {
       [](const settings& s) { return shown(s.machine.connect_attempt_delay); },
      [](const caf::config_value& x, settings& s) {
        return set_duration(x, s.machine.connect_attempt_delay);
+     }}},
+    {"proxy",
+     {setting_form::value, "http://, https://, socks5:// or socks5h://[user:password@]host:port, or none; empty: the environment's (http_proxy, no_proxy, ...)",
+      [](const settings& s) { return shown(s.machine.proxy); },
+     [](const caf::config_value& x, settings& s) -> caf::error {
+       if (auto err = set_text(x, s.machine.proxy))
+         return err;
+       if (s.machine.proxy.empty())
+         return {};
+       if (auto parsed = detail::parse_proxy(s.machine.proxy); !parsed)
+         return parsed.error();
+       return {};
      }}},
     {"max-redirects",
      {setting_form::value, "redirects followed within one attempt, 0: refuse them",

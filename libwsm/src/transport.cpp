@@ -66,7 +66,10 @@ bool operator==(const connect_request& x, const connect_request& y) noexcept {
          && x.tcp_nodelay == y.tcp_nodelay && x.url == y.url
          && x.local_address == y.local_address
          && x.connect_timeout == y.connect_timeout
-         && x.connect_attempt_delay == y.connect_attempt_delay;
+         && x.connect_attempt_delay == y.connect_attempt_delay
+         && x.proxy.kind == y.proxy.kind && x.proxy.host == y.proxy.host
+         && x.proxy.port == y.proxy.port && x.proxy.user == y.proxy.user
+         && x.proxy.password == y.proxy.password;
 }
 
 link::~link() = default;

@@ -12,6 +12,7 @@
 #include <boost/url/url.hpp>
 #include <boost/url/url_view.hpp>
 
+#include "proxy_route.hpp"
 #include "request_checks.hpp"
 #include "wsm/error.hpp"
 
@@ -181,6 +182,19 @@ caf::expected<connect_request> make_connect_request(const std::string& url,
   result.url = (result.secure ? "wss://" : "ws://") + result.host_header
                + result.target;
   result.local_address = opts.local_address;
+  auto proxy = choose_proxy(opts.proxy, result.secure, result.host);
+  if (!proxy)
+    return std::move(proxy.error());
+  if (proxy->kind == proxy_kind::https && result.secure)
+    return make_error(errc::invalid_option,
+                      "proxy " + quoted(proxy->name())
+                        + ": wss:// through an https:// proxy (TLS inside "
+                          "TLS) is not supported; use http://, whose tunnel "
+                          "carries the TLS to the server just the same");
+  result.proxy = std::move(*proxy);
+  // TLS to an https:// proxy checks its certificate the same way.
+  if (result.proxy.kind == proxy_kind::https)
+    result.tls = opts.tls;
   result.connect_timeout = opts.connect_timeout;
   result.connect_attempt_delay = opts.connect_attempt_delay;
   return result;

@@ -204,6 +204,19 @@ struct options {
   /// link as a dead peer: a feed that answers pings but stopped sending is
   /// dead for its user. 0: no limit. Not counted while reading is paused.
   caf::timespan liveness_timeout{};
+  /// The proxy to connect through: `http://[user:password@]host:port`
+  /// (HTTP CONNECT, Basic credentials), `https://...` (TLS to the proxy;
+  /// for `ws://` URLs), `socks5://[user:password@]host:port` (the server's
+  /// name resolved here), `socks5h://...` (resolved by the proxy), or
+  /// `none`. Empty: the environment's, as curl reads it: for `ws://`
+  /// `ws_proxy` then `http_proxy`, for `wss://` `wss_proxy` then
+  /// `https_proxy`, then `all_proxy` (lower case first, then upper case),
+  /// unless `no_proxy` (names, `.domain` suffixes, addresses, `*`) matches
+  /// the host. TLS to the server runs through the tunnel as without a
+  /// proxy. A proxy's refusal follows the retry rules of the server's
+  /// statuses: 4xx ends the machine, 5xx and an unreachable proxy are
+  /// retried. The credentials are never printed.
+  std::string proxy;
   /// Redirects (301, 302, 303, 307, 308 with a `Location`) followed within
   /// one attempt; reaching the cap fails the attempt (`too many redirects`),
   /// retried with backoff. `wss://` is never redirected to `ws://`, and
@@ -268,7 +281,7 @@ typename Inspector::result_type inspect(Inspector& f, options& x) {
            x.gate_timeout, x.min_uptime, x.heartbeat, x.heartbeat_interval,
            x.liveness_timeout, x.local_address, x.connect_timeout,
            x.connect_attempt_delay, x.max_redirects, x.request_provider,
-           x.request_timeout, x.header_file);
+           x.request_timeout, x.header_file, x.proxy);
 }
 
 } // namespace wsm

@@ -20,6 +20,38 @@
 
 namespace wsm {
 
+/// The kinds of proxy a connection can go through.
+enum class proxy_kind : uint8_t {
+  /// Straight to the server.
+  none,
+  /// HTTP CONNECT over TCP.
+  http,
+  /// HTTP CONNECT over TLS to the proxy.
+  https,
+  /// SOCKS5; the server's name is resolved here.
+  socks5,
+  /// SOCKS5; the proxy resolves the server's name.
+  socks5h,
+};
+
+/// The proxy of one connection.
+struct proxy_route {
+  proxy_kind kind = proxy_kind::none;
+  /// The proxy's name or address (IPv6 without brackets) and port.
+  std::string host = {};
+  std::string port = {};
+  /// Credentials for the proxy (Basic for HTTP, user/password for SOCKS5);
+  /// never printed.
+  std::string user = {};
+  std::string password = {};
+
+  /// `host:port`, as reasons name the proxy.
+  std::string name() const {
+    return (host.find(':') == std::string::npos ? host : "[" + host + "]")
+           + ":" + port;
+  }
+};
+
 /// What a broker needs to open one WebSocket connection.
 struct connect_request {
   /// Host name or address to resolve (IPv6 without brackets).
@@ -61,6 +93,8 @@ struct connect_request {
   std::string url = {};
   /// The IP address to connect from; empty: the system chooses.
   std::string local_address = {};
+  /// The proxy to go through, if any.
+  proxy_route proxy = {};
 };
 
 /// Why a connection ended.
@@ -163,12 +197,27 @@ bool operator==(const connect_request& x, const connect_request& y) noexcept;
 bool operator==(const link_info& x, const link_info& y) noexcept;
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, proxy_route& x) {
+  // Rendered for people, the credentials are not shown.
+  if constexpr (std::is_same<Inspector,
+                             caf::detail::stringification_inspector>::value) {
+    std::string hidden = x.user.empty() ? "" : "<hidden>";
+    return f(caf::meta::type_name("wsm::proxy_route"), x.kind, x.host, x.port,
+             hidden, hidden);
+  } else {
+    return f(caf::meta::type_name("wsm::proxy_route"), x.kind, x.host, x.port,
+             x.user, x.password);
+  }
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, connect_request& x) {
   return f(caf::meta::type_name("wsm::connect_request"), x.host, x.port,
            x.host_header, x.target, x.secure, x.headers, x.subprotocols,
            x.deflate, x.tls, x.handshake_timeout, x.write_timeout,
            x.close_timeout, x.max_message_size, x.tcp_nodelay, x.url,
-           x.local_address, x.connect_timeout, x.connect_attempt_delay);
+           x.local_address, x.connect_timeout, x.connect_attempt_delay,
+           x.proxy);
 }
 
 template <class Inspector>
