@@ -36,13 +36,16 @@ enum class proxy_kind : uint8_t {
 
 /// The proxy of one connection.
 struct proxy_route {
+  /// Which kind of proxy; `none` goes straight to the server.
   proxy_kind kind = proxy_kind::none;
-  /// The proxy's name or address (IPv6 without brackets) and port.
+  /// The proxy's name or address (IPv6 without brackets).
   std::string host = {};
+  /// The proxy's TCP port, as digits.
   std::string port = {};
-  /// Credentials for the proxy (Basic for HTTP, user/password for SOCKS5);
-  /// never printed.
+  /// The user name for the proxy (Basic for HTTP, user/password for
+  /// SOCKS5); never printed.
   std::string user = {};
+  /// The password for the proxy; never printed.
   std::string password = {};
 
   /// `host:port`, as reasons name the proxy.
