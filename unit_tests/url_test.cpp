@@ -7,9 +7,13 @@
 #include <caf/test/unit_test.hpp>
 #include <caf/test/unit_test_impl.hpp>
 
+#include <map>
+
 #include <caf/deep_to_string.hpp>
 
 #include "extension_answer.hpp"
+#include "proxy_protocol.hpp"
+#include "proxy_route.hpp"
 #include "support/test_pki.hpp"
 #include "url.hpp"
 #include "wsm/error.hpp"
@@ -270,4 +274,130 @@ CAF_TEST(an extension answer is checked against the offer) {
       on),
     "handshake: the server's permessage-deflate answer names parameter "
     "'server_no_context_takeover' twice");
+}
+
+// -- proxies: the option, the environment, no_proxy, what goes on the wire ----
+
+namespace {
+
+/// An environment of the given variables only.
+wsm::detail::environment_lookup environment(
+  std::map<std::string, std::string> variables) {
+  return [variables](const char* name) {
+    auto i = variables.find(name);
+    return i == variables.end() ? std::string{} : i->second;
+  };
+}
+
+std::string route_of(const std::string& option, bool secure,
+                     const std::string& host,
+                     std::map<std::string, std::string> variables) {
+  auto route = wsm::detail::choose_proxy(option, secure, host,
+                                         environment(std::move(variables)));
+  if (!route)
+    return "error: " + wsm::describe(route.error());
+  if (route->kind == wsm::proxy_kind::none)
+    return "direct";
+  return std::to_string(static_cast<int>(route->kind)) + " " + route->name()
+         + (route->user.empty() ? "" : " as " + route->user);
+}
+
+} // namespace
+
+CAF_TEST(the proxy option is parsed and checked) {
+  auto route = wsm::detail::parse_proxy("socks5h://bob:p%40ss@[::1]:1081");
+  CAF_REQUIRE(route);
+  CAF_CHECK(route->kind == wsm::proxy_kind::socks5h);
+  CAF_CHECK_EQUAL(route->host, "::1");
+  CAF_CHECK_EQUAL(route->name(), "[::1]:1081");
+  CAF_CHECK_EQUAL(route->user, "bob");
+  CAF_CHECK_EQUAL(route->password, "p@ss");
+  auto plain = wsm::detail::parse_proxy("http://proxy.example");
+  CAF_REQUIRE(plain);
+  CAF_CHECK_EQUAL(plain->port, "80");
+  CAF_CHECK(wsm::detail::parse_proxy("none")->kind == wsm::proxy_kind::none);
+  auto refusal = [](const std::string& text) {
+    return wsm::describe(wsm::detail::parse_proxy(text).error());
+  };
+  CAF_CHECK_EQUAL(refusal("ftp://h:21"),
+                  "proxy 'ftp://h:21': the scheme must be http, https, socks5 "
+                  "or socks5h, not 'ftp'");
+  CAF_CHECK_EQUAL(refusal("http://alice:secret@h:99999"),
+                  "proxy 'http://***@h:99999': port '99999' is not valid");
+  CAF_CHECK_EQUAL(refusal("http://h:3128/path"),
+                  "proxy 'http://h:3128/path': a proxy URL has no path");
+}
+
+CAF_TEST(the environment chooses the proxy as curl does) {
+  std::map<std::string, std::string> env{{"http_proxy", "http://web:3128"},
+                                         {"HTTPS_PROXY", "http://tls:3128"},
+                                         {"all_proxy", "socks5://any:1080"}};
+  // ws:// takes http_proxy, wss:// https_proxy (here in upper case).
+  CAF_CHECK_EQUAL(route_of("", false, "feed.example", env), "1 web:3128");
+  CAF_CHECK_EQUAL(route_of("", true, "feed.example", env), "1 tls:3128");
+  // ws_proxy and wss_proxy come first.
+  env["ws_proxy"] = "http://u:p@ws:8080";
+  CAF_CHECK_EQUAL(route_of("", false, "feed.example", env), "1 ws:8080 as u");
+  // all_proxy when nothing more specific is set.
+  CAF_CHECK_EQUAL(route_of("", false, "feed.example", {{"all_proxy", "socks5://any:1080"}}),
+                  "3 any:1080");
+  // The option wins, and none means none.
+  CAF_CHECK_EQUAL(route_of("none", false, "feed.example", env), "direct");
+  CAF_CHECK_EQUAL(route_of("socks5h://s:1", false, "feed.example", env),
+                  "4 s:1");
+  // A bad variable is named.
+  CAF_CHECK_EQUAL(route_of("", false, "feed.example", {{"http_proxy", "nonsense"}}),
+                  "error: environment variable http_proxy: proxy 'nonsense': "
+                  "not a URL of the form http://[user:password@]host:port (or "
+                  "https://, socks5://, socks5h://), nor none");
+  // no_proxy exempts names, their subdomains, addresses, or everything.
+  env["no_proxy"] = "internal.example, .corp.example,10.0.0.1,[::1]";
+  CAF_CHECK_EQUAL(route_of("", false, "internal.example", env), "direct");
+  CAF_CHECK_EQUAL(route_of("", false, "a.internal.example", env), "direct");
+  CAF_CHECK_EQUAL(route_of("", false, "corp.example", env), "direct");
+  CAF_CHECK_EQUAL(route_of("", false, "x.corp.example", env), "direct");
+  CAF_CHECK_EQUAL(route_of("", false, "notinternal.example", env),
+                  "1 ws:8080 as u");
+  CAF_CHECK_EQUAL(route_of("", false, "10.0.0.1", env), "direct");
+  CAF_CHECK_EQUAL(route_of("", false, "10.0.0.10", env), "1 ws:8080 as u");
+  CAF_CHECK_EQUAL(route_of("", false, "::1", env), "direct");
+  CAF_CHECK(wsm::detail::is_exempt("*", "anything.example"));
+  // The option is not subject to no_proxy: it was asked for.
+  CAF_CHECK_EQUAL(route_of("http://p:1", false, "internal.example", env),
+                  "1 p:1");
+}
+
+CAF_TEST(what goes to a proxy is byte for byte the protocol) {
+  using namespace wsm::detail;
+  CAF_CHECK_EQUAL(http_connect_request("::1", "8080", "alice", "s3cret", "wsm/1"),
+                  "CONNECT [::1]:8080 HTTP/1.1\r\nHost: [::1]:8080\r\n"
+                  "Proxy-Authorization: Basic YWxpY2U6czNjcmV0\r\n"
+                  "User-Agent: wsm/1\r\n\r\n");
+  CAF_CHECK_EQUAL(socks5_greeting(false), std::string("\x05\x01\x00", 3));
+  CAF_CHECK_EQUAL(socks5_greeting(true), std::string("\x05\x02\x00\x02", 4));
+  CAF_CHECK_EQUAL(socks5_login("bob", "pw"), std::string("\x01\x03" "bob" "\x02" "pw", 8));
+  CAF_CHECK_EQUAL(socks5_connect_by_name("h.example", 443),
+                  std::string("\x05\x01\x00\x03\x09" "h.example" "\x01\xbb", 16));
+  uint8_t loopback[] = {127, 0, 0, 1};
+  CAF_CHECK_EQUAL(socks5_connect_by_address(loopback, 4, 80),
+                  std::string("\x05\x01\x00\x01\x7f\x00\x00\x01\x00\x50", 10));
+  CAF_CHECK_EQUAL(socks5_refusal(2).second, 403u);
+  CAF_CHECK_EQUAL(socks5_refusal(5).first, "connection refused by the server (5)");
+  CAF_CHECK_EQUAL(socks5_refusal(5).second, 502u);
+}
+
+CAF_TEST(a redirect resolves against the URL it came from) {
+  using wsm::detail::resolve_redirect;
+  std::string base = "ws://h.example:8080/a/b?x=1";
+  auto to = [&](const std::string& location) -> std::string {
+    auto result = resolve_redirect(base, location);
+    return result ? *result : wsm::describe(result.error());
+  };
+  CAF_CHECK_EQUAL(to("/c"), "ws://h.example:8080/c");
+  CAF_CHECK_EQUAL(to("c?y=2"), "ws://h.example:8080/a/c?y=2");
+  CAF_CHECK_EQUAL(to("https://other.example/d#frag"), "wss://other.example/d");
+  CAF_CHECK_EQUAL(to("//other.example:9/e"), "ws://other.example:9/e");
+  CAF_CHECK_EQUAL(wsm::describe(resolve_redirect(base, "ftp://f/").error()),
+                  "redirect to 'ftp://f/': the scheme must be ws, wss, http or "
+                  "https");
 }
