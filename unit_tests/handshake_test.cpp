@@ -9,6 +9,11 @@
 #include <caf/test/unit_test.hpp>
 #include <caf/test/unit_test_impl.hpp>
 
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
 
 #include "echo_server.hpp"
@@ -460,6 +465,108 @@ CAF_TEST(credentials follow a redirect to the same origin only) {
   expect_state(state::connected);
   CAF_CHECK_EQUAL(elsewhere.last_request_header("Authorization"), "");
   quit(bearer);
+}
+
+CAF_TEST(local_address is the address connections come from) {
+  wsm_echo::echo_server server;
+  opts.local_address = "127.0.0.2";
+  auto machine = spawn(url_of(server.port()));
+  expect_state(state::connecting);
+  expect_state(state::connected);
+  CAF_CHECK_EQUAL(server.last_peer_address(), "127.0.0.2");
+  quit(machine);
+  // An IPv6 source cannot reach an IPv4 address: said, and retried.
+  opts.local_address = "::1";
+  opts.retry_delay = 50ms;
+  auto stranded = spawn(url_of(server.port()));
+  expect_failed_attempt("connect: 127.0.0.1 has no IPv6 address to reach "
+                        "from local_address ::1",
+                        1);
+  quit(stranded);
+  // Not an address: refused at spawn, by name.
+  opts.local_address = "eth0";
+  auto refused = wsm::spawn_machine(sys, url_of(server.port()), opts);
+  CAF_REQUIRE(!refused);
+  CAF_CHECK_EQUAL(wsm::describe(refused.error()),
+                  "local_address 'eth0' is not an IP address (write it like "
+                  "127.0.0.2 or ::1)");
+}
+
+CAF_TEST(happy eyeballs: the second address wins when the first never answers) {
+  // ctest runs this with /etc/hosts of support/eyeballs_hosts.
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  CAF_REQUIRE_EQUAL(getaddrinfo("two.test", "80", &hints, &found), 0);
+  std::vector<int> families;
+  for (auto i = found; i != nullptr; i = i->ai_next)
+    families.push_back(i->ai_family);
+  freeaddrinfo(found);
+  CAF_REQUIRE_EQUAL(families, (std::vector<int>{AF_INET6, AF_INET}));
+  wsm_echo::echo_server server;
+  // [::1] on the server's port: a listener whose backlog one connection
+  // fills, so that the kernel leaves every further SYN unanswered.
+  int silent = socket(AF_INET6, SOCK_STREAM, 0);
+  sockaddr_in6 where{};
+  where.sin6_family = AF_INET6;
+  where.sin6_addr = in6addr_loopback;
+  where.sin6_port = htons(server.port());
+  CAF_REQUIRE_EQUAL(bind(silent, reinterpret_cast<sockaddr*>(&where),
+                         sizeof(where)),
+                    0);
+  CAF_REQUIRE_EQUAL(listen(silent, 0), 0);
+  int filler = socket(AF_INET6, SOCK_STREAM, 0);
+  CAF_REQUIRE_EQUAL(connect(filler, reinterpret_cast<sockaddr*>(&where),
+                            sizeof(where)),
+                    0);
+  opts.connect_attempt_delay = 300ms;
+  opts.connect_timeout = 5s;
+  auto started = std::chrono::steady_clock::now();
+  auto machine = spawn("ws://two.test:" + std::to_string(server.port())
+                       + "/echo");
+  expect_state(state::connecting);
+  expect_state(state::connected);
+  auto took = std::chrono::steady_clock::now() - started;
+  // The IPv4 address was tried once the delay passed, and won.
+  CAF_CHECK_GREATER_OR_EQUAL(took, 300ms);
+  CAF_CHECK_LESS(took, 3s);
+  CAF_CHECK_EQUAL(server.last_peer_address(), "127.0.0.1");
+  expect_echo(machine, "over the second address");
+  quit(machine);
+  close(filler);
+  close(silent);
+}
+
+CAF_TEST(happy eyeballs: connect_timeout bounds each address) {
+  wsm_echo::echo_server server;
+  int silent = socket(AF_INET6, SOCK_STREAM, 0);
+  sockaddr_in6 where{};
+  where.sin6_family = AF_INET6;
+  where.sin6_addr = in6addr_loopback;
+  where.sin6_port = htons(server.port());
+  CAF_REQUIRE_EQUAL(bind(silent, reinterpret_cast<sockaddr*>(&where),
+                         sizeof(where)),
+                    0);
+  CAF_REQUIRE_EQUAL(listen(silent, 0), 0);
+  int filler = socket(AF_INET6, SOCK_STREAM, 0);
+  CAF_REQUIRE_EQUAL(connect(filler, reinterpret_cast<sockaddr*>(&where),
+                            sizeof(where)),
+                    0);
+  // The next address waits longer than the first may take: the first's
+  // timeout starts it, sooner than the delay would.
+  opts.connect_attempt_delay = 5s;
+  opts.connect_timeout = 200ms;
+  auto started = std::chrono::steady_clock::now();
+  auto machine = spawn("ws://two.test:" + std::to_string(server.port())
+                       + "/echo");
+  expect_state(state::connecting);
+  expect_state(state::connected);
+  auto took = std::chrono::steady_clock::now() - started;
+  CAF_CHECK_GREATER_OR_EQUAL(took, 200ms);
+  CAF_CHECK_LESS(took, 2s);
+  quit(machine);
+  close(filler);
+  close(silent);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

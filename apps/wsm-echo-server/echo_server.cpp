@@ -49,6 +49,8 @@ struct counters {
   std::string last_client_certificate;
   /// The host name the last TLS client asked for (SNI).
   std::string last_server_name;
+  /// The address the last upgrade request came from.
+  std::string last_peer_address;
   /// When each TCP connection was accepted (CLOCK_MONOTONIC, ms).
   std::vector<double> accept_times;
   /// Messages received, with record_messages.
@@ -193,6 +195,12 @@ private:
       return;
     {
       std::lock_guard<std::mutex> guard{stats_.mutex};
+      beast::error_code ignored;
+      stats_.last_peer_address = beast::get_lowest_layer(ws_)
+                                   .socket()
+                                   .remote_endpoint(ignored)
+                                   .address()
+                                   .to_string();
       stats_.last_request.clear();
       for (auto& field : request_) {
         log("HEADER " + std::string{field.name_string()} + ": "
@@ -592,6 +600,11 @@ std::vector<double> echo_server::accept_times_ms() const {
 std::vector<std::string> echo_server::messages_received() const {
   std::lock_guard<std::mutex> guard{impl_->stats.mutex};
   return impl_->stats.messages;
+}
+
+std::string echo_server::last_peer_address() const {
+  std::lock_guard<std::mutex> guard{impl_->stats.mutex};
+  return impl_->stats.last_peer_address;
 }
 
 std::string echo_server::last_server_name() const {

@@ -115,6 +115,9 @@ public:
   /// CLOCK_MONOTONIC (comparable across processes).
   std::vector<double> accept_times_ms() const;
 
+  /// The address the last upgrade request came from, e.g. `127.0.0.2`.
+  std::string last_peer_address() const;
+
   /// The host name the last TLS client asked for with SNI, or "" if it
   /// sent none.
   std::string last_server_name() const;
