@@ -28,6 +28,7 @@ run throughput throughput --messages=200 --window=16
 run pingpong pingpong --round-trips=100
 run pingpong-async pingpong --round-trips=100 --async-baseline --scheduler=caf
 run scale scale --machines=20
+run scale-sources scale --machines=20 --source-addresses=4
 run storm storm --machines=20 --down=200ms --connect-rate=1000
 run simulate scale --machines=50 --simulate
 run feed feed --messages=2000

@@ -273,6 +273,12 @@ measurement scale(const workload& w) {
   auto start = clock_type::now();
   for (size_t i = 0; i < w.count; ++i) {
     auto& c = connections.emplace_back(io);
+    if (auto source = source_address_of(i, w.source_addresses);
+        !source.empty()) {
+      auto& socket = c.ws.next_layer();
+      socket.open(endpoint.protocol());
+      socket.bind({net::ip::make_address(source), 0});
+    }
     c.ws.next_layer().async_connect(
       endpoint, [&, &c = c](beast::error_code ec) {
         if (ec)

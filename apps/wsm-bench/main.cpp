@@ -482,6 +482,10 @@ int main(int argc, char** argv) {
   auto scale = app.add_subcommand("scale",
                                   "N machines connect and echo one message each");
   scale->add_option("--machines", w.count, "machines")->required();
+  scale->add_option("--source-addresses", w.source_addresses,
+                    "connect from this many loopback addresses, 127.0.0.1 "
+                    "up: beyond ~28,000 connections to one server")
+    ->check(CLI::Range(1, 254));
   scale->add_flag("--simulate", w.simulate,
                   "machines without sockets (a broker that connects at once "
                   "and echoes): the actor layer beyond the descriptor limit; "

@@ -17,6 +17,14 @@ enum class workload_kind { throughput, pingpong, feed, scale, storm };
 const char* to_string(workload_kind x) noexcept;
 
 /// Everything a client run needs to know.
+/// The loopback address connection `i` of `w.source_addresses` comes from;
+/// empty with one (the system chooses).
+inline std::string source_address_of(size_t i, size_t source_addresses) {
+  if (source_addresses <= 1)
+    return {};
+  return "127.0.0." + std::to_string(1 + i % source_addresses);
+}
+
 struct workload {
   workload_kind kind = workload_kind::throughput;
   std::string url;
@@ -39,6 +47,10 @@ struct workload {
   /// client can be) or asynchronous ones (what a client that must not
   /// block its thread, as a machine must not, can be).
   bool async_baseline = false;
+  /// scale: connections come from this many loopback addresses, 127.0.0.1
+  /// up (wsm's local_address, a bound socket in the baseline): one source
+  /// address has ~28,000 ephemeral ports toward one server.
+  size_t source_addresses = 1;
   /// scale: machines talk to a broker without sockets that connects at
   /// once and echoes, to go beyond the descriptor limit.
   bool simulate = false;

@@ -189,12 +189,14 @@ std::vector<wsm::machine_actor> spawn_many(caf::actor_system& sys,
     broker = sys.spawn(loopback_broker, true);
     relay = wsm::spawn_timer_relay(sys);
   }
+  auto local = opts;
   for (size_t i = 0; i < w.count; ++i) {
+    local.local_address = source_address_of(i, w.source_addresses);
     auto machine = w.simulate
                      ? wsm::spawn_machine_with(
-                       sys, w.url, opts, subscriber,
+                       sys, w.url, local, subscriber,
                        caf::actor_cast<wsm::broker_actor>(broker), relay)
-                     : wsm::spawn_machine(sys, w.url, opts, subscriber);
+                     : wsm::spawn_machine(sys, w.url, local, subscriber);
     if (!machine)
       throw std::runtime_error(wsm::describe(machine.error()));
     result.push_back(std::move(*machine));
