@@ -16,6 +16,7 @@ packages=(
   clang-tidy                         # lint (scripts/lint.sh, .clang-tidy)
   tinyproxy                          # a real HTTP CONNECT proxy in tests
   microsocks                         # a real SOCKS5 proxy in tests
+  stunnel4                           # TLS in front of tinyproxy: an https:// proxy in tests
 )
 
 missing=()

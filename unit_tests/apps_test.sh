@@ -328,6 +328,19 @@ for route in "http://127.0.0.1:$http_port" "http://alice:s3cret@127.0.0.1:$auth_
 done
 contains "tinyproxy: the tunnels went through it" "CONNECT" "$(cat "$work/tinyproxy.log")"
 contains "microsocks: the tunnels went through it" "client" "$(cat "$work/microsocks.log")"
+# An https:// proxy: stunnel's TLS in front of tinyproxy.
+tls_proxy_port=$(free_port)
+printf 'foreground = yes\npid =\n[proxy]\naccept = 127.0.0.1:%s\nconnect = 127.0.0.1:%s\ncert = %s\nkey = %s\n' \
+  "$tls_proxy_port" "$http_port" "$pki/server.pem" "$pki/server.key" >"$work/stunnel.conf"
+proxy stunnel "$tls_proxy_port" stunnel4 "$work/stunnel.conf"
+cat_run proxy-https 'through TLS\n' --proxy="https://127.0.0.1:$tls_proxy_port" --ca-file="$pki/ca.pem" "$URL"
+check "https proxy ws://: echoed" "through TLS" "$OUT"
+check "https proxy ws://: states" "$states" "$ERR"
+cat_run proxy-https-untrusted 'x\n' --proxy="https://127.0.0.1:$tls_proxy_port" --max-retries=0 --retry-delay=5s --close-timeout=300ms "$URL"
+contains "https proxy: its certificate is checked" "STATE DISCONNECTED: proxy 127.0.0.1:$tls_proxy_port: TLS handshake: certificate verify failed" "$ERR"
+cat_run proxy-https-wss '' --proxy="https://127.0.0.1:$tls_proxy_port" --ca-file="$pki/ca.pem" "$wss_url"
+check "https proxy wss://: refused at once" 2 "$STATUS"
+contains "https proxy wss://: says why" "wss:// through an https:// proxy (TLS inside TLS) is not supported" "$ERR"
 cat_run proxy-407 'x\n' --proxy="http://127.0.0.1:$auth_port" "$URL"
 check "proxy 407: ends the machine" 1 "$STATUS"
 contains "proxy 407: names the proxy" "STATE DISCONNECTED: proxy 127.0.0.1:$auth_port: 407 Proxy Authentication Required" "$ERR"
