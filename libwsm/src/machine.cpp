@@ -20,6 +20,11 @@
 //   suspended [DISCONNECTED]: from any phase but closing on suspend; left on
 //   resume or reconnect (to connecting) or quit.
 //
+// A link that drops before it was up min_uptime goes to waiting instead of
+// disconnected (flap protection). In connecting, a redirect opens the next
+// hop without leaving the phase; each attempt's request is made first
+// (header file, request provider), and a bad one fails the attempt.
+//
 // quit in connecting, disconnected, waiting or suspended: with an empty
 // queue, at once DISCONNECTED and the end; with outputs queued, the machine
 // keeps trying to connect and write them for up to close_timeout first (a
