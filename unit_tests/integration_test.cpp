@@ -255,6 +255,13 @@ CAF_TEST(ping sends a WebSocket ping) {
   self->send(machine, wsm::output{"marker"});
   CAF_CHECK_EQUAL(next_input().payload, "marker");
   CAF_CHECK_EQUAL(server.pings(), 1u);
+  CAF_CHECK_EQUAL(server.last_ping_payload(), "");
+  // A ping can carry a payload of its own.
+  self->send(machine, wsm::command::ping, std::string{"probe-7"});
+  self->send(machine, wsm::output{"marker 2"});
+  CAF_CHECK_EQUAL(next_input().payload, "marker 2");
+  CAF_CHECK_EQUAL(server.pings(), 2u);
+  CAF_CHECK_EQUAL(server.last_ping_payload(), "probe-7");
   quit(machine);
 }
 

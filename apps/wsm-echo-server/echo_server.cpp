@@ -51,6 +51,8 @@ struct counters {
   std::string last_server_name;
   /// The address the last upgrade request came from.
   std::string last_peer_address;
+  /// What the last ping carried.
+  std::string last_ping_payload;
   /// When each TCP connection was accepted (CLOCK_MONOTONIC, ms).
   std::vector<double> accept_times;
   /// Messages received, with record_messages.
@@ -163,10 +165,16 @@ private:
   void read_request() {
     ws_.set_option(
       websocket::stream_base::timeout::suggested(beast::role_type::server));
-    ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
+    ws_.control_callback([this](websocket::frame_type kind,
+                                beast::string_view payload) {
       if (kind == websocket::frame_type::ping) {
         ++stats_.pings;
-        log("PING");
+        {
+          std::lock_guard<std::mutex> guard{stats_.mutex};
+          stats_.last_ping_payload = std::string{payload};
+        }
+        log(payload.empty() ? std::string{"PING"}
+                            : "PING " + std::string{payload});
       } else if (kind == websocket::frame_type::pong) {
         ++stats_.pongs;
         log("PONG");
@@ -600,6 +608,11 @@ std::vector<double> echo_server::accept_times_ms() const {
 std::vector<std::string> echo_server::messages_received() const {
   std::lock_guard<std::mutex> guard{impl_->stats.mutex};
   return impl_->stats.messages;
+}
+
+std::string echo_server::last_ping_payload() const {
+  std::lock_guard<std::mutex> guard{impl_->stats.mutex};
+  return impl_->stats.last_ping_payload;
 }
 
 std::string echo_server::last_peer_address() const {

@@ -115,6 +115,9 @@ public:
   /// CLOCK_MONOTONIC (comparable across processes).
   std::vector<double> accept_times_ms() const;
 
+  /// What the last ping a client sent carried ("" for none).
+  std::string last_ping_payload() const;
+
   /// The address the last upgrade request came from, e.g. `127.0.0.2`.
   std::string last_peer_address() const;
 
