@@ -64,6 +64,12 @@ struct cat_state {
   caf::timespan close_timeout{};
   clock_type::time_point last_heard;
   size_t undelivered = 0;
+  /// Lines sent to the machine as requests and not yet answered: each is
+  /// answered once written, or with why it never will be.
+  size_t unanswered = 0;
+  /// The machine has ended; the cat ends once every line is answered.
+  bool machine_ended = false;
+  bool machine_failed = false;
   /// Lines of stdin refused for their length.
   size_t refused = 0;
   std::atomic<int>* exit_code = nullptr;
@@ -91,6 +97,21 @@ void quit_when_done(cat_actor* self) {
   self->delayed_send(self, st.linger, linger_atom::value);
 }
 
+/// Ends the cat once the machine has ended and every line is answered.
+void end_when_answered(cat_actor* self) {
+  auto& st = self->state;
+  if (!st.machine_ended || st.unanswered > 0)
+    return;
+  auto failed = st.undelivered > 0 || st.refused > 0 || st.machine_failed;
+  *st.exit_code = failed ? 1 : 0;
+  self->quit();
+}
+
+void answered(cat_actor* self) {
+  --self->state.unanswered;
+  end_when_answered(self);
+}
+
 caf::behavior cat(cat_actor* self, std::atomic<int>* exit_code,
                   caf::timespan linger, caf::timespan close_timeout) {
   self->state.exit_code = exit_code;
@@ -98,12 +119,12 @@ caf::behavior cat(cat_actor* self, std::atomic<int>* exit_code,
   self->state.close_timeout = close_timeout;
   self->set_down_handler([=](const caf::down_msg& x) {
     // A machine that gave up says why in its exit reason.
-    if (x.reason && x.reason != caf::exit_reason::normal)
+    auto& st = self->state;
+    st.machine_failed = x.reason && x.reason != caf::exit_reason::normal;
+    if (st.machine_failed)
       std::cerr << "wsm-cat: gave up: " << wsm::describe(x.reason) << std::endl;
-    auto failed = self->state.undelivered > 0 || self->state.refused > 0
-                  || (x.reason && x.reason != caf::exit_reason::normal);
-    *self->state.exit_code = failed ? 1 : 0;
-    self->quit();
+    st.machine_ended = true;
+    end_when_answered(self);
   });
   return {
     [=](wsm::machine_actor& machine) {
@@ -111,7 +132,22 @@ caf::behavior cat(cat_actor* self, std::atomic<int>* exit_code,
       self->monitor(self->state.machine);
     },
     [=](line_atom, std::string& line) {
-      self->send(self->state.machine, wsm::output{std::move(line)});
+      // As a request: a line that reaches a machine that has just ended is
+      // answered too (receiver down), so that no line is lost unsaid.
+      auto& st = self->state;
+      ++st.unanswered;
+      auto payload = std::make_shared<const std::string>(std::move(line));
+      self->request(st.machine, caf::infinite, wsm::shared_output(payload))
+        .then([=] { answered(self); },
+              [=](caf::error& err) {
+                ++self->state.undelivered;
+                auto why = err == caf::sec::request_receiver_down
+                             ? std::string{"the machine had ended"}
+                             : wsm::describe(err);
+                std::cerr << "wsm-cat: not delivered (" << why
+                          << "): " << *payload << std::endl;
+                answered(self);
+              });
     },
     [=](line_atom, uint64_t number, uint64_t size, uint64_t limit) {
       ++self->state.refused;
