@@ -127,8 +127,9 @@ public:
           case mode::fail:
             return caf::make_error(caf::sec::runtime_error, "token store down");
           case mode::silent:
-            held_ = make_response_promise();
-            return held_;
+            // A promise let go unkept: no answer ever comes (CAF 0.17
+            // sends none for it), and nothing holds the machine.
+            return make_response_promise();
           case mode::bad_header:
             return wsm::request_update{{{"Host", "sneaky"}}, ""};
           case mode::answer:
@@ -145,7 +146,6 @@ public:
 
 private:
   mode how_;
-  caf::response_promise held_;
 };
 
 /// Answers every input with a number, as a handler that returns a value
@@ -1953,8 +1953,6 @@ CAF_TEST(a request provider that does not answer in time fails the attempt) {
   expect((caf::error), from(_).to(machine));
   expect_failed("request provider: no answer within 10000ms", 1, 0, 2s);
   CAF_CHECK(!received<wsm::open_atom, uint64_t, wsm::connect_request>(broker));
-  // The provider holds the request: it would keep the machine alive.
-  caf::anon_send_exit(provider, caf::exit_reason::kill);
 }
 
 CAF_TEST(a bad header from the request provider fails the attempt by name) {
