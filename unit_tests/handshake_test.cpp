@@ -29,6 +29,35 @@ using wsm_test::test_pki;
 
 namespace {
 
+/// [::1] on `port`: a listener whose backlog one connection fills, so that
+/// the kernel leaves every further SYN unanswered (an address that never
+/// answers, on loopback).
+class silent_listener {
+public:
+  explicit silent_listener(uint16_t port) {
+    sockaddr_in6 where{};
+    where.sin6_family = AF_INET6;
+    where.sin6_addr = in6addr_loopback;
+    where.sin6_port = htons(port);
+    auto address = reinterpret_cast<sockaddr*>(&where);
+    CAF_REQUIRE_EQUAL(bind(listener_, address, sizeof(where)), 0);
+    CAF_REQUIRE_EQUAL(listen(listener_, 0), 0);
+    CAF_REQUIRE_EQUAL(connect(filler_, address, sizeof(where)), 0);
+  }
+
+  ~silent_listener() {
+    close(filler_);
+    close(listener_);
+  }
+
+  silent_listener(const silent_listener&) = delete;
+  silent_listener& operator=(const silent_listener&) = delete;
+
+private:
+  int listener_ = socket(AF_INET6, SOCK_STREAM, 0);
+  int filler_ = socket(AF_INET6, SOCK_STREAM, 0);
+};
+
 struct fixture : wsm_test::live_fixture {
   test_pki pki;
   test_pki::issued server_cert = pki.issue("server", "localhost",
@@ -504,21 +533,7 @@ CAF_TEST(happy eyeballs: the second address wins when the first never answers) {
   freeaddrinfo(found);
   CAF_REQUIRE_EQUAL(families, (std::vector<int>{AF_INET6, AF_INET}));
   wsm_echo::echo_server server;
-  // [::1] on the server's port: a listener whose backlog one connection
-  // fills, so that the kernel leaves every further SYN unanswered.
-  int silent = socket(AF_INET6, SOCK_STREAM, 0);
-  sockaddr_in6 where{};
-  where.sin6_family = AF_INET6;
-  where.sin6_addr = in6addr_loopback;
-  where.sin6_port = htons(server.port());
-  CAF_REQUIRE_EQUAL(bind(silent, reinterpret_cast<sockaddr*>(&where),
-                         sizeof(where)),
-                    0);
-  CAF_REQUIRE_EQUAL(listen(silent, 0), 0);
-  int filler = socket(AF_INET6, SOCK_STREAM, 0);
-  CAF_REQUIRE_EQUAL(connect(filler, reinterpret_cast<sockaddr*>(&where),
-                            sizeof(where)),
-                    0);
+  silent_listener silent{server.port()};
   opts.connect_attempt_delay = 300ms;
   opts.connect_timeout = 5s;
   auto started = std::chrono::steady_clock::now();
@@ -533,25 +548,11 @@ CAF_TEST(happy eyeballs: the second address wins when the first never answers) {
   CAF_CHECK_EQUAL(server.last_peer_address(), "127.0.0.1");
   expect_echo(machine, "over the second address");
   quit(machine);
-  close(filler);
-  close(silent);
 }
 
 CAF_TEST(happy eyeballs: connect_timeout bounds each address) {
   wsm_echo::echo_server server;
-  int silent = socket(AF_INET6, SOCK_STREAM, 0);
-  sockaddr_in6 where{};
-  where.sin6_family = AF_INET6;
-  where.sin6_addr = in6addr_loopback;
-  where.sin6_port = htons(server.port());
-  CAF_REQUIRE_EQUAL(bind(silent, reinterpret_cast<sockaddr*>(&where),
-                         sizeof(where)),
-                    0);
-  CAF_REQUIRE_EQUAL(listen(silent, 0), 0);
-  int filler = socket(AF_INET6, SOCK_STREAM, 0);
-  CAF_REQUIRE_EQUAL(connect(filler, reinterpret_cast<sockaddr*>(&where),
-                            sizeof(where)),
-                    0);
+  silent_listener silent{server.port()};
   // The next address waits longer than the first may take: the first's
   // timeout starts it, sooner than the delay would.
   opts.connect_attempt_delay = 5s;
@@ -565,8 +566,6 @@ CAF_TEST(happy eyeballs: connect_timeout bounds each address) {
   CAF_CHECK_GREATER_OR_EQUAL(took, 200ms);
   CAF_CHECK_LESS(took, 2s);
   quit(machine);
-  close(filler);
-  close(silent);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -193,11 +193,6 @@ caf::behavior cat(cat_actor* self, std::atomic<int>* exit_code,
       self->state.last_heard = clock_type::now();
       std::cout << x.payload << '\n' << std::flush;
     },
-    [=](const wsm::undelivered& x) {
-      ++self->state.undelivered;
-      std::cerr << "wsm-cat: not delivered (" << x.reason << "): " << x.payload
-                << std::endl;
-    },
   };
 }
 

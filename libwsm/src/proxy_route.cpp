@@ -6,10 +6,10 @@
 #include <cstdlib>
 #include <sstream>
 
-#include <arpa/inet.h>
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
+#include "request_checks.hpp"
 #include "url.hpp"
 #include "wording.hpp"
 #include "wsm/error.hpp"
@@ -20,6 +20,22 @@ std::string process_environment(const char* name) {
   auto value = std::getenv(name);
   return value ? value : "";
 }
+
+namespace {
+
+std::string lower(std::string x) {
+  for (auto& c : x)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return x;
+}
+
+std::string upper(std::string x) {
+  for (auto& c : x)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return x;
+}
+
+} // namespace
 
 caf::expected<proxy_route> parse_proxy(const std::string& text) {
   if (text == "none")
@@ -34,9 +50,7 @@ caf::expected<proxy_route> parse_proxy(const std::string& text) {
                "(or https://, socks5://, socks5h://), nor none");
   auto& view = *parsed;
   proxy_route result;
-  std::string scheme{view.scheme()};
-  for (auto& c : scheme)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto scheme = lower(std::string{view.scheme()});
   std::string default_port;
   if (scheme == "http") {
     result.kind = proxy_kind::http;
@@ -63,11 +77,9 @@ caf::expected<proxy_route> parse_proxy(const std::string& text) {
                   : std::string{view.host_address()};
   if (view.has_port()) {
     std::string digits{view.port()};
-    if (digits.empty() || digits.size() > 5
-        || digits.find_first_not_of("0123456789") != std::string::npos
-        || std::stoul(digits) == 0 || std::stoul(digits) > 65535)
+    result.port = canonical_port(digits);
+    if (result.port.empty())
       return bad("port " + quoted(digits) + " is not valid");
-    result.port = std::to_string(std::stoul(digits));
   } else {
     result.port = default_port;
   }
@@ -82,18 +94,6 @@ caf::expected<proxy_route> parse_proxy(const std::string& text) {
 }
 
 namespace {
-
-std::string lower(std::string x) {
-  for (auto& c : x)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return x;
-}
-
-std::string upper(std::string x) {
-  for (auto& c : x)
-    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return x;
-}
 
 /// The variable `name` in lower case, else in upper case, and which it was.
 std::pair<std::string, std::string> lookup(const environment_lookup& env,
@@ -128,10 +128,7 @@ bool is_exempt(const std::string& no_proxy, const std::string& host) {
     if (name == entry)
       return true;
     // A name entry covers its subdomains; an address only itself.
-    unsigned char bytes[16];
-    auto is_address = inet_pton(AF_INET, entry.c_str(), bytes) == 1
-                      || inet_pton(AF_INET6, entry.c_str(), bytes) == 1;
-    if (!is_address && name.size() > entry.size()
+    if (!is_ip_address(entry) && name.size() > entry.size()
         && name.compare(name.size() - entry.size(), entry.size(), entry) == 0
         && name[name.size() - entry.size() - 1] == '.')
       return true;

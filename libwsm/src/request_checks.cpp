@@ -119,12 +119,14 @@ caf::error check_header(const header& x) {
   return {};
 }
 
-caf::error check_local_address(const std::string& address) {
-  if (address.empty())
-    return {};
+bool is_ip_address(const std::string& text) {
   unsigned char bytes[16];
-  if (inet_pton(AF_INET, address.c_str(), bytes) == 1
-      || inet_pton(AF_INET6, address.c_str(), bytes) == 1)
+  return inet_pton(AF_INET, text.c_str(), bytes) == 1
+         || inet_pton(AF_INET6, text.c_str(), bytes) == 1;
+}
+
+caf::error check_local_address(const std::string& address) {
+  if (address.empty() || is_ip_address(address))
     return {};
   return make_error(errc::invalid_option,
                     "local_address " + quoted(address)

@@ -21,6 +21,9 @@ enum class tls_files : uint8_t { load, leave_to_node };
 caf::error check_request_options(const options& opts, bool secure,
                                  tls_files tls);
 
+/// Whether `text` is an IPv4 or IPv6 address (without brackets).
+bool is_ip_address(const std::string& text);
+
 /// Checks that `address`, if given, is an IPv4 or IPv6 address.
 caf::error check_local_address(const std::string& address);
 

@@ -59,6 +59,16 @@ std::string base64(const std::string& x) {
   return result;
 }
 
+std::string canonical_port(const std::string& digits) {
+  if (digits.empty() || digits.size() > 5
+      || digits.find_first_not_of("0123456789") != std::string::npos)
+    return {};
+  auto port = std::stoul(digits);
+  if (port == 0 || port > 65535)
+    return {};
+  return std::to_string(port);
+}
+
 caf::expected<std::string> resolve_redirect(const std::string& base,
                                             const std::string& location) {
   auto bad = [&location](const std::string& why) {
@@ -131,13 +141,10 @@ caf::expected<connect_request> make_connect_request(const std::string& url,
     return bad("the port must be digits only, followed by '/', '?' or the "
                "end");
   if (view.has_port()) {
-    // The grammar admits any run of digits; TCP ports stop at 65535.
     std::string digits{view.port()};
-    if (digits.empty() || digits.size() > 5
-        || digits.find_first_not_of("0123456789") != std::string::npos
-        || std::stoul(digits) == 0 || std::stoul(digits) > 65535)
+    result.port = canonical_port(digits);
+    if (result.port.empty())
       return bad("port " + quoted(digits) + " is not valid");
-    result.port = std::to_string(std::stoul(digits));
   } else {
     result.port = result.secure ? "443" : "80";
   }

@@ -23,6 +23,10 @@ make_connect_request(const std::string& url, const options& opts,
 caf::expected<std::string> resolve_redirect(const std::string& base,
                                             const std::string& location);
 
+/// A URL's port as digits without leading zeros, or nothing if `digits` is
+/// not a TCP port (1..65535; the URL grammar admits any run of digits).
+std::string canonical_port(const std::string& digits);
+
 /// Returns `url` with its userinfo, if any, replaced by `***`; works on
 /// text that is not a valid URL too.
 std::string redact_url(const std::string& url);
