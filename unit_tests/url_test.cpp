@@ -16,6 +16,7 @@
 #include "proxy_route.hpp"
 #include "support/test_pki.hpp"
 #include "url.hpp"
+#include "wsm/base64.hpp"
 #include "wsm/error.hpp"
 
 using wsm::detail::make_connect_request;
@@ -80,7 +81,7 @@ CAF_TEST(IPv6 literals connect without brackets and keep them in Host) {
 }
 
 CAF_TEST(base64 follows RFC 4648) {
-  using wsm::detail::base64;
+  auto base64 = [](const std::string& x) { return wsm::base64_encode(x); };
   CAF_CHECK_EQUAL(base64(""), "");
   CAF_CHECK_EQUAL(base64("f"), "Zg==");
   CAF_CHECK_EQUAL(base64("fo"), "Zm8=");
@@ -89,6 +90,27 @@ CAF_TEST(base64 follows RFC 4648) {
   CAF_CHECK_EQUAL(base64("fooba"), "Zm9vYmE=");
   CAF_CHECK_EQUAL(base64("foobar"), "Zm9vYmFy");
   CAF_CHECK_EQUAL(base64("\xff\xfe"), "//4=");
+}
+
+CAF_TEST(base64 decodes what it encodes and names what is not base64) {
+  std::string every_byte;
+  for (int i = 0; i < 256; ++i)
+    every_byte += static_cast<char>(i);
+  for (size_t n = 0; n <= every_byte.size(); n += 37) {
+    auto x = every_byte.substr(0, n) + "\n\r";
+    auto back = wsm::base64_decode(wsm::base64_encode(x));
+    CAF_REQUIRE(back);
+    CAF_CHECK_EQUAL(*back, x);
+  }
+  CAF_CHECK_EQUAL(wsm::base64_decode("Zm9vYg==").value(), "foob");
+  auto describe = [](const char* text) {
+    auto x = wsm::base64_decode(text);
+    return x ? std::string{"decoded"} : wsm::describe(x.error());
+  };
+  CAF_CHECK_EQUAL(describe("Zm9"), "not base64: 3 characters, not a multiple of 4");
+  CAF_CHECK_EQUAL(describe("Zm9v!A=="), "not base64: character 33 at position 5");
+  CAF_CHECK_EQUAL(describe("Zg==Zm9v"), "not base64: '=' before the end at position 3");
+  CAF_CHECK_EQUAL(describe("Z=9v"), "not base64: '=' before the end at position 2");
 }
 
 CAF_TEST(URL credentials become a Basic Authorization header) {

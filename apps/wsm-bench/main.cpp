@@ -37,6 +37,8 @@
 
 #include "echo_server.hpp"
 #include "workload.hpp"
+#include "wsm/error.hpp"
+#include "wsm/metrics.hpp"
 #include "wsm/version.hpp"
 
 namespace {
@@ -445,6 +447,15 @@ int main(int argc, char** argv) {
                  "threads; caf, on CAF's workers beside them")
     ->capture_default_str()
     ->check(CLI::IsMember({"io", "caf"}));
+  app.add_option("--metrics-address", w.metrics_address,
+                 "wsm's client serves metrics and the status page here "
+                 "(wsm.metrics-address), to measure with them on")
+    ->check([](const std::string& x) {
+      auto err = wsm::check_metrics_address(x);
+      return err ? wsm::describe(err) : std::string{};
+    });
+  app.add_flag("--metrics-per-machine", w.metrics_per_machine,
+               "with --metrics-address: series per machine too");
   app.add_option("--client", client, "run one client and print its JSON line")
     ->check(CLI::IsMember({"wsm", "beast"}))
     ->group("");

@@ -43,6 +43,10 @@ struct workload {
   size_t io_threads = 0;
   /// wsm: where actors run (`wsm.scheduler`): `io` or `caf`.
   std::string scheduler = "io";
+  /// wsm: serve metrics and the status page here (`wsm.metrics-address`);
+  /// empty: off.
+  std::string metrics_address;
+  bool metrics_per_machine = false;
   /// pingpong's baseline: blocking reads and writes (the fastest a raw
   /// client can be) or asynchronous ones (what a client that must not
   /// block its thread, as a machine must not, can be).

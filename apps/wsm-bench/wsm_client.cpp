@@ -348,6 +348,10 @@ measurement run_wsm(const workload& w) {
     if (w.io_threads > 0)
       cfg.set("wsm.io-threads", w.io_threads);
     cfg.set("wsm.scheduler", w.scheduler);
+    if (!w.metrics_address.empty()) {
+      cfg.set("wsm.metrics-address", w.metrics_address);
+      cfg.set("wsm.metrics-per-machine", w.metrics_per_machine);
+    }
     if (w.remote_subscriber)
       cfg.load<caf::io::middleman>();
     caf::actor_system sys{cfg};

@@ -10,8 +10,14 @@
 // has been silent for `--linger` before it closes: replies in flight, such
 // as the echoes of the last lines, are still printed.
 //
-// The main thread reads stdin (a blocking read has no place in an actor) and
-// hands each line to the cat actor, which alone talks to the machine, so the
+// With --json each status is one JSON object per line on stderr instead
+// (every field of wsm::status); with --base64 each line of stdin is the
+// base64 of one message and each message received is printed in base64, so
+// binary payloads with newlines survive a line-oriented pipe; with
+// --one-message (-1) wsm-cat quits after the first message it receives.
+//
+// A thread of its own reads stdin (a blocking read has no place in an
+// actor) and hands each line to the cat actor, which alone talks to the machine, so the
 // machine sees every line before the quit that follows them. A line longer
 // than max_message_size is not kept: it is skipped to its end and refused by
 // number and size, and the rest goes on.
@@ -32,9 +38,12 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <poll.h>
+#include <thread>
 #include <unistd.h>
 
 #include "config_args.hpp"
+#include "metrics_args.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
@@ -54,8 +63,23 @@ using clock_type = std::chrono::steady_clock;
 
 using wsm_apps::exit_usage;
 
+/// How the cat prints and reads, from the command line.
+struct cat_modes {
+  /// Statuses as JSON objects instead of `STATE` lines.
+  bool json = false;
+  /// Messages as base64 lines, both ways.
+  bool base64 = false;
+  /// Quit after the first message received.
+  bool one_message = false;
+};
+
 struct cat_state {
   wsm::machine_actor machine;
+  cat_modes modes;
+  /// Lines of stdin seen, for naming a bad one.
+  uint64_t lines = 0;
+  /// A message arrived (with --one-message, the only one printed).
+  bool got_message = false;
   bool connected = false;
   bool end_of_input = false;
   bool lingering = false;
@@ -70,7 +94,7 @@ struct cat_state {
   /// The machine has ended; the cat ends once every line is answered.
   bool machine_ended = false;
   bool machine_failed = false;
-  /// Lines of stdin refused for their length.
+  /// Lines of stdin refused (too long, or not base64 with --base64).
   size_t refused = 0;
   std::atomic<int>* exit_code = nullptr;
   static inline const char* name = "wsm-cat";
@@ -112,9 +136,56 @@ void answered(cat_actor* self) {
   end_when_answered(self);
 }
 
+/// Sends one line of stdin to the machine: as it is, or decoded from
+/// base64 (a line that is not base64 is refused by number, not sent).
+void send_line(cat_actor* self, std::string line) {
+  auto& st = self->state;
+  auto number = ++st.lines;
+  if (st.modes.base64) {
+    auto decoded = wsm::base64_decode(line);
+    if (!decoded) {
+      ++st.refused;
+      std::cerr << "wsm-cat: line " << number << ": "
+                << wsm::describe(decoded.error()) << ": not sent" << std::endl;
+      return;
+    }
+    line = std::move(*decoded);
+  }
+  // As a request: a line that reaches a machine that has just ended is
+  // answered too (receiver down), so that no line is lost unsaid.
+  ++st.unanswered;
+  auto payload = std::make_shared<const std::string>(std::move(line));
+  self->request(st.machine, caf::infinite, wsm::shared_output(payload))
+    .then([=] { answered(self); },
+          [=](caf::error& err) {
+            ++self->state.undelivered;
+            auto why = err == caf::sec::request_receiver_down
+                         ? std::string{"the machine had ended"}
+                         : wsm::describe(err);
+            std::cerr << "wsm-cat: not delivered (" << why
+                      << "): " << *payload << std::endl;
+            answered(self);
+          });
+}
+
+void print_status(const cat_modes& modes, const wsm::status& x) {
+  if (modes.json) {
+    std::cerr << wsm::to_json(x) << std::endl;
+    return;
+  }
+  // The hops of the attempt this status ends, credentials hidden.
+  if (x.state != wsm::state::waiting) // told in DISCONNECTED already
+    for (auto& hop : x.redirects)
+      std::cerr << "wsm-cat: redirected to " << hop << '\n';
+  std::cerr << "STATE " << wsm::to_string(x.state)
+            << (x.error.empty() ? "" : ": " + x.error) << std::endl;
+}
+
 caf::behavior cat(cat_actor* self, std::atomic<int>* exit_code,
-                  caf::timespan linger, caf::timespan close_timeout) {
+                  caf::timespan linger, caf::timespan close_timeout,
+                  cat_modes modes) {
   self->state.exit_code = exit_code;
+  self->state.modes = modes;
   self->state.linger = linger;
   self->state.close_timeout = close_timeout;
   self->set_down_handler([=](const caf::down_msg& x) {
@@ -131,25 +202,9 @@ caf::behavior cat(cat_actor* self, std::atomic<int>* exit_code,
       self->state.machine = std::move(machine);
       self->monitor(self->state.machine);
     },
-    [=](line_atom, std::string& line) {
-      // As a request: a line that reaches a machine that has just ended is
-      // answered too (receiver down), so that no line is lost unsaid.
-      auto& st = self->state;
-      ++st.unanswered;
-      auto payload = std::make_shared<const std::string>(std::move(line));
-      self->request(st.machine, caf::infinite, wsm::shared_output(payload))
-        .then([=] { answered(self); },
-              [=](caf::error& err) {
-                ++self->state.undelivered;
-                auto why = err == caf::sec::request_receiver_down
-                             ? std::string{"the machine had ended"}
-                             : wsm::describe(err);
-                std::cerr << "wsm-cat: not delivered (" << why
-                          << "): " << *payload << std::endl;
-                answered(self);
-              });
-    },
+    [=](line_atom, std::string& line) { send_line(self, std::move(line)); },
     [=](line_atom, uint64_t number, uint64_t size, uint64_t limit) {
+      ++self->state.lines;
       ++self->state.refused;
       std::cerr << "wsm-cat: line " << number << " is " << size
                 << " bytes, longer than max_message_size (" << limit
@@ -180,18 +235,22 @@ caf::behavior cat(cat_actor* self, std::atomic<int>* exit_code,
       }
     },
     [=](const wsm::status& x) {
-      // The hops of the attempt this status ends, credentials hidden.
-      if (x.state != wsm::state::waiting) // told in DISCONNECTED already
-        for (auto& hop : x.redirects)
-          std::cerr << "wsm-cat: redirected to " << hop << '\n';
-      std::cerr << "STATE " << wsm::to_string(x.state)
-                << (x.error.empty() ? "" : ": " + x.error) << std::endl;
+      print_status(self->state.modes, x);
       self->state.connected = x.state == wsm::state::connected;
       quit_when_done(self);
     },
     [=](const wsm::input& x) {
-      self->state.last_heard = clock_type::now();
-      std::cout << x.payload << '\n' << std::flush;
+      auto& st = self->state;
+      st.last_heard = clock_type::now();
+      if (st.modes.one_message && st.got_message)
+        return; // one was asked for, and printed
+      st.got_message = true;
+      if (st.modes.base64)
+        std::cout << wsm::base64_encode(x.payload) << '\n' << std::flush;
+      else
+        std::cout << x.payload << '\n' << std::flush;
+      if (st.modes.one_message && !st.quitting)
+        quit(self);
     },
   };
 }
@@ -214,7 +273,8 @@ struct library_options {
 bool is_text_key(const std::string& key) {
   return key == "ca-file" || key == "ca-path" || key == "cert" || key == "key"
          || key == "heartbeat" || key == "local-address"
-         || key == "header-file" || key == "proxy";
+         || key == "header-file" || key == "proxy"
+         || key == "metrics-address";
 }
 
 /// Makes repeatable `flag` collect `values`.
@@ -244,7 +304,7 @@ void add_library_options(CLI::App& app, library_options& lib) {
         // One value per flag, named in the singular; retryable-statuses
         // is for config files.
         if (x.key == "headers")
-          add_repeatable(app, "--header", lib.headers, x.help);
+          add_repeatable(app, "-H,--header", lib.headers, x.help);
         else if (x.key == "subprotocols")
           add_repeatable(app, "--subprotocol", lib.subprotocols, x.help);
         break;
@@ -333,11 +393,19 @@ public:
   }
 
   /// Calls `line(text)` for each line that fits and `too_long(number, size)`
-  /// for each that does not, until the end of stdin.
+  /// for each that does not, until the end of stdin or until `stop` is set
+  /// (looked at every 100 ms while stdin is quiet). Returns whether stdin
+  /// ended.
   template <class Line, class TooLong>
-  void run(Line line, TooLong too_long) {
+  bool run(Line line, TooLong too_long, const std::atomic<bool>& stop) {
     char chunk[64 * 1024];
     for (;;) {
+      pollfd input{STDIN_FILENO, POLLIN, 0};
+      auto ready = ::poll(&input, 1, 100);
+      if (stop)
+        return false;
+      if (ready == 0 || (ready < 0 && errno == EINTR))
+        continue;
       // What is there now, not a full chunk: a line typed goes at once.
       auto got = ::read(STDIN_FILENO, chunk, sizeof(chunk));
       if (got < 0 && errno == EINTR)
@@ -360,6 +428,7 @@ public:
     // A last line without a newline is a line too.
     if (size_ > 0)
       finish(line, too_long);
+    return true;
   }
 
 private:
@@ -404,6 +473,18 @@ int main(int argc, char** argv) {
                  "ws[s]://[user:password@]host[:port][/path][?query]")
     ->required();
   add_library_options(app, lib);
+  cat_modes modes;
+  app.add_flag("--json", modes.json,
+               "print each status as one JSON object per line on stderr "
+               "(every field of wsm::status) instead of STATE lines");
+  app.add_flag("--base64", modes.base64,
+               "each line of stdin is the base64 of one message; each "
+               "message received is printed as one base64 line");
+  app.add_flag("-1,--one-message", modes.one_message,
+               "exit after the first message received");
+  std::string origin;
+  app.add_option("--origin", origin,
+                 "send this Origin header with the upgrade request");
   app.add_option("--linger", linger_text,
                  "at the end of stdin, wait until the peer has been silent "
                  "this long before closing, so replies in flight are printed")
@@ -415,6 +496,8 @@ int main(int argc, char** argv) {
   if (auto status = wsm_apps::parse_command_line(app, argc, argv, "wsm-cat");
       status >= 0)
     return status;
+  if (!origin.empty())
+    lib.headers.insert(lib.headers.begin(), "Origin: " + origin);
   wsm::settings settings;
   if (auto problem = make_settings(app, config_file, lib, settings);
       !problem.empty()) {
@@ -433,11 +516,14 @@ int main(int argc, char** argv) {
   std::atomic<int> exit_code{0};
   {
     wsm::config cfg;
-    cfg.set("wsm.io-threads", settings.io_threads);
+    settings.apply_to(cfg);
     caf::actor_system sys{cfg};
+    if (!wsm_apps::announce_metrics(sys, "wsm-cat"))
+      return exit_usage;
     // Detached: printing may block, and only this actor's own thread.
     auto subscriber = sys.spawn<caf::detached>(cat, &exit_code, *linger,
-                                               settings.machine.close_timeout);
+                                               settings.machine.close_timeout,
+                                               modes);
     auto machine = wsm::spawn_machine(sys, url, settings.machine,
                                       subscriber);
     if (!machine) {
@@ -447,19 +533,28 @@ int main(int argc, char** argv) {
     }
     caf::anon_send(subscriber, *machine);
     auto limit = settings.machine.max_message_size;
-    line_reader{limit}.run(
-      [&](std::string line) {
-        caf::anon_send(subscriber, line_atom::value, std::move(line));
-      },
-      [&](uint64_t number, uint64_t size) {
-        caf::anon_send(subscriber, line_atom::value, number, size,
-                       static_cast<uint64_t>(limit));
-      });
-    caf::anon_send(subscriber, eof_atom::value);
+    // The reader stops when the cat ends first (--one-message, a machine
+    // that gave up): wsm-cat does not wait for stdin to close then.
+    std::atomic<bool> stop_reading{false};
+    std::thread reader{[&, subscriber] {
+      auto ended = line_reader{limit}.run(
+        [&](std::string line) {
+          caf::anon_send(subscriber, line_atom::value, std::move(line));
+        },
+        [&](uint64_t number, uint64_t size) {
+          caf::anon_send(subscriber, line_atom::value, number, size,
+                         static_cast<uint64_t>(limit));
+        },
+        stop_reading);
+      if (ended)
+        caf::anon_send(subscriber, eof_atom::value);
+    }};
     // Holding the handle keeps the cat alive until it ends by itself (after
     // the machine): an actor nobody references may vanish before its last
     // message.
     caf::scoped_actor{sys}->wait_for(subscriber);
+    stop_reading = true;
+    reader.join();
   }
   return exit_code;
 }

@@ -26,6 +26,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "config_args.hpp"
+#include "metrics_args.hpp"
 #include "echo_server.hpp"
 #include "wsm/wsm.hpp"
 
@@ -181,6 +182,8 @@ int main(int argc, char** argv) {
   std::string config_file;
   app.add_option("--config", config_file,
                  "a CAF INI file whose [wsm-demo] group sets these options");
+  wsm_apps::metrics_flags metrics;
+  wsm_apps::add_metrics_options(app, metrics);
   if (auto status = wsm_apps::parse_command_line(app, argc, argv, "wsm-demo");
       status >= 0)
     return status;
@@ -198,7 +201,14 @@ int main(int argc, char** argv) {
   bool finished = false;
   {
     wsm::config cfg;
+    if (auto problem = wsm_apps::apply_metrics_options(metrics, cfg);
+        !problem.empty()) {
+      std::cerr << "wsm-demo: " << problem << '\n';
+      return 2;
+    }
     caf::actor_system sys{cfg};
+    if (!wsm_apps::announce_metrics(sys, "wsm-demo"))
+      return 2;
     caf::scoped_actor stage_manager{sys};
     // Held until the end: an actor nobody references may vanish before it
     // has seen its last machine go.

@@ -16,6 +16,7 @@
 #include <caf/io/middleman.hpp>
 
 #include "config_args.hpp"
+#include "metrics_args.hpp"
 #include "wsm/wsm.hpp"
 
 namespace {
@@ -62,6 +63,8 @@ int main(int argc, char** argv) {
                  "with --tls: this node's certificate (PEM)");
   app.add_option("--key", tls_files.key_file,
                  "with --tls: the private key of --cert (PEM)");
+  wsm_apps::metrics_flags metrics;
+  wsm_apps::add_metrics_options(app, metrics);
   if (auto status = wsm_apps::parse_command_line(app, argc, argv, "wsm-node");
       status >= 0)
     return status;
@@ -79,7 +82,12 @@ int main(int argc, char** argv) {
              || !tls_files.cert_file.empty() || !tls_files.key_file.empty()) {
     return usage_error("--ca-file, --ca-path, --cert and --key need --tls");
   }
+  if (auto problem = wsm_apps::apply_metrics_options(metrics, cfg);
+      !problem.empty())
+    return usage_error(problem);
   caf::actor_system sys{cfg};
+  if (!wsm_apps::announce_metrics(sys, "wsm-node"))
+    return wsm_apps::exit_usage;
   auto spawner = wsm::spawn_spawner(sys);
   auto published = wsm::publish_spawner(sys, spawner, port, address);
   if (!published) {

@@ -98,6 +98,13 @@ config::config() {
     .add<double>("connect-rate",
                  "connection attempts a second per host the reconnect "
                  "governor allows; 0 turns it off (default 0)")
+    .add<std::string>("metrics-address",
+                      "serve Prometheus metrics (/metrics) and a live "
+                      "status page (/) on HOST:PORT, or 127.0.0.1:PORT "
+                      "given a port alone (default: off)")
+    .add<bool>("metrics-per-machine",
+               "metrics series per machine too, labelled by id and host "
+               "(default: false)")
     .add<double>("connect-burst",
                  "attempts per host the governor allows at once (default: "
                  "a hundredth of connect-rate); no 100ms window sees more "

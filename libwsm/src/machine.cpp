@@ -68,6 +68,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "machine_registry.hpp"
 #include "machine_setup.hpp"
 #include "machine_impl.hpp"
 #include "wording.hpp"
@@ -296,6 +297,11 @@ struct machine_state {
 
   wsm::stats counters;
 
+  /// Where the metrics and the status page see the machine; null when
+  /// metrics are off. `registry_id` is its id there (the actor's).
+  std::shared_ptr<detail::machine_registry> registry;
+  uint64_t registry_id = 0;
+
   static inline const char* name = "wsm.machine";
 
   const connect_request& request() const noexcept {
@@ -316,6 +322,8 @@ struct machine_state {
     // unreachable: close it the way quit would.
     if (connection.link)
       connection.link->close();
+    if (registry)
+      registry->remove(registry_id, counters);
   }
 
   double unit_random() {
@@ -374,6 +382,8 @@ void publish(machine_self self, const news& told) {
     st.last.compressed = false;
     st.last.url.clear();
   }
+  if (st.registry)
+    st.registry->record_status(st.registry_id, st.last);
   fan_out(self, caf::make_message(st.last));
 }
 
@@ -634,11 +644,17 @@ bool is_text(const machine_state& st, frame_format format) {
                                                  : format == frame_format::text;
 }
 
-/// Tells the sender of an output that it will never be written, and why.
+/// Tells the sender of an output that it will never be written, and why:
+/// a quit's own code for a machine that quit, `undelivered` otherwise.
 void give_back(machine_self self, pending_output& x, const std::string& reason,
-               errc code = errc::undelivered) {
-  ++self->state.counters.undelivered;
-  x.sender.give_back(self, *x.payload, reason, code);
+               undelivered_cause cause) {
+  auto& counters = self->state.counters;
+  ++counters.undelivered;
+  counters.undelivered_by.resize(undelivered_cause_count);
+  ++counters.undelivered_by[static_cast<size_t>(cause)];
+  x.sender.give_back(self, *x.payload, reason,
+                     cause == undelivered_cause::quit ? errc::machine_quit
+                                                      : errc::undelivered);
 }
 
 /// Hands one output to the link; it stays in flight until written.
@@ -673,14 +689,16 @@ void enqueue(machine_self self, output& x) {
   auto policy = st.queue.empty() ? overflow_policy::reject : st.opts().overflow;
   switch (policy) {
     case overflow_policy::reject:
-      give_back(self, item, "queue full");
+      give_back(self, item, "queue full", undelivered_cause::queue_full);
       return;
     case overflow_policy::drop_oldest:
-      give_back(self, st.queue.front(), "queue full: dropped the oldest");
+      give_back(self, st.queue.front(), "queue full: dropped the oldest",
+                undelivered_cause::queue_full);
       st.queue.pop_front();
       break;
     case overflow_policy::drop_newest:
-      give_back(self, st.queue.back(), "queue full: replaced by a newer one");
+      give_back(self, st.queue.back(), "queue full: replaced by a newer one",
+                undelivered_cause::queue_full);
       st.queue.pop_back();
       break;
   }
@@ -760,11 +778,11 @@ void requeue_in_flight(machine_self self) {
 }
 
 void give_back_all(machine_self self, const std::string& reason,
-                   errc code = errc::undelivered) {
+                   undelivered_cause cause) {
   auto& st = self->state;
   requeue_in_flight(self);
   for (auto& item : st.queue)
-    give_back(self, item, reason, code);
+    give_back(self, item, reason, cause);
   st.queue.clear();
 }
 
@@ -888,7 +906,7 @@ void finish(machine_self self, const std::string& undelivered_reason = "quit",
   // A quit gives back with a code of its own, a machine that gave up with
   // `undelivered`.
   give_back_all(self, undelivered_reason,
-                reason ? errc::undelivered : errc::machine_quit);
+                reason ? undelivered_cause::gave_up : undelivered_cause::quit);
   // No error, but the close code the link ended with, if any.
   transition(self, phase::disconnected,
              news{reason ? describe(reason) : std::string{}, info});
@@ -1034,6 +1052,8 @@ void prepare_request(machine_self self) {
 /// host a slot.
 void enter_connecting(machine_self self) {
   auto& st = self->state;
+  if (st.generation > 0)
+    ++st.counters.reconnect_attempts;
   ++st.last.attempt;
   adopt_connection(self);
   // Each attempt starts from the URL the machine was given.
@@ -1340,6 +1360,7 @@ auto common_handlers(machine_self self) {
       auto& st = self->state;
       auto result = st.counters;
       result.disconnects.resize(close_cause_count);
+      result.undelivered_by.resize(undelivered_cause_count);
       result.queue_depth = st.queue.size() + st.in_flight.size();
       result.reading_paused = st.read_paused;
       if (st.read_paused)
@@ -1486,6 +1507,8 @@ auto live_link_handlers(machine_self self) {
       st.last_heard = self->clock().now();
       st.awaiting_pong = false;
       st.counters.last_rtt = st.last_heard - st.ping_sent_at;
+      if (st.registry)
+        st.registry->record_round_trip(st.counters.last_rtt);
     },
     [=](closed_atom, uint64_t connection, const disconnect_info& info) {
       if (is_current(self, connection))
@@ -1570,7 +1593,7 @@ machine_behavior closing(machine_self self) {
   auto own = std::make_tuple(
     [=](output& x) {
       auto item = make_pending(self, x);
-      give_back(self, item, "quit", errc::machine_quit);
+      give_back(self, item, "quit", undelivered_cause::quit);
     },
     [=](command x) {
       // Closing already: only the frame format still means something.
@@ -1657,6 +1680,11 @@ machine_behavior machine(machine_self self, connect_request request,
   // gets `unexpected_message` back.
   self->set_default_handler(caf::drop);
   add_subscriber(self, first_subscriber);
+  if (st.registry = detail::registry_of(self->system()); st.registry) {
+    st.registry_id = self->id();
+    st.registry->add(st.registry_id, self->address(), st.request().url,
+                     st.request().host);
+  }
   // The first transition sets the behavior.
   enter_connecting(self);
   return machine_behavior::make_empty_behavior();

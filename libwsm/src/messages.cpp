@@ -37,6 +37,18 @@ const char* to_string(command x) noexcept {
   return "unknown";
 }
 
+const char* to_string(undelivered_cause x) noexcept {
+  switch (x) {
+    case undelivered_cause::queue_full:
+      return "queue_full";
+    case undelivered_cause::quit:
+      return "quit";
+    case undelivered_cause::gave_up:
+      return "gave_up";
+  }
+  return "unknown";
+}
+
 std::string to_string(const status& x) {
   std::string result = to_string(x.state);
   if (!x.error.empty()) {

@@ -1,5 +1,7 @@
 #include "proxy_protocol.hpp"
 
+#include "wsm/base64.hpp"
+
 #include "url.hpp"
 
 namespace wsm::detail {
@@ -15,7 +17,7 @@ std::string http_connect_request(const std::string& host,
   std::string result = "CONNECT " + authority + " HTTP/1.1\r\nHost: "
                        + authority + "\r\n";
   if (!user.empty())
-    result += "Proxy-Authorization: Basic " + base64(user + ":" + password)
+    result += "Proxy-Authorization: Basic " + base64_encode(user + ":" + password)
               + "\r\n";
   result += "User-Agent: " + user_agent + "\r\n\r\n";
   return result;

@@ -7,6 +7,7 @@
 #include <caf/settings.hpp>
 
 #include "io_scheduler.hpp"
+#include "metrics_server.hpp"
 #include "wsm/error.hpp"
 #include "wsm/governor.hpp"
 #include "wsm/machine.hpp"
@@ -70,12 +71,44 @@ runtime_module::handles runtime_module::shared_handles() {
 }
 
 void runtime_module::start() {
-  // Nothing runs until the first machine asks for it.
+  // Nothing else runs until the first machine asks for it; the metrics
+  // are served from the start, machines or not. A problem leaves them off
+  // and is kept for `metrics_endpoint`: throwing out of a module's start
+  // would leave CAF's scheduler running under a half-made system.
+  auto address = caf::get_or(sys_.config(), "wsm.metrics-address",
+                             std::string{});
+  if (address.empty())
+    return;
+  auto where = parse_listen_address(address);
+  if (!where) {
+    metrics_problem_ = where.error();
+    return;
+  }
+  registry_ = std::make_shared<machine_registry>(
+    caf::get_or(sys_.config(), "wsm.metrics-per-machine", false));
+  shared_handles(); // the I/O runtime the server runs on
+  std::lock_guard<std::mutex> guard{mutex_};
+  auto server = start_metrics_server(*io_, sys_, registry_, *where);
+  if (!server) {
+    metrics_problem_ = server.error();
+    registry_ = nullptr;
+    return;
+  }
+  metrics_ = std::move(*server);
+}
+
+caf::expected<std::string> runtime_module::metrics_endpoint() const {
+  if (metrics_problem_)
+    return metrics_problem_;
+  return metrics_ ? endpoint_of(*metrics_) : std::string{};
 }
 
 void runtime_module::stop() {
   std::lock_guard<std::mutex> guard{mutex_};
   stopped_ = true;
+  if (metrics_)
+    stop_metrics_server(*metrics_);
+  metrics_ = nullptr;
   // Every machine has ended: dropping the handles ends the broker and the
   // relay here, while the scheduler still runs.
   handles_ = {};

@@ -5,12 +5,16 @@
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/expected.hpp>
 #include <caf/detail/type_list.hpp>
 
 #include "broker.hpp"
+#include "machine_registry.hpp"
 #include "wsm/transport.hpp"
 
 namespace wsm::detail {
+
+class metrics_server;
 
 /// The pieces every machine of an actor system shares: the Asio context with
 /// its threads, the broker, and the timer relay. A CAF module, because a
@@ -41,6 +45,17 @@ public:
   /// handles once the module has stopped.
   handles shared_handles();
 
+  /// What the machines of the system are doing, for the metrics; null
+  /// when `wsm.metrics-address` is not set.
+  std::shared_ptr<machine_registry> registry() const noexcept {
+    return registry_;
+  }
+
+  /// `HOST:PORT` of the metrics server; empty when there is none; the
+  /// error that kept it from listening.
+  caf::expected<std::string> metrics_endpoint() const;
+
+  /// Starts the metrics server when `wsm.metrics-address` is set.
   void start() override;
   void stop() override;
   void init(caf::actor_system_config&) override;
@@ -55,6 +70,9 @@ private:
   bool owns_io_ = false;
   handles handles_;
   bool stopped_ = false;
+  std::shared_ptr<machine_registry> registry_;
+  std::shared_ptr<metrics_server> metrics_;
+  caf::error metrics_problem_;
 };
 
 } // namespace wsm::detail

@@ -12,6 +12,7 @@
 #include "proxy_route.hpp"
 #include "url.hpp"
 #include "wsm/error.hpp"
+#include "wsm/metrics.hpp"
 
 namespace wsm {
 
@@ -587,6 +588,22 @@ const std::map<std::string, setting_declaration>& setters() {
      [](const caf::config_value& x, settings& s) {
        return set_count(x, s.io_threads, 1);
      }}},
+    {"metrics-address",
+     {setting_form::value, "serve Prometheus metrics (/metrics) and a live status page (/) on HOST:PORT, or on 127.0.0.1 given a port alone; empty: off",
+      [](const settings& s) { return shown(s.metrics_address); },
+     [](const caf::config_value& x, settings& s) {
+       if (auto err = set_text(x, s.metrics_address))
+         return err;
+       return s.metrics_address.empty()
+                ? caf::error{}
+                : check_metrics_address(s.metrics_address);
+     }}},
+    {"metrics-per-machine",
+     {setting_form::flag, "add metrics series per machine, labelled by id and host",
+      [](const settings& s) { return shown(s.metrics_per_machine); },
+     [](const caf::config_value& x, settings& s) {
+       return set_flag(x, s.metrics_per_machine);
+     }}},
   };
   return result;
 }
@@ -602,6 +619,13 @@ caf::expected<overflow_policy> parse_overflow_policy(const std::string& text) {
                     quoted(text)
                       + " is not an overflow policy (reject, drop-oldest, "
                         "drop-newest)");
+}
+
+void settings::apply_to(caf::actor_system_config& cfg) const {
+  cfg.set("wsm.io-threads", io_threads);
+  if (!metrics_address.empty())
+    cfg.set("wsm.metrics-address", metrics_address);
+  cfg.set("wsm.metrics-per-machine", metrics_per_machine);
 }
 
 std::vector<setting_description> describe_settings() {

@@ -14,6 +14,7 @@
 
 #include "proxy_route.hpp"
 #include "request_checks.hpp"
+#include "wsm/base64.hpp"
 #include "wsm/error.hpp"
 
 namespace wsm::detail {
@@ -28,35 +29,6 @@ std::string redact_url(const std::string& url) {
   if (at == std::string::npos || at < authority)
     return url;
   return url.substr(0, authority) + "***" + url.substr(at);
-}
-
-std::string base64(const std::string& x) {
-  static constexpr char alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string result;
-  result.reserve((x.size() + 2) / 3 * 4);
-  size_t i = 0;
-  auto byte = [&x](size_t k) { return static_cast<unsigned char>(x[k]); };
-  for (; i + 2 < x.size(); i += 3) {
-    auto n = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
-    result += alphabet[(n >> 18) & 63];
-    result += alphabet[(n >> 12) & 63];
-    result += alphabet[(n >> 6) & 63];
-    result += alphabet[n & 63];
-  }
-  if (i + 1 == x.size()) {
-    auto n = byte(i) << 16;
-    result += alphabet[(n >> 18) & 63];
-    result += alphabet[(n >> 12) & 63];
-    result += "==";
-  } else if (i + 2 == x.size()) {
-    auto n = (byte(i) << 16) | (byte(i + 1) << 8);
-    result += alphabet[(n >> 18) & 63];
-    result += alphabet[(n >> 12) & 63];
-    result += alphabet[(n >> 6) & 63];
-    result += '=';
-  }
-  return result;
 }
 
 std::string canonical_port(const std::string& digits) {
@@ -174,7 +146,7 @@ caf::expected<connect_request> make_connect_request(const std::string& url,
                  "too; use one of them");
     // RFC 7617: user and password, percent-decoded, joined by a colon.
     result.headers.push_back(
-      {"Authorization", "Basic " + base64(std::string{view.user()} + ":"
+      {"Authorization", "Basic " + base64_encode(std::string{view.user()} + ":"
                                           + std::string{view.password()})});
   }
   result.subprotocols = opts.subprotocols;

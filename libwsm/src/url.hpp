@@ -31,7 +31,4 @@ std::string canonical_port(const std::string& digits);
 /// text that is not a valid URL too.
 std::string redact_url(const std::string& url);
 
-/// Encodes `x` in base64 (RFC 4648, with padding).
-std::string base64(const std::string& x);
-
 } // namespace wsm::detail

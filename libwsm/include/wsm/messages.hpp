@@ -122,6 +122,24 @@ struct undelivered {
   std::string reason;
 };
 
+/// Why an output came back undelivered, as `stats::undelivered_by` counts.
+enum class undelivered_cause : uint8_t {
+  /// The queue was at `max_queue` (the overflow policy refused or dropped
+  /// it).
+  queue_full,
+  /// The machine quit before it could be written.
+  quit,
+  /// The machine gave up (retries exhausted, a refusal that ends it).
+  gave_up,
+};
+
+/// How many causes `undelivered_cause` has.
+constexpr size_t undelivered_cause_count =
+  static_cast<size_t>(undelivered_cause::gave_up) + 1;
+
+/// The name of a cause as metrics label it, e.g. `queue_full`.
+const char* to_string(undelivered_cause x) noexcept;
+
 /// A machine's counters, the reply to `(get_atom, stats_atom)`.
 struct stats {
   /// Successful connections (the epoch).
@@ -142,6 +160,11 @@ struct stats {
   uint64_t queue_depth = 0;
   /// Outputs handed back as undelivered.
   uint64_t undelivered = 0;
+  /// The same by cause, indexed by `undelivered_cause`.
+  std::vector<uint64_t> undelivered_by;
+  /// Connection attempts after the first (each retry, reconnect and
+  /// resume).
+  uint64_t reconnect_attempts = 0;
   /// The round trip of the last ping answered by a pong; 0 before any.
   caf::timespan last_rtt{};
   /// How often reading stopped because a subscriber was `max_inbox` inputs
@@ -194,8 +217,9 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stats& x) {
   return f(caf::meta::type_name("wsm::stats"), x.connects, x.disconnects,
            x.messages_in, x.bytes_in, x.messages_out, x.bytes_out,
-           x.queue_depth, x.undelivered, x.last_rtt, x.read_pauses,
-           x.read_paused, x.reading_paused);
+           x.queue_depth, x.undelivered, x.undelivered_by,
+           x.reconnect_attempts, x.last_rtt, x.read_pauses, x.read_paused,
+           x.reading_paused);
 }
 
 template <class Inspector>

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <caf/expected.hpp>
+#include <caf/fwd.hpp>
 #include <caf/settings.hpp>
 #include <caf/timespan.hpp>
 
@@ -37,6 +38,15 @@ struct settings {
   options machine;
   /// `io-threads`: threads of the shared Asio context.
   size_t io_threads = 1;
+  /// `metrics-address`: where to serve metrics and the status page
+  /// (`wsm.metrics-address`, see wsm/metrics.hpp); empty: nowhere.
+  std::string metrics_address;
+  /// `metrics-per-machine`: series per machine too.
+  bool metrics_per_machine = false;
+
+  /// Sets what of these belongs to the actor system (`wsm.io-threads`,
+  /// `wsm.metrics-address`, `wsm.metrics-per-machine`) in `cfg`.
+  void apply_to(caf::actor_system_config& cfg) const;
 };
 
 /// Reads a file in CAF's INI format without interpreting it. A file that
