@@ -413,6 +413,53 @@ storm_attempts=$(grep -c '^STATE CONNECTING' "$work/storm.err")
   { failed=$((failed + 1)); echo "FAIL flap: $flap_attempts attempts with min-uptime, $storm_attempts without"; }
 check "flap: every drop waits as a failed attempt" "$(grep -c '^STATE DISCONNECTED: ' "$work/flap.err")" "$(grep -c '^STATE WAITING: ' "$work/flap.err")"
 
+# -- wsm-cat for scripts and websocat users ------------------------------------
+server flags
+cat_run json 'j\n' --json "$URL"
+check "json: stdout" "j" "$OUT"
+check "json: one object per status, every field" \
+  '{"state":"CONNECTING","error":"","attempt":1,"epoch":0,"retry_delay":0,"http_status":0,"close_code":0,"close_reason":"","subprotocol":"","compressed":false,"url":"","redirects":[]}
+{"state":"CONNECTED","error":"","attempt":1,"epoch":1,"retry_delay":0,"http_status":0,"close_code":0,"close_reason":"","subprotocol":"","compressed":false,"url":"'"$URL"'","redirects":[]}
+{"state":"DISCONNECTED","error":"","attempt":1,"epoch":1,"retry_delay":0,"http_status":0,"close_code":1000,"close_reason":"","subprotocol":"","compressed":false,"url":"","redirects":[]}' "$ERR"
+# jq parses each line: it is JSON, not just text that looks like it.
+check "json: jq reads the states" $'CONNECTING\nCONNECTED\nDISCONNECTED' "$(jq -r .state <<<"$ERR")"
+cat_run json-refused 'x\n' --json --max-retries=1 --retry-delay=50ms "ws://127.0.0.1:1/"
+check "json: a refused connection, status" 1 "$STATUS"
+check "json: the error and the retry delay are fields" "DISCONNECTED connect: Connection refused" \
+  "$(jq -r 'select(.state == "DISCONNECTED") | .state + " " + .error' <<<"$(grep '^{' <<<"$ERR")" | head -1)"
+
+cat_run short-header 'h\n' -H "X-Short: 1" -H "X-Shorter: 2" --origin "https://app.example" "$URL"
+log=$(cat "$work/flags.log")
+contains "-H: sent" "HEADER X-Short: 1" "$log"
+contains "-H: repeatable" "HEADER X-Shorter: 2" "$log"
+contains "--origin: sent" "HEADER Origin: https://app.example" "$log"
+
+# Binary payloads with newlines and every byte value go through a
+# line-oriented pipe as base64, both ways, and come back whole.
+payload_a=$(printf 'line one\nline two\r\n\x00\xff' | base64 -w0)
+payload_b=$(head -c 3000 /dev/urandom | base64 -w0)
+cat_run base64 "$payload_a\n$payload_b\n" --base64 "$URL"
+check "base64: status" 0 "$STATUS"
+check "base64: each echo one base64 line, unchanged" "$payload_a"$'\n'"$payload_b" "$OUT"
+contains "base64: sent decoded, as binary" "RECV binary 21" "$(cat "$work/flags.log")"
+cat_run base64-bad 'aGk=\nnot base64!\n' --base64 "$URL"
+check "base64: a bad line fails the run" 1 "$STATUS"
+check "base64: the good line still goes" "aGk=" "$OUT"
+contains "base64: the bad line named by number" "wsm-cat: line 2: not base64: 11 characters, not a multiple of 4: not sent" "$ERR"
+
+# -1 exits after the first message, with stdin still open: the echo of
+# the first line, not the second's.
+start=$(date +%s%N)
+( echo first; sleep 0.3; echo second; sleep 8 ) |
+  timeout 10 "$bin_dir/wsm-cat" -1 "$URL" >"$work/one.out" 2>"$work/one.err"
+status=${PIPESTATUS[1]}
+elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+check "-1: status" 0 "$status"
+check "-1: only the first message" "first" "$(cat "$work/one.out")"
+check "-1: closed after it" "$states" "$(cat "$work/one.err")"
+[ "$elapsed_ms" -lt 5000 ] && passed=$((passed + 1)) ||
+  { failed=$((failed + 1)); echo "FAIL -1: took ${elapsed_ms} ms, did not leave stdin behind"; }
+
 # -- wsm-node: TLS between nodes ---------------------------------------------------
 node_out=$(timeout 5 "$bin_dir/wsm-node" --tls 2>&1); status=$?
 check "node: --tls without files status" 2 "$status"

@@ -33,6 +33,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <mutex>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -58,10 +59,41 @@ using line_atom = caf::atom_constant<caf::atom("cat_line")>;
 using eof_atom = caf::atom_constant<caf::atom("cat_eof")>;
 using linger_atom = caf::atom_constant<caf::atom("cat_linger")>;
 using give_up_atom = caf::atom_constant<caf::atom("cat_giveup")>;
+using drain_atom = caf::atom_constant<caf::atom("cat_drain")>;
 
 using clock_type = std::chrono::steady_clock;
 
 using wsm_apps::exit_usage;
+
+/// Between the thread that reads stdin and the cat: once the cat has
+/// closed it, no line is sent any more. A line is sent with the lock held,
+/// so every line sent before the close is in the cat's mailbox ahead of
+/// what the cat sends itself after closing: none can arrive unseen after
+/// the cat ended.
+struct input_gate {
+  std::mutex mutex;
+  bool closed = false;
+
+  /// Calls `send` unless the gate is closed; returns whether it did.
+  template <class Send>
+  bool pass(Send send) {
+    std::lock_guard<std::mutex> guard{mutex};
+    if (closed)
+      return false;
+    send();
+    return true;
+  }
+
+  void close() {
+    std::lock_guard<std::mutex> guard{mutex};
+    closed = true;
+  }
+
+  bool is_closed() {
+    std::lock_guard<std::mutex> guard{mutex};
+    return closed;
+  }
+};
 
 /// How the cat prints and reads, from the command line.
 struct cat_modes {
@@ -96,6 +128,9 @@ struct cat_state {
   bool machine_failed = false;
   /// Lines of stdin refused (too long, or not base64 with --base64).
   size_t refused = 0;
+  input_gate* input = nullptr;
+  /// The gate is closed: what is still in the mailbox is the last input.
+  bool input_closed = false;
   std::atomic<int>* exit_code = nullptr;
   static inline const char* name = "wsm-cat";
 };
@@ -121,11 +156,19 @@ void quit_when_done(cat_actor* self) {
   self->delayed_send(self, st.linger, linger_atom::value);
 }
 
-/// Ends the cat once the machine has ended and every line is answered.
+/// Ends the cat once the machine has ended and every line is answered,
+/// the lines still on their way included: the gate closes first, and the
+/// cat ends after the lines ahead of its `drain_atom`.
 void end_when_answered(cat_actor* self) {
   auto& st = self->state;
   if (!st.machine_ended || st.unanswered > 0)
     return;
+  if (!st.input_closed) {
+    st.input->close();
+    st.input_closed = true;
+    self->send(self, drain_atom::value);
+    return;
+  }
   auto failed = st.undelivered > 0 || st.refused > 0 || st.machine_failed;
   *st.exit_code = failed ? 1 : 0;
   self->quit();
@@ -183,8 +226,9 @@ void print_status(const cat_modes& modes, const wsm::status& x) {
 
 caf::behavior cat(cat_actor* self, std::atomic<int>* exit_code,
                   caf::timespan linger, caf::timespan close_timeout,
-                  cat_modes modes) {
+                  cat_modes modes, input_gate* input) {
   self->state.exit_code = exit_code;
+  self->state.input = input;
   self->state.modes = modes;
   self->state.linger = linger;
   self->state.close_timeout = close_timeout;
@@ -219,6 +263,7 @@ caf::behavior cat(cat_actor* self, std::atomic<int>* exit_code,
         self->delayed_send(self, st.close_timeout, give_up_atom::value);
       quit_when_done(self);
     },
+    [=](drain_atom) { end_when_answered(self); },
     [=](give_up_atom) {
       if (!self->state.connected && !self->state.quitting)
         quit(self);
@@ -393,16 +438,16 @@ public:
   }
 
   /// Calls `line(text)` for each line that fits and `too_long(number, size)`
-  /// for each that does not, until the end of stdin or until `stop` is set
-  /// (looked at every 100 ms while stdin is quiet). Returns whether stdin
-  /// ended.
-  template <class Line, class TooLong>
-  bool run(Line line, TooLong too_long, const std::atomic<bool>& stop) {
+  /// for each that does not, until the end of stdin or until one of them
+  /// returns false or `stop()` returns true (asked every 100 ms while
+  /// stdin is quiet). Returns whether stdin ended.
+  template <class Line, class TooLong, class Stop>
+  bool run(Line line, TooLong too_long, Stop stop) {
     char chunk[64 * 1024];
     for (;;) {
       pollfd input{STDIN_FILENO, POLLIN, 0};
       auto ready = ::poll(&input, 1, 100);
-      if (stop)
+      if (stop())
         return false;
       if (ready == 0 || (ready < 0 && errno == EINTR))
         continue;
@@ -420,14 +465,15 @@ public:
         take(chunk + begin, stop - begin);
         begin = stop;
         if (end) {
-          finish(line, too_long);
+          if (!finish(line, too_long))
+            return false;
           ++begin; // the newline
         }
       }
     }
     // A last line without a newline is a line too.
     if (size_ > 0)
-      finish(line, too_long);
+      return finish(line, too_long);
     return true;
   }
 
@@ -441,14 +487,13 @@ private:
   }
 
   template <class Line, class TooLong>
-  void finish(Line& line, TooLong& too_long) {
+  bool finish(Line& line, TooLong& too_long) {
     ++number_;
-    if (size_ <= limit_)
-      line(std::move(current_));
-    else
-      too_long(number_, size_);
+    auto taken = size_ <= limit_ ? line(std::move(current_))
+                                 : too_long(number_, size_);
     current_.clear();
     size_ = 0;
+    return taken;
   }
 
   size_t limit_;
@@ -521,9 +566,10 @@ int main(int argc, char** argv) {
     if (!wsm_apps::announce_metrics(sys, "wsm-cat"))
       return exit_usage;
     // Detached: printing may block, and only this actor's own thread.
+    input_gate input;
     auto subscriber = sys.spawn<caf::detached>(cat, &exit_code, *linger,
                                                settings.machine.close_timeout,
-                                               modes);
+                                               modes, &input);
     auto machine = wsm::spawn_machine(sys, url, settings.machine,
                                       subscriber);
     if (!machine) {
@@ -533,27 +579,30 @@ int main(int argc, char** argv) {
     }
     caf::anon_send(subscriber, *machine);
     auto limit = settings.machine.max_message_size;
-    // The reader stops when the cat ends first (--one-message, a machine
-    // that gave up): wsm-cat does not wait for stdin to close then.
-    std::atomic<bool> stop_reading{false};
+    // The reader stops when the cat closes the gate (--one-message, a
+    // machine that gave up): wsm-cat does not wait for stdin to close then.
     std::thread reader{[&, subscriber] {
       auto ended = line_reader{limit}.run(
         [&](std::string line) {
-          caf::anon_send(subscriber, line_atom::value, std::move(line));
+          return input.pass([&] {
+            caf::anon_send(subscriber, line_atom::value, std::move(line));
+          });
         },
         [&](uint64_t number, uint64_t size) {
-          caf::anon_send(subscriber, line_atom::value, number, size,
-                         static_cast<uint64_t>(limit));
+          return input.pass([&] {
+            caf::anon_send(subscriber, line_atom::value, number, size,
+                           static_cast<uint64_t>(limit));
+          });
         },
-        stop_reading);
+        [&] { return input.is_closed(); });
       if (ended)
-        caf::anon_send(subscriber, eof_atom::value);
+        input.pass([&] { caf::anon_send(subscriber, eof_atom::value); });
     }};
     // Holding the handle keeps the cat alive until it ends by itself (after
     // the machine): an actor nobody references may vanish before its last
     // message.
     caf::scoped_actor{sys}->wait_for(subscriber);
-    stop_reading = true;
+    input.close();
     reader.join();
   }
   return exit_code;

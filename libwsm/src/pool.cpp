@@ -16,6 +16,7 @@
 #include <caf/openssl/manager.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "machine_registry.hpp"
 #include "pool_member.hpp"
 #include "url.hpp"
 #include "wsm/error.hpp"
@@ -139,8 +140,10 @@ public:
   }
 
   void on_exit() override {
-    for (auto& entry : members_)
+    for (auto& entry : members_) {
       caf::anon_send(entry.second.member, command::quit);
+      forget_member(entry.second);
+    }
     members_.clear();
     nodes_.clear();
   }
@@ -274,6 +277,16 @@ private:
     entry.node = to;
     if (auto node = find_node(to); node != nodes_.end())
       ++node->machines;
+    // The status page of the pool's process shows which node holds it.
+    if (auto registry = detail::registry_of(system()))
+      registry->place(entry.member.id(), detail::redact_url(entry.url), {},
+                      to.empty() ? "(waiting for a node)" : to);
+  }
+
+  /// A member is gone: so is its row on the status page.
+  void forget_member(const member_entry& entry) {
+    if (auto registry = detail::registry_of(system()))
+      registry->forget(entry.member.id());
   }
 
   const node_entry* least_loaded() const {
@@ -334,6 +347,7 @@ private:
     for (auto i = members_.begin(); i != members_.end(); ++i)
       if (i->second.member.address() == x.source) {
         move_member(i->second, {});
+        forget_member(i->second);
         members_.erase(i);
         return;
       }

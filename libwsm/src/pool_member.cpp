@@ -1,5 +1,7 @@
 #include "pool_member.hpp"
 
+#include "machine_registry.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -124,6 +126,9 @@ private:
   void publish(status x) {
     x.epoch += epoch_base_;
     last_ = x;
+    // The pool's status page shows where each of its machines stands.
+    if (auto registry = detail::registry_of(system()))
+      registry->record_status(id(), last_);
     fan_out(caf::make_message(std::move(x)));
   }
 
