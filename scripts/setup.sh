@@ -17,6 +17,9 @@ packages=(
   tinyproxy                          # a real HTTP CONNECT proxy in tests
   microsocks                         # a real SOCKS5 proxy in tests
   stunnel4                           # TLS in front of tinyproxy: an https:// proxy in tests
+  prometheus                         # promtool and a real Prometheus server in tests
+  chromium                           # the status page in a real (headless) browser in tests
+  curl jq                            # HTTP and JSON in the process tests
 )
 
 missing=()

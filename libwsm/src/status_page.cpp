@@ -34,6 +34,7 @@ constexpr const char page[] = R"html(<!DOCTYPE html>
   #link { float: right; font-size: .9em; color: #555; }
   #timeline td { font-size: .95em; }
   tr.live td:first-child::after { content: " \2022"; color: #1a73e8; }
+  .no-nodes th:nth-child(3), .no-nodes td:nth-child(3) { display: none; }
 </style>
 </head>
 <body data-live-events="0">
@@ -126,6 +127,9 @@ function summarize() {
   const counts = {};
   for (const row of rows.values())
     counts[row.dataset.state] = (counts[row.dataset.state] || 0) + 1;
+  // The node column is for a pool's machines: hidden where there are none.
+  const anyNode = [...rows.values()].some((row) => row.cells[2].textContent);
+  document.getElementById("machines").classList.toggle("no-nodes", !anyNode);
   document.getElementById("summary").textContent =
     rows.size + " machines: " + Object.entries(counts)
       .map(([state, n]) => n + " " + state).join(", ");
