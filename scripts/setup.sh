@@ -20,6 +20,7 @@ packages=(
   prometheus                         # promtool and a real Prometheus server in tests
   chromium                           # the status page in a real (headless) browser in tests
   curl jq                            # HTTP and JSON in the process tests
+  dpkg-dev file                      # cpack -G DEB: dpkg-shlibdeps finds wsm-tools' dependencies
 )
 
 missing=()

@@ -2,7 +2,9 @@
 # Installs the build into a fresh prefix, then builds a user's project
 # against it twice, through find_package(wsm) and through pkg-config, and
 # runs both against the installed echo server; the installed apps report the
-# library's version.
+# library's version. Then makes the Debian packages (cpack -G DEB), unpacks
+# them into a scratch root (dpkg -x) and builds and runs the same project
+# against what they hold.
 #   install_test.sh BUILD_DIR SOURCE_DIR
 set -uo pipefail
 build_dir=$1
@@ -54,6 +56,48 @@ check "pkg-config consumer builds" 0 $status
 [ $status -eq 0 ] || cat "$work/pc.log"
 check "pkg-config consumer runs" "wsm $version
 echo hello" "$(timeout 20 "$work/pc-consumer" "$url" 2>&1)"
+
+# -- the Debian packages --------------------------------------------------------
+(cd "$build_dir" && cpack -G DEB -B "$work/debs") >"$work/cpack.log" 2>&1
+status=$?
+check "cpack -G DEB" 0 $status
+[ $status -eq 0 ] || cat "$work/cpack.log"
+dev_deb=$work/debs/libwsm-dev_${version}_amd64.deb
+tools_deb=$work/debs/wsm-tools_${version}_amd64.deb
+check "libwsm-dev package" "libwsm-dev $version" "$(dpkg-deb -f "$dev_deb" Package Version | cut -d' ' -f2 | paste -sd' ')"
+check "wsm-tools package" "wsm-tools $version" "$(dpkg-deb -f "$tools_deb" Package Version | cut -d' ' -f2 | paste -sd' ')"
+check "libwsm-dev depends on what a user's build links" \
+  "libcaf-dev (>= 0.17), libboost1.81-dev, libboost-url1.81-dev, libssl-dev" \
+  "$(dpkg-deb -f "$dev_deb" Depends)"
+tools_depends=$(dpkg-deb -f "$tools_deb" Depends)
+for library in libcaf-core0.17 libcaf-io0.17 libcaf-openssl0.17 libboost-url1.81.0 libssl3; do
+  check "wsm-tools depends on $library" yes "$(grep -q "$library" <<<"$tools_depends" && echo yes || echo no)"
+done
+dev_files=$(dpkg-deb -c "$dev_deb")
+tools_files=$(dpkg-deb -c "$tools_deb")
+for path in ./usr/include/wsm/wsm.hpp ./usr/lib/libwsm.a ./usr/lib/cmake/wsm/wsmConfig.cmake ./usr/lib/pkgconfig/wsm.pc; do
+  check "libwsm-dev holds $path" yes "$(grep -q " $path\$" <<<"$dev_files" && echo yes || echo no)"
+done
+for path in ./usr/bin/wsm-cat ./usr/bin/wsm-node ./usr/share/wsm/configs/wsm.ini; do
+  check "wsm-tools holds $path" yes "$(grep -q " $path\$" <<<"$tools_files" && echo yes || echo no)"
+done
+check "libwsm-dev holds no programs" "" "$(grep ' ./usr/bin/' <<<"$dev_files")"
+check "wsm-tools holds no headers" "" "$(grep ' ./usr/include/' <<<"$tools_files")"
+
+root=$work/root
+dpkg -x "$dev_deb" "$root" && dpkg -x "$tools_deb" "$root"
+check "dpkg -x" 0 $?
+check "the packaged wsm-cat --version" "wsm-cat $version" "$("$root/usr/bin/wsm-cat" --version)"
+cmake -S "$source_dir/unit_tests/consumer" -B "$work/deb-consumer" -G Ninja \
+  -DCMAKE_PREFIX_PATH="$root/usr" >"$work/deb-consumer.log" 2>&1 &&
+  cmake --build "$work/deb-consumer" >>"$work/deb-consumer.log" 2>&1
+status=$?
+check "consumer builds against the packages" 0 $status
+[ $status -eq 0 ] || cat "$work/deb-consumer.log"
+check "it found wsm in the unpacked packages" yes \
+  "$(grep -q "wsm_DIR:PATH=$root/usr/lib/cmake/wsm" "$work/deb-consumer/CMakeCache.txt" && echo yes || echo no)"
+check "consumer of the packages runs" "wsm $version
+echo hello" "$(timeout 20 "$work/deb-consumer/consumer" "$url" 2>&1)"
 
 echo "install: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
