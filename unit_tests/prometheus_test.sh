@@ -42,11 +42,14 @@ pids+=($!)
 url=$(wait_for "$work/server.log" 's/^listening on //p') || exit 1
 
 # -- what a live wsm-cat serves -------------------------------------------------
-# Two lines echoed; the cat stays up while the metrics are read.
-( printf 'one\ntwo\n'; sleep 6 ) |
-  timeout 10 "$bin_dir/wsm-cat" --metrics-address=127.0.0.1:0 --metrics-per-machine \
-    "$url" >"$work/cat.out" 2>"$work/cat.err" &
+# Two lines echoed; the cat stays up while the metrics are read: its stdin
+# is a pipe this script holds open.
+mkfifo "$work/stdin"
+timeout 10 "$bin_dir/wsm-cat" --metrics-address=127.0.0.1:0 --metrics-per-machine \
+  "$url" <"$work/stdin" >"$work/cat.out" 2>"$work/cat.err" &
 pids+=($!)
+exec {hold_stdin}>"$work/stdin"
+printf 'one\ntwo\n' >&"$hold_stdin"
 endpoint=$(wait_for "$work/cat.err" 's|^wsm-cat: metrics on http://\([^/]*\)/metrics.*|\1|p') || exit 1
 for _ in $(seq 50); do
   [ "$(wc -l <"$work/cat.out")" -ge 2 ] && break

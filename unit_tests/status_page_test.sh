@@ -42,10 +42,12 @@ start_server 0
 port=$(sed 's|.*:\([0-9]*\)/$|\1|' <<<"$url")
 
 # Three machines would need three processes: one wsm-cat is one machine.
-# Its stdin stays open so that it keeps running.
-( sleep 60 ) | "$bin_dir/wsm-cat" --metrics-address=127.0.0.1:0 --retry-delay=300ms --ping-interval=1s \
-  "$url" >/dev/null 2>"$work/cat.err" &
+# Its stdin, a pipe this script holds open, keeps it running.
+mkfifo "$work/stdin"
+"$bin_dir/wsm-cat" --metrics-address=127.0.0.1:0 --retry-delay=300ms --ping-interval=1s \
+  "$url" <"$work/stdin" >/dev/null 2>"$work/cat.err" &
 pids+=($!)
+exec {hold_stdin}>"$work/stdin"
 page=$(wait_for "$work/cat.err" 's|^wsm-cat: metrics on http://[^ ]*, status page on \(.*\)$|\1|p') || exit 1
 
 chromium --headless --no-sandbox --disable-gpu --no-first-run \
