@@ -69,6 +69,15 @@ contains "per machine: host label" 'host="127.0.0.1"} 2' "$metrics"
 contains "build info" 'wsm_build_info{version="' "$metrics"
 check "no credentials or URLs in labels" "" "$(grep -F "$url" <<<"$metrics")"
 
+# The rest of what the address serves.
+check "/machines.json: the machine and its state" "CONNECTED 2" \
+  "$(curl -sS --max-time 5 "http://$endpoint/machines.json" | jq -r '.machines[0] | .status.state + " " + (.messages_in | tostring)')"
+check "/: the status page" "<title>wsm machines</title>" \
+  "$(curl -sS --max-time 5 "http://$endpoint/" | grep -o '<title>.*</title>')"
+check "an unknown path: 404 naming it" "404 not found: /nope (try /, /metrics, /machines.json)" \
+  "$(curl -sS --max-time 5 -w '%{http_code} ' -o "$work/body" "http://$endpoint/nope"; cat "$work/body")"
+check "POST: 405" "405" "$(curl -sS --max-time 5 -X POST -o /dev/null -w '%{http_code}' "http://$endpoint/metrics")"
+
 # Bad addresses are refused by name before anything runs; a port in use
 # after the system tried it.
 out=$(timeout 5 "$bin_dir/wsm-cat" --metrics-address=localhost:80 "$url" </dev/null 2>&1); status=$?

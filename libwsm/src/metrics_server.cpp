@@ -151,7 +151,7 @@ private:
       return close();
     auto request = parser_->release();
     keep_alive_ = request.keep_alive();
-    if (request.method() != http::verb::get && request.method() != http::verb::head)
+    if (request.method() != http::verb::get)
       return respond(http::status::method_not_allowed, "text/plain",
                      "only GET is served here\n");
     auto target = std::string{request.target()};
@@ -209,7 +209,6 @@ private:
   /// every status the registry records. The client never sends more, so a
   /// read that completes means it left.
   void start_events() {
-    streaming_ = true;
     queue_.push_back("HTTP/1.1 200 OK\r\n"
                      "Content-Type: text/event-stream\r\n"
                      "Cache-Control: no-store\r\n"
@@ -264,7 +263,6 @@ private:
   boost::beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::empty_body>> parser_;
   bool keep_alive_ = false;
-  bool streaming_ = false;
   uint64_t listener_ = 0;
   /// Events waiting to be written; the front one is being written.
   std::deque<std::string> queue_;
