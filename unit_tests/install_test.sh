@@ -37,15 +37,23 @@ start_echo_server "$prefix/bin" || exit 1
 trap 'kill "$ECHO_SERVER_PID" 2>/dev/null; rm -rf "$work"' EXIT
 url=$ECHO_SERVER_URL
 
-# find_package(wsm CONFIG REQUIRED) + wsm::wsm, as the README says.
-cmake -S "$source_dir/unit_tests/consumer" -B "$work/cmake-consumer" -G Ninja \
-  -DCMAKE_PREFIX_PATH="$prefix" >"$work/consumer.log" 2>&1 &&
-  cmake --build "$work/cmake-consumer" >>"$work/consumer.log" 2>&1
-status=$?
-check "CMake consumer builds" 0 $status
-[ $status -eq 0 ] || cat "$work/consumer.log"
-check "CMake consumer runs" "wsm $version
-echo hello" "$(timeout 20 "$work/cmake-consumer/consumer" "$url" 2>&1)"
+# cmake_consumer NAME PREFIX: builds the user's project against the wsm in
+# PREFIX with find_package(wsm CONFIG REQUIRED) + wsm::wsm, as the README
+# says, checks where CMake found wsm, and runs it against the echo server.
+cmake_consumer() {
+  local name=$1 where=$2 dir=$work/$1
+  cmake -S "$source_dir/unit_tests/consumer" -B "$dir" -G Ninja \
+    -DCMAKE_PREFIX_PATH="$where" >"$dir.log" 2>&1 &&
+    cmake --build "$dir" >>"$dir.log" 2>&1
+  local status=$?
+  check "$name builds" 0 $status
+  [ $status -eq 0 ] || cat "$dir.log"
+  check "$name found wsm in $where" yes \
+    "$(grep -q "wsm_DIR:PATH=$where/lib/cmake/wsm" "$dir/CMakeCache.txt" && echo yes || echo no)"
+  check "$name runs" "wsm $version
+echo hello" "$(timeout 20 "$dir/consumer" "$url" 2>&1)"
+}
+cmake_consumer cmake-consumer "$prefix"
 
 # pkg-config, for builds without CMake.
 flags=$(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --cflags --libs wsm)
@@ -88,16 +96,7 @@ root=$work/root
 dpkg -x "$dev_deb" "$root" && dpkg -x "$tools_deb" "$root"
 check "dpkg -x" 0 $?
 check "the packaged wsm-cat --version" "wsm-cat $version" "$("$root/usr/bin/wsm-cat" --version)"
-cmake -S "$source_dir/unit_tests/consumer" -B "$work/deb-consumer" -G Ninja \
-  -DCMAKE_PREFIX_PATH="$root/usr" >"$work/deb-consumer.log" 2>&1 &&
-  cmake --build "$work/deb-consumer" >>"$work/deb-consumer.log" 2>&1
-status=$?
-check "consumer builds against the packages" 0 $status
-[ $status -eq 0 ] || cat "$work/deb-consumer.log"
-check "it found wsm in the unpacked packages" yes \
-  "$(grep -q "wsm_DIR:PATH=$root/usr/lib/cmake/wsm" "$work/deb-consumer/CMakeCache.txt" && echo yes || echo no)"
-check "consumer of the packages runs" "wsm $version
-echo hello" "$(timeout 20 "$work/deb-consumer/consumer" "$url" 2>&1)"
+cmake_consumer deb-consumer "$root/usr"
 
 echo "install: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

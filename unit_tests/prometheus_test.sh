@@ -6,34 +6,7 @@
 # Every wait is bounded.
 set -uo pipefail
 bin_dir=$1
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-passed=0
-failed=0
-check() { # NAME EXPECTED ACTUAL
-  if [ "$2" == "$3" ]; then passed=$((passed + 1)); else
-    failed=$((failed + 1)); echo "FAIL $1"; diff <(echo "$2") <(echo "$3") | sed 's/^/    /'; fi
-}
-contains() { # NAME NEEDLE HAYSTACK
-  if grep -qF -- "$2" <<<"$3"; then passed=$((passed + 1)); else
-    failed=$((failed + 1)); echo "FAIL $1: no '$2' in:"; sed 's/^/    /' <<<"$3"; fi
-}
-# wait_for FILE PATTERN: the first match of sed PATTERN in FILE, within 5 s.
-wait_for() {
-  local found
-  for _ in $(seq 50); do
-    found=$(sed -n "$2" "$1" | head -1)
-    [ -n "$found" ] && { echo "$found"; return 0; }
-    sleep 0.1
-  done
-  echo "nothing matched $2 in $1:" >&2; cat "$1" >&2; return 1
-}
+source "$(dirname "$0")/support/process_checks.bash"
 # sample TEXT SERIES: the value of one series in a scrape.
 sample() { grep -F -- "$2 " <<<"$1" | grep -v '^#' | head -1 | awk '{print $NF}'; }
 
@@ -146,5 +119,4 @@ check "and their ends" 3 \
 check "and the echoes they received" 3 \
   "$(query 'wsm_received_messages_total' | jq -r '.data.result[0].value[1]')"
 
-echo "prometheus: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+report "prometheus"

@@ -9,29 +9,7 @@
 set -uo pipefail
 bin_dir=$1
 screenshot=${2:-}
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-passed=0
-failed=0
-check() { # NAME EXPECTED ACTUAL
-  if [ "$2" == "$3" ]; then passed=$((passed + 1)); else
-    failed=$((failed + 1)); echo "FAIL $1"; diff <(echo "$2") <(echo "$3") | sed 's/^/    /'; fi
-}
-wait_for() { # FILE SED_PATTERN: the first match within 10 s
-  local found
-  for _ in $(seq 100); do
-    found=$(sed -n "$2" "$1" 2>/dev/null | head -1)
-    [ -n "$found" ] && { echo "$found"; return 0; }
-    sleep 0.1
-  done
-  echo "nothing matched $2 in $1:" >&2; cat "$1" >&2; return 1
-}
+source "$(dirname "$0")/support/process_checks.bash"
 
 start_server() { # PORT
   "$bin_dir/wsm-echo-server" --port="$1" >"$work/server.log" 2>&1 &
@@ -129,5 +107,4 @@ if [ -n "$screenshot" ]; then
   check "a screenshot is a PNG" "PNG" "$(head -c 4 "$screenshot" | tail -c 3)"
 fi
 
-echo "status page: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+report "status page"

@@ -58,14 +58,19 @@ void add_counters(stats& sum, const stats& x) {
   sum.read_paused += x.read_paused;
 }
 
+machine_view& machine_registry::row(uint64_t id, std::string url,
+                                    std::string host) {
+  auto& view = machines_[id];
+  view.id = id;
+  view.url = std::move(url);
+  view.host = std::move(host);
+  return view;
+}
+
 void machine_registry::add(uint64_t id, caf::actor_addr machine,
                            std::string url, std::string host) {
   std::lock_guard<std::mutex> guard{mutex_};
-  auto& view = machines_[id];
-  view.id = id;
-  view.machine = std::move(machine);
-  view.url = std::move(url);
-  view.host = std::move(host);
+  row(id, std::move(url), std::move(host)).machine = std::move(machine);
 }
 
 void machine_registry::record_status(uint64_t id, const status& x) {
@@ -111,11 +116,7 @@ void machine_registry::remove(uint64_t id, const stats& last) {
 void machine_registry::place(uint64_t id, std::string url, std::string host,
                              std::string node) {
   std::lock_guard<std::mutex> guard{mutex_};
-  auto& view = machines_[id];
-  view.id = id;
-  view.url = std::move(url);
-  view.host = std::move(host);
-  view.node = std::move(node);
+  row(id, std::move(url), std::move(host)).node = std::move(node);
 }
 
 void machine_registry::forget(uint64_t id) {

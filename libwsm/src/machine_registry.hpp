@@ -122,6 +122,10 @@ public:
 private:
   void notify(const std::string& event);
 
+  /// The row of machine `id`, made if new, with its URL and host set; the
+  /// caller holds the lock.
+  machine_view& row(uint64_t id, std::string url, std::string host);
+
   const bool per_machine_;
   mutable std::mutex mutex_;
   std::map<uint64_t, machine_view> machines_;
