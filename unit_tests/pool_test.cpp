@@ -16,6 +16,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
 
 #include <caf/io/middleman.hpp>
 
@@ -60,6 +62,49 @@ struct node {
 };
 
 /// A port on loopback where nothing listens.
+/// The pool's process serves its status page: which node holds each
+/// machine.
+struct client_config : node_config {
+  client_config() {
+    set("wsm.metrics-address", "127.0.0.1:0");
+  }
+};
+
+/// GETs `path` from the metrics server of `sys` and returns the body.
+std::string http_get(const caf::actor_system& sys, const std::string& path) {
+  auto endpoint = wsm::metrics_endpoint(sys);
+  CAF_REQUIRE(endpoint && !endpoint->empty());
+  auto colon = endpoint->rfind(':');
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket{io};
+  socket.connect({boost::asio::ip::make_address(endpoint->substr(0, colon)),
+                  static_cast<uint16_t>(std::stoi(endpoint->substr(colon + 1)))});
+  std::string request = "GET " + path
+                        + " HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n";
+  boost::asio::write(socket, boost::asio::buffer(request));
+  std::string response;
+  boost::system::error_code ec;
+  boost::asio::read(socket, boost::asio::dynamic_buffer(response), ec);
+  auto body = response.find("\r\n\r\n");
+  return body == std::string::npos ? "" : response.substr(body + 4);
+}
+
+/// In the page's table (`/machines.json`), the node and the state shown
+/// for the machine `id`, as `node STATE`.
+std::string placement_shown(const std::string& json, uint64_t id) {
+  auto row = json.find("{\"id\":" + std::to_string(id) + ",");
+  if (row == std::string::npos)
+    return "no row";
+  auto field = [&](const std::string& name) {
+    auto begin = json.find("\"" + name + "\":\"", row);
+    if (begin == std::string::npos)
+      return std::string{"?"};
+    begin += name.size() + 4;
+    return json.substr(begin, json.find('"', begin) - begin);
+  };
+  return field("node") + " " + field("state");
+}
+
 uint16_t closed_port() {
   boost::asio::io_context io;
   boost::asio::ip::tcp::acceptor acceptor{
@@ -71,7 +116,7 @@ struct fixture {
   wsm_echo::echo_server server{recording()};
   std::unique_ptr<node> node_a = std::make_unique<node>();
   std::unique_ptr<node> node_b = std::make_unique<node>();
-  node_config client_cfg;
+  client_config client_cfg;
   caf::actor_system client{client_cfg};
   caf::scoped_actor self{client};
   wsm::pool_actor pool = wsm::spawn_pool(client, false);
@@ -276,6 +321,9 @@ CAF_TEST(a node that goes away hands its machines to the nodes left) {
   wait_connected({on_a, on_b});
   auto before = table();
   CAF_REQUIRE_EQUAL(before[1].node, b);
+  auto page = http_get(client, "/machines.json");
+  CAF_CHECK_EQUAL(placement_shown(page, on_a.id()), a + " CONNECTED");
+  CAF_CHECK_EQUAL(placement_shown(page, on_b.id()), b + " CONNECTED");
   // Outputs on their way while the node goes: each one must come back as
   // an echo or as undelivered.
   std::set<std::string> payloads;
@@ -305,6 +353,10 @@ CAF_TEST(a node that goes away hands its machines to the nodes left) {
   auto rows = table();
   CAF_CHECK_EQUAL(rows[0].node, a);
   CAF_CHECK_EQUAL(rows[1].node, a);
+  // The pool's status page says where the moved machine is now.
+  CAF_CHECK_EQUAL(placement_shown(http_get(client, "/machines.json"),
+                                  on_b.id()),
+                  a + " CONNECTED");
   // Nothing was lost silently: the outputs the old machine did not write
   // went to the new one. Echoes resume.
   CAF_CHECK_EQUAL(undelivered_of(payloads).size(), 0u);
