@@ -21,6 +21,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include "echo_server.hpp"
+#include "support/http_get.hpp"
 #include "support/live_fixture.hpp"
 #include "support/slow_subscriber.hpp"
 #include "wsm/wsm.hpp"
@@ -446,3 +447,82 @@ CAF_TEST(max_inbox 0 lets the mailbox of a slow subscriber grow) {
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
+
+// Outside the fixture: a system of its own with metrics on, under both
+// schedulers (the scrape's collector and the HTTP sessions cross from the
+// actors' threads to the Asio ones either way).
+CAF_TEST(metrics are scraped while machines echo and keep what they did) {
+  using wsm_test::http_get;
+  using wsm_test::metric_value;
+  wsm_echo::echo_server server;
+  auto url = "ws://127.0.0.1:" + std::to_string(server.port()) + "/";
+  constexpr size_t machines = 3;
+  constexpr size_t per_machine = 200;
+  for (auto scheduler : {"io", "caf"}) {
+    CAF_MESSAGE("wsm.scheduler=" << scheduler);
+    wsm::config cfg;
+    cfg.set("wsm.metrics-address", "127.0.0.1:0");
+    cfg.set("wsm.scheduler", scheduler);
+    caf::actor_system sys{cfg};
+    caf::scoped_actor self{sys};
+    std::vector<wsm::machine_actor> spawned;
+    for (size_t i = 0; i < machines; ++i) {
+      auto machine = wsm::spawn_machine(sys, url, {},
+                                        caf::actor_cast<caf::actor>(self));
+      CAF_REQUIRE(machine);
+      spawned.push_back(*machine);
+    }
+    size_t connected = 0;
+    while (connected < machines)
+      if (wsm_test::next_status(self).state == wsm::state::connected)
+        ++connected;
+    for (auto& machine : spawned)
+      for (size_t i = 0; i < per_machine; ++i)
+        self->send(machine, wsm::output{"m" + std::to_string(i)});
+    // Scrapes while the echoes come: the totals only grow.
+    double last = 0;
+    size_t echoes = 0;
+    while (echoes < machines * per_machine) {
+      self->receive([&](const wsm::input&) { ++echoes; },
+                    caf::after(wsm_test::event_timeout) >> [] {
+                      CAF_FAIL("an echo did not come");
+                    });
+      if (echoes % 100 == 0) {
+        auto received = metric_value(http_get(sys, "/metrics"),
+                                     "wsm_received_messages_total");
+        CAF_CHECK_GREATER_OR_EQUAL(received, last);
+        last = received;
+      }
+    }
+    auto scrape = http_get(sys, "/metrics");
+    CAF_CHECK_EQUAL(metric_value(scrape, "wsm_machines{state=\"CONNECTED\"}"),
+                    double{machines});
+    CAF_CHECK_EQUAL(metric_value(scrape, "wsm_received_messages_total"),
+                    double{machines * per_machine});
+    CAF_CHECK_EQUAL(metric_value(scrape, "wsm_sent_messages_total"),
+                    double{machines * per_machine});
+    for (auto& machine : spawned) {
+      self->monitor(machine);
+      self->send(machine, wsm::command::quit);
+    }
+    // A machine's state, which hands its counters to the totals of ended
+    // machines, is gone before its down message goes out (CAF destroys
+    // it on exit).
+    size_t ended = 0;
+    while (ended < machines)
+      self->receive([&](const caf::down_msg&) { ++ended; },
+                    [](const wsm::status&) {},
+                    caf::after(wsm_test::event_timeout) >> [] {
+                      CAF_FAIL("a machine did not end");
+                    });
+    scrape = http_get(sys, "/metrics");
+    CAF_CHECK_EQUAL(metric_value(scrape, "wsm_machines_ended_total"),
+                    double{machines});
+    CAF_CHECK_EQUAL(metric_value(scrape, "wsm_received_messages_total"),
+                    double{machines * per_machine});
+    CAF_CHECK_EQUAL(metric_value(scrape, "wsm_machines{state=\"CONNECTED\"}"),
+                    0.0);
+    CAF_CHECK_EQUAL(metric_value(scrape, "wsm_connects_total"),
+                    double{machines});
+  }
+}

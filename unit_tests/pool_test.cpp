@@ -16,12 +16,11 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/write.hpp>
 
 #include <caf/io/middleman.hpp>
 
 #include "echo_server.hpp"
+#include "support/http_get.hpp"
 #include "support/live_fixture.hpp"
 #include "support/tcp_proxy.hpp"
 #include "support/node_fixture.hpp"
@@ -30,6 +29,7 @@
 using namespace std::chrono_literals;
 using wsm::state;
 using wsm_test::event_timeout;
+using wsm_test::http_get;
 using wsm_test::node_config;
 using wsm_test::node_tls;
 using wsm_test::recording;
@@ -69,25 +69,6 @@ struct client_config : node_config {
     set("wsm.metrics-address", "127.0.0.1:0");
   }
 };
-
-/// GETs `path` from the metrics server of `sys` and returns the body.
-std::string http_get(const caf::actor_system& sys, const std::string& path) {
-  auto endpoint = wsm::metrics_endpoint(sys);
-  CAF_REQUIRE(endpoint && !endpoint->empty());
-  auto colon = endpoint->rfind(':');
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::socket socket{io};
-  socket.connect({boost::asio::ip::make_address(endpoint->substr(0, colon)),
-                  static_cast<uint16_t>(std::stoi(endpoint->substr(colon + 1)))});
-  std::string request = "GET " + path
-                        + " HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n";
-  boost::asio::write(socket, boost::asio::buffer(request));
-  std::string response;
-  boost::system::error_code ec;
-  boost::asio::read(socket, boost::asio::dynamic_buffer(response), ec);
-  auto body = response.find("\r\n\r\n");
-  return body == std::string::npos ? "" : response.substr(body + 4);
-}
 
 /// In the page's table (`/machines.json`), the node and the state shown
 /// for the machine `id`, as `node STATE`.

@@ -102,7 +102,9 @@ CAF_TEST(base64 decodes what it encodes and names what is not base64) {
     CAF_REQUIRE(back);
     CAF_CHECK_EQUAL(*back, x);
   }
-  CAF_CHECK_EQUAL(wsm::base64_decode("Zm9vYg==").value(), "foob");
+  auto padded = wsm::base64_decode("Zm9vYg==");
+  CAF_REQUIRE(padded);
+  CAF_CHECK_EQUAL(*padded, "foob");
   auto describe = [](const char* text) {
     auto x = wsm::base64_decode(text);
     return x ? std::string{"decoded"} : wsm::describe(x.error());

@@ -176,11 +176,45 @@ std::shared_ptr<machine_registry> registry_of(const caf::actor_system& sys) {
   return module ? module->registry() : nullptr;
 }
 
+namespace {
+
+using asked_machines = std::vector<std::pair<uint64_t, caf::actor>>;
+using collected = std::function<void(registry_snapshot)>;
+
+/// Asks each machine for its stats, keeps what they answer, and hands the
+/// snapshot to `done` when every answer is in or has timed out.
+caf::behavior collector(caf::event_based_actor* self,
+                        std::shared_ptr<machine_registry> registry,
+                        caf::timespan timeout, asked_machines asked,
+                        collected done) {
+  auto pending = std::make_shared<size_t>(asked.size());
+  auto one_less = [=] {
+    if (--*pending > 0)
+      return;
+    // Every answer is in, or its time ran out: the counters of the
+    // snapshot are as fresh as the machines could make them.
+    done(registry->snapshot());
+    self->quit();
+  };
+  for (auto& [id, handle] : asked) {
+    self->request(handle, timeout, get_atom::value, stats_atom::value)
+      .then(
+        [=, id = id](const stats& x) {
+          registry->update_counters(id, x);
+          one_less();
+        },
+        [=](const caf::error&) { one_less(); });
+  }
+  return {};
+}
+
+} // namespace
+
 void collect(caf::actor_system& sys, std::shared_ptr<machine_registry> registry,
              caf::timespan timeout,
              std::function<void(registry_snapshot)> done) {
   auto first = registry->snapshot();
-  std::vector<std::pair<uint64_t, caf::actor>> asked;
+  asked_machines asked;
   for (auto& view : first.machines)
     if (auto handle = caf::actor_cast<caf::actor>(view.machine))
       asked.emplace_back(view.id, std::move(handle));
@@ -188,27 +222,10 @@ void collect(caf::actor_system& sys, std::shared_ptr<machine_registry> registry,
     done(std::move(first));
     return;
   }
-  sys.spawn([registry, timeout, asked = std::move(asked),
-             done = std::move(done)](caf::event_based_actor* self) {
-    auto pending = std::make_shared<size_t>(asked.size());
-    auto one_less = [=] {
-      if (--*pending > 0)
-        return;
-      // Every answer is in, or its time ran out: the counters of the
-      // snapshot are as fresh as the machines could make them.
-      done(registry->snapshot());
-      self->quit();
-    };
-    for (auto& [id, handle] : asked) {
-      self->request(handle, timeout, get_atom::value, stats_atom::value)
-        .then(
-          [=, id = id](const stats& x) {
-            registry->update_counters(id, x);
-            one_less();
-          },
-          [=](const caf::error&) { one_less(); });
-    }
-  });
+  // Arguments rather than captures: CAF 0.17 dereferences a null tuple
+  // when it starts an actor whose function takes none (UBSan says so).
+  sys.spawn(collector, std::move(registry), timeout, std::move(asked),
+            std::move(done));
 }
 
 std::string status_event_json(const timeline_entry& x) {
