@@ -229,8 +229,8 @@ void collect(caf::actor_system& sys, std::shared_ptr<machine_registry> registry,
 }
 
 std::string status_event_json(const timeline_entry& x) {
-  std::string out = "{\"id\":" + std::to_string(x.id)
-                    + ",\"time\":" + std::to_string(milliseconds_since_epoch(x.time))
+  std::string out = "{\"id\":" + std::to_string(x.id) + ",\"time\":"
+                    + std::to_string(milliseconds_since_epoch(x.time))
                     + ",\"url\":";
   append_json_string(out, x.url);
   out += ",\"status\":" + to_json(x.what) + "}";

@@ -79,9 +79,9 @@ public:
     if (acceptor_.listen(net::socket_base::max_listen_connections, ec); ec)
       return fail("listen");
     auto local = acceptor_.local_endpoint();
-    endpoint_ = (local.address().is_v6() ? "[" + local.address().to_string() + "]"
-                                          : local.address().to_string())
-                + ":" + std::to_string(local.port());
+    auto host = local.address().to_string();
+    endpoint_ = (local.address().is_v6() ? "[" + host + "]" : host) + ":"
+                + std::to_string(local.port());
     return {};
   }
 

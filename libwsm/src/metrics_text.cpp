@@ -36,10 +36,6 @@ double seconds(caf::timespan x) {
   return std::chrono::duration<double>(x).count();
 }
 
-uint64_t at(const std::vector<uint64_t>& xs, size_t i) {
-  return i < xs.size() ? xs[i] : 0;
-}
-
 /// Writes one metric family: its help, its type, then its samples.
 class family_writer {
 public:
@@ -76,6 +72,26 @@ public:
 
   void sample(const std::string& labels, uint64_t value) {
     sample(labels, std::to_string(value));
+  }
+
+  /// A counter with one sample per value of `label`: `name_of(i)` for
+  /// each `i` below `count`, counting `values[i]` (0 where missing).
+  template <class NameOf>
+  void per_label(const char* name, const char* help, const char* label,
+                 size_t count, NameOf name_of,
+                 const std::vector<uint64_t>& values) {
+    begin(name, "counter", help);
+    for (size_t i = 0; i < count; ++i)
+      sample(std::string{label} + "=\"" + name_of(i) + "\"",
+             i < values.size() ? values[i] : 0);
+  }
+
+  /// A family of one sample without labels.
+  template <class Value>
+  void single(const char* name, const char* type, const char* help,
+              Value value) {
+    begin(name, type, help);
+    sample("", value);
   }
 
 private:
@@ -115,50 +131,43 @@ std::string render_metrics(const registry_snapshot& x) {
                  state::waiting})
     w.sample(std::string{"state=\""} + to_string(s) + "\"",
              by_state[static_cast<size_t>(s)]);
-  w.begin("wsm_machines_ended_total", "counter",
-          "Machines of this process that ended.");
-  w.sample("", x.machines_ended);
-  w.begin("wsm_connects_total", "counter",
-          "Successful connections (WebSocket handshakes completed).");
-  w.sample("", total.connects);
-  w.begin("wsm_reconnect_attempts_total", "counter",
-          "Connection attempts after each machine's first.");
-  w.sample("", total.reconnect_attempts);
-  w.begin("wsm_disconnects_total", "counter",
-          "Links lost or attempts failed, by cause.");
-  for (size_t i = 0; i < close_cause_count; ++i)
-    w.sample(std::string{"cause=\""}
-               + to_string(static_cast<close_cause>(i)) + "\"",
-             at(total.disconnects, i));
-  w.begin("wsm_received_messages_total", "counter", "Messages received.");
-  w.sample("", total.messages_in);
-  w.begin("wsm_received_bytes_total", "counter",
-          "Bytes received, in message payloads.");
-  w.sample("", total.bytes_in);
-  w.begin("wsm_sent_messages_total", "counter",
-          "Messages written to the socket.");
-  w.sample("", total.messages_out);
-  w.begin("wsm_sent_bytes_total", "counter",
-          "Bytes written to the socket, in message payloads.");
-  w.sample("", total.bytes_out);
-  w.begin("wsm_undelivered_total", "counter",
-          "Outputs handed back to their sender, by reason.");
-  for (size_t i = 0; i < undelivered_cause_count; ++i)
-    w.sample(std::string{"reason=\""}
-               + to_string(static_cast<undelivered_cause>(i)) + "\"",
-             at(total.undelivered_by, i));
-  w.begin("wsm_queued_outputs", "gauge",
-          "Outputs queued or in flight, not yet written.");
-  w.sample("", live.queue_depth);
-  w.begin("wsm_reading_paused_machines", "gauge",
-          "Machines not reading because a subscriber is max_inbox behind.");
-  w.sample("", paused);
-  w.begin("wsm_read_pauses_total", "counter",
-          "Times reading stopped for a slow subscriber.");
-  w.sample("", total.read_pauses);
-  w.begin("wsm_read_paused_seconds_total", "counter",
-          "Time reading was stopped for slow subscribers.");
-  w.sample("", number(seconds(total.read_paused)));
+  w.single("wsm_machines_ended_total", "counter",
+           "Machines of this process that ended.", x.machines_ended);
+  w.single("wsm_connects_total", "counter",
+           "Successful connections (WebSocket handshakes completed).",
+           total.connects);
+  w.single("wsm_reconnect_attempts_total", "counter",
+           "Connection attempts after each machine's first.",
+           total.reconnect_attempts);
+  w.per_label(
+    "wsm_disconnects_total", "Links lost or attempts failed, by cause.",
+    "cause", close_cause_count,
+    [](size_t i) { return to_string(static_cast<close_cause>(i)); },
+    total.disconnects);
+  w.single("wsm_received_messages_total", "counter",
+           "Messages received.", total.messages_in);
+  w.single("wsm_received_bytes_total", "counter",
+           "Bytes received, in message payloads.", total.bytes_in);
+  w.single("wsm_sent_messages_total", "counter",
+           "Messages written to the socket.", total.messages_out);
+  w.single("wsm_sent_bytes_total", "counter",
+           "Bytes written to the socket, in message payloads.",
+           total.bytes_out);
+  w.per_label(
+    "wsm_undelivered_total", "Outputs handed back to their sender, by reason.",
+    "reason", undelivered_cause_count,
+    [](size_t i) { return to_string(static_cast<undelivered_cause>(i)); },
+    total.undelivered_by);
+  w.single("wsm_queued_outputs", "gauge",
+           "Outputs queued or in flight, not yet written.", live.queue_depth);
+  w.single("wsm_reading_paused_machines", "gauge",
+           "Machines not reading because a subscriber is max_inbox behind.",
+           paused);
+  w.single("wsm_read_pauses_total", "counter",
+           "Times reading stopped for a slow subscriber.", total.read_pauses);
+  w.single("wsm_read_paused_seconds_total", "counter",
+           "Time reading was stopped for slow subscribers.",
+           number(seconds(total.read_paused)));
 
   w.begin("wsm_ping_round_trip_seconds", "histogram",
           "Round trips of pings answered by a pong.");
