@@ -70,6 +70,14 @@ node_metrics=$(wait_for "$work/node.err" 's|^wsm-node: metrics on http://\([^/]*
 timeout 20 "$bin_dir/wsm-example-distributed" "${node%:*}" "${node##*:}" "$url" 3 >"$work/placed.out" 2>&1
 check "three machines placed on the node and echoed" "DONE 3 echoes from 3 remote machines" "$(tail -1 "$work/placed.out")"
 
+# The node's status page saw them: each machine it placed connected, in
+# its timeline, with the URL it was given.
+node_page=$(curl -sS --max-time 5 "http://$node_metrics/machines.json")
+check "the node's page shows the machines it placed" 3 \
+  "$(jq '[.timeline[] | select(.status.state == "CONNECTED") | .id] | unique | length' <<<"$node_page")"
+check "each with its URL" "$url" \
+  "$(jq -r '[.timeline[].url] | unique | join(" ")' <<<"$node_page")"
+
 cat >"$work/prometheus.yml" <<YAML
 global:
   scrape_interval: 1s
