@@ -6,15 +6,27 @@
 
 #include "wsm/error.hpp"
 #include "wsm/metrics.hpp"
+#include "wsm/settings.hpp"
 
 namespace wsm_apps {
 
+namespace {
+
+/// The help of a `[wsm]` key as the library describes it.
+std::string help_of(const std::string& key) {
+  for (auto& x : wsm::describe_settings())
+    if (x.key == key)
+      return x.help;
+  return {};
+}
+
+} // namespace
+
 void add_metrics_options(CLI::App& app, metrics_flags& flags) {
   app.add_option("--metrics-address", flags.address,
-                 "serve Prometheus metrics (/metrics) and a live status "
-                 "page (/) on HOST:PORT, or on 127.0.0.1 given a port alone");
+                 help_of("metrics-address"));
   app.add_flag("--metrics-per-machine", flags.per_machine,
-               "metrics series per machine too, labelled by id and host");
+               help_of("metrics-per-machine"));
 }
 
 std::string apply_metrics_options(const metrics_flags& flags,

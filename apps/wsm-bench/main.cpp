@@ -36,6 +36,7 @@
 #include <boost/json.hpp>
 
 #include "echo_server.hpp"
+#include "metrics_args.hpp"
 #include "workload.hpp"
 #include "wsm/error.hpp"
 #include "wsm/metrics.hpp"
@@ -447,15 +448,9 @@ int main(int argc, char** argv) {
                  "threads; caf, on CAF's workers beside them")
     ->capture_default_str()
     ->check(CLI::IsMember({"io", "caf"}));
-  app.add_option("--metrics-address", w.metrics_address,
-                 "wsm's client serves metrics and the status page here "
-                 "(wsm.metrics-address), to measure with them on")
-    ->check([](const std::string& x) {
-      auto err = wsm::check_metrics_address(x);
-      return err ? wsm::describe(err) : std::string{};
-    });
-  app.add_flag("--metrics-per-machine", w.metrics_per_machine,
-               "with --metrics-address: series per machine too");
+  // wsm's client serves them, to measure with metrics on.
+  wsm_apps::metrics_flags metrics;
+  wsm_apps::add_metrics_options(app, metrics);
   app.add_option("--client", client, "run one client and print its JSON line")
     ->check(CLI::IsMember({"wsm", "beast"}))
     ->group("");
@@ -517,6 +512,13 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  if (!metrics.address.empty())
+    if (auto err = wsm::check_metrics_address(metrics.address)) {
+      std::cerr << "wsm-bench: --" << wsm::describe(err) << '\n';
+      return exit_usage;
+    }
+  w.metrics_address = metrics.address;
+  w.metrics_per_machine = metrics.per_machine;
   w.kind = throughput->parsed() ? workload_kind::throughput
            : pingpong->parsed() ? workload_kind::pingpong
            : feed->parsed()     ? workload_kind::feed

@@ -70,12 +70,6 @@ void append_json_string(std::string& out, std::string_view x) {
   out += '"';
 }
 
-std::string json_string(std::string_view x) {
-  std::string result;
-  append_json_string(result, x);
-  return result;
-}
-
 std::string json_seconds(double seconds) {
   char text[32];
   std::snprintf(text, sizeof text, "%.9g", seconds);

@@ -14,9 +14,6 @@ namespace wsm::detail {
 /// U+FFFD, so the result is always valid JSON.
 void append_json_string(std::string& out, std::string_view x);
 
-/// `x` as a JSON string, quotes included.
-std::string json_string(std::string_view x);
-
 /// Seconds as a JSON number, e.g. `0.25`.
 std::string json_seconds(double seconds);
 
