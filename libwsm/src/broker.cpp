@@ -135,21 +135,25 @@ public:
   }
 
   void start() override {
-    net::dispatch(ws_.get_executor(), [self = this->shared_from_this()] {
+    net::dispatch(ws_.get_executor(),
+                  guard("starting", [self = this->shared_from_this()] {
       auto& layer = self->ws_.next_layer();
       layer.set_owner(self);
-      // Both run inside the layer's calls, which Beast makes from the
+      // These run inside the layer's calls, which Beast makes from the
       // session's own operations: the session is alive then.
       layer.on_sent([raw = self.get()](beast::error_code ec) {
-        raw->on_sent(ec);
+        raw->guarded("write", [&] { raw->on_sent(ec); });
       });
-      layer.before_read([raw = self.get()] { raw->deliver_inputs(); });
+      layer.before_read([raw = self.get()] {
+        raw->guarded("read", [&] { raw->deliver_inputs(); });
+      });
+      layer.on_teardown([raw = self.get()] { raw->bound_teardown(); });
       // One deadline for resolve, connect and upgrade together.
       self->arm_deadline(self->handshake_->request.handshake_timeout,
                          "handshake timed out after "
                            + in_milliseconds(self->handshake_->request.handshake_timeout));
       self->do_resolve();
-    });
+    }));
   }
 
   void write(std::shared_ptr<const std::string> payload, bool text) override {
@@ -164,7 +168,7 @@ public:
               payload = websocket::ping_data{payload.data(),
                                              std::min<size_t>(payload.size(),
                                                               125)}] {
-      if (self->phase_ != session_phase::open)
+      if (self->phase_ != session_phase::open || self->tearing_down_)
         return;
       beast::error_code ec;
       self->ws_.ping(payload, ec);
@@ -175,7 +179,7 @@ public:
 
   void close() override {
     in_order([self = this->shared_from_this()] {
-      if (self->phase_ == session_phase::open)
+      if (self->phase_ == session_phase::open && !self->tearing_down_)
         self->do_close();
       else if (self->phase_ < session_phase::open)
         self->drop({close_cause::closed_by_machine,
@@ -222,14 +226,50 @@ private:
     auto executor = ws_.get_executor();
     if (executor.running_in_this_thread()
         && posted_.load(std::memory_order_acquire) == 0) {
-      f();
+      guarded("serving the machine", f);
       return;
     }
     posted_.fetch_add(1, std::memory_order_acq_rel);
     net::post(executor, [this, f = std::forward<F>(f)]() mutable {
       posted_.fetch_sub(1, std::memory_order_acq_rel);
-      f();
+      guarded("serving the machine", f);
     });
+  }
+
+  // -- no exception leaves a handler --------------------------------------------
+
+  /// Runs `f`, letting no exception out: one that escapes fails the link
+  /// with its reason, the machine reconnects, and the process lives on.
+  template <class F>
+  void guarded(const char* what, F&& f) noexcept {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      on_exception(what, e.what());
+    } catch (...) {
+      on_exception(what, "an exception of unknown type");
+    }
+  }
+
+  /// `handler` as a completion handler that lets no exception out (see
+  /// `guarded`). The handler holds the session alive; the wrapper need not.
+  template <class Handler>
+  auto guard(const char* what, Handler handler) {
+    return [this, what, handler = std::move(handler)](auto&&... args) mutable {
+      guarded(what, [&] { handler(std::forward<decltype(args)>(args)...); });
+    };
+  }
+
+  void on_exception(const char* what, const char* why) noexcept {
+    try {
+      drop({close_cause::internal_error,
+            std::string{what} + ": internal error: " + why});
+    } catch (...) {
+      // Not even the report could be made (memory exhausted): the socket
+      // still closes, and the pending operations end with it.
+      beast::error_code ignored;
+      beast::get_lowest_layer(ws_).close(ignored);
+    }
   }
 
   // -- events to the machine --------------------------------------------------
@@ -302,11 +342,7 @@ private:
                             std::string{reason.reason.c_str()}});
     }
     if (ec == websocket::error::message_too_big)
-      return drop({close_cause::message_too_big,
-                   "message larger than max_message_size ("
-                     + std::to_string(max_message_size_)
-                     + " bytes): closed with 1009",
-                   0, websocket::close_code::too_big});
+      return drop(message_too_big());
     // TLS errors after the TLS handshake (a TLS 1.3 server refuses a client
     // certificate only then) are TLS trouble, not the network's.
     if (ec.category() == net::error::get_ssl_category())
@@ -317,18 +353,64 @@ private:
           handshake_ ? through_proxy(std::move(text)) : std::move(text)});
   }
 
+  /// Runs `on_expiry` after `limit`, unless the deadline is cancelled or
+  /// armed again first.
+  template <class OnExpiry>
+  void arm_deadline_for(caf::timespan limit, OnExpiry on_expiry) {
+    write_watch_armed_ = false;
+    deadline_.expires_after(limit);
+    deadline_.async_wait(guard("deadline",
+                               [self = this->shared_from_this(),
+                                armed = ++deadline_armed_,
+                                on_expiry = std::move(on_expiry)](
+                                 beast::error_code ec) mutable {
+      // A wait that completed just as the timer was armed again is stale.
+      if (!ec && armed == self->deadline_armed_)
+        on_expiry();
+    }));
+  }
+
+  disconnect_info message_too_big() const {
+    return {close_cause::message_too_big,
+            "message larger than max_message_size ("
+              + std::to_string(max_message_size_) + " bytes): closed with 1009",
+            0, websocket::close_code::too_big};
+  }
+
+  /// Fails the connection from our side (RFC 6455 7.1.7) while no read is
+  /// in flight: the machine hears at once; the close frame goes out, and
+  /// the socket closes when the peer answers it or after close_timeout.
+  void fail_connection(disconnect_info info, websocket::close_code code) {
+    report_closed(std::move(info));
+    // After report_closed, which cancels the deadline: the peer's answer
+    // is awaited no longer than close_timeout.
+    arm_deadline(close_timeout_, "close timed out after "
+                                   + in_milliseconds(close_timeout_));
+    ws_.async_close(code, guard("close", [self = this->shared_from_this()](
+                                           beast::error_code) {
+      beast::error_code ignored;
+      beast::get_lowest_layer(self->ws_).close(ignored);
+    }));
+  }
+
   /// Drops the link with a timeout after `limit`, unless cancelled or
   /// armed again first.
   void arm_deadline(caf::timespan limit, std::string reason) {
-    write_watch_armed_ = false;
-    deadline_.expires_after(limit);
-    deadline_.async_wait([self = this->shared_from_this(),
-                          armed = ++deadline_armed_,
-                          reason = std::move(reason)](beast::error_code ec) {
-      // A wait that completed just as the timer was armed again is stale.
-      if (!ec && armed == self->deadline_armed_)
-        self->drop({close_cause::timeout, reason});
+    arm_deadline_for(limit, [this, reason = std::move(reason)] {
+      drop({close_cause::timeout, reason});
     });
+  }
+
+  /// Beast tears the connection down (after the close frames, or after it
+  /// failed the connection) and waits for the peer to end TCP: no longer
+  /// than close_timeout. A quit's close, and a connection failed here, are
+  /// bounded already.
+  void bound_teardown() {
+    if (phase_ != session_phase::open)
+      return;
+    tearing_down_ = true;
+    arm_deadline_for(close_timeout_,
+                     [this] { ws_.next_layer().cut_teardown(); });
   }
 
   void cancel_deadline() {
@@ -344,7 +426,7 @@ private:
   void watch_writes(caf::timespan after) {
     write_watch_armed_ = true;
     deadline_.expires_after(after);
-    deadline_.async_wait([self = this->shared_from_this(),
+    deadline_.async_wait(guard("write", [self = this->shared_from_this(),
                           armed = ++deadline_armed_](beast::error_code ec) {
       if (ec || armed != self->deadline_armed_)
         return;
@@ -359,7 +441,7 @@ private:
                       + in_milliseconds(self->write_timeout_)});
       else
         self->watch_writes(self->write_timeout_ - busy);
-    });
+    }));
   }
 
   /// Tells the machine how many more frames are out on the socket: one
@@ -410,10 +492,11 @@ private:
     }
     handshake_->resolver.async_resolve(
       dial_host(), dial_port(),
-      [self = this->shared_from_this()](beast::error_code ec,
-                                  tcp::resolver::results_type results) {
+      guard("resolve", [self = this->shared_from_this()](
+                         beast::error_code ec,
+                         tcp::resolver::results_type results) {
         self->on_resolve(ec, std::move(results));
-      });
+      }));
   }
 
   void on_resolve(beast::error_code ec, tcp::resolver::results_type results) {
@@ -486,14 +569,16 @@ private:
     if (ec) {
       // Fails like a connect that was refused: the next address may do.
       return net::post(ws_.get_executor(),
-                       [self = this->shared_from_this(), attempt, ec] {
+                       guard("connect", [self = this->shared_from_this(),
+                                         attempt, ec] {
                          self->on_address_connected(attempt, ec);
-                       });
+                       }));
     }
     attempt->socket.async_connect(
-      endpoint, [self = this->shared_from_this(), attempt](beast::error_code ec) {
+      endpoint, guard("connect", [self = this->shared_from_this(),
+                                  attempt](beast::error_code ec) {
         self->on_address_connected(attempt, ec);
-      });
+      }));
     attempt->timer.expires_after(hs.request.connect_timeout);
     attempt->timer.async_wait([attempt](beast::error_code ec) {
       if (ec || attempt->done)
@@ -505,13 +590,13 @@ private:
     if (hs.next_endpoint < hs.endpoints.size()) {
       hs.stagger.expires_after(hs.request.connect_attempt_delay);
       hs.stagger.async_wait(
-        [self = this->shared_from_this(), armed = hs.next_endpoint](
-          beast::error_code ec) {
+        guard("connect", [self = this->shared_from_this(),
+                          armed = hs.next_endpoint](beast::error_code ec) {
           // Started already because the one before failed: nothing to do.
           if (!ec && self->phase_ == session_phase::connecting
               && self->handshake_->next_endpoint == armed)
             self->start_next_address();
-        });
+        }));
     }
   }
 
@@ -616,7 +701,7 @@ private:
                                          proxy.user, proxy.password,
                                          user_agent);
     net::async_write(stream, net::buffer(hs.tunnel_out),
-                     [self = this->shared_from_this(), &stream](
+                     guard("CONNECT", [self = this->shared_from_this(), &stream](
                        beast::error_code ec, size_t) {
                        if (self->phase_ == session_phase::closed)
                          return;
@@ -628,10 +713,11 @@ private:
                        hs.connect_answer->skip(true);
                        beast::http::async_read_header(
                          stream, hs.tunnel_in, *hs.connect_answer,
-                         [self](beast::error_code ec, size_t) {
+                         self->guard("CONNECT", [self](beast::error_code ec,
+                                                       size_t) {
                            self->on_http_connect(ec);
-                         });
-                     });
+                         }));
+                     }));
   }
 
   void on_http_connect(beast::error_code ec) {
@@ -702,7 +788,7 @@ private:
     }
     hs.resolver.async_resolve(
       hs.request.host, hs.request.port,
-      [self = this->shared_from_this(), &stream](
+      guard("SOCKS5", [self = this->shared_from_this(), &stream](
         beast::error_code ec, tcp::resolver::results_type results) {
         if (self->phase_ == session_phase::closed)
           return;
@@ -713,7 +799,7 @@ private:
         self->handshake_->tunnel_out
           = socks5_connect_to(endpoint.address(), endpoint.port());
         self->read_socks_reply(stream);
-      });
+      }));
   }
 
   static std::string socks5_connect_to(const net::ip::address& address,
@@ -752,25 +838,26 @@ private:
   void socks_exchange(AsyncStream& stream, size_t n, Next next) {
     auto read = [self = this->shared_from_this(), &stream, n, next]() {
       net::async_read(stream, net::buffer(self->handshake_->socks_in.data(), n),
-                      [self, next](beast::error_code ec, size_t) {
+                      self->guard("SOCKS5", [self, next](beast::error_code ec,
+                                                         size_t) {
                         if (self->phase_ == session_phase::closed)
                           return;
                         if (ec)
                           return self->fail("SOCKS5", ec);
                         next();
-                      });
+                      }));
     };
     if (handshake_->tunnel_out.empty())
       return read();
     net::async_write(stream, net::buffer(handshake_->tunnel_out),
-                     [self = this->shared_from_this(), read](
+                     guard("SOCKS5", [self = this->shared_from_this(), read](
                        beast::error_code ec, size_t) {
                        if (self->phase_ == session_phase::closed)
                          return;
                        if (ec)
                          return self->fail("SOCKS5", ec);
                        read();
-                     });
+                     }));
   }
 
   /// The TLS stream under the gathering of writes.
@@ -792,9 +879,10 @@ private:
                    "TLS: cannot check the certificate for host " + peer});
     tls_layer().async_handshake(
       net::ssl::stream_base::client,
-      [self = this->shared_from_this()](beast::error_code ec) {
+      guard("TLS handshake", [self = this->shared_from_this()](
+                               beast::error_code ec) {
         self->on_tls_handshake(ec);
-      });
+      }));
   }
 
   void on_tls_handshake(beast::error_code ec) {
@@ -833,10 +921,12 @@ private:
     }
     ws_.set_option(websocket::stream_base::decorator(
       [this](websocket::request_type& req) { decorate(req); }));
-    ws_.async_handshake(handshake_->response, handshake_->request.host_header, handshake_->request.target,
-                        [self = this->shared_from_this()](beast::error_code ec) {
+    ws_.async_handshake(handshake_->response, handshake_->request.host_header,
+                        handshake_->request.target,
+                        guard("handshake", [self = this->shared_from_this()](
+                                             beast::error_code ec) {
                           self->on_handshake(ec);
-                        });
+                        }));
   }
 
   /// Adds our headers to the upgrade request. Values were checked at spawn.
@@ -912,7 +1002,9 @@ private:
     ws_.control_callback(
       [this](websocket::frame_type kind, beast::string_view) {
         if (kind == websocket::frame_type::pong)
-          caf::anon_send(machine(), pong_atom::value, id_);
+          guarded("pong", [&] {
+            caf::anon_send(machine(), pong_atom::value, id_);
+          });
       });
     link.direct = this->shared_from_this();
     caf::anon_send(machine(), connected_atom::value, id_, std::move(link));
@@ -924,38 +1016,70 @@ private:
   /// Reads the next piece of a message. While none is under way, into a
   /// small buffer of the session's own: an idle link then holds no read
   /// buffer (Beast's async_read would hold 1.5 KiB per idle link); after
-  /// the first piece, straight into the message, as much as Beast says the
-  /// frame has left.
+  /// the first piece, straight into the message, in bounded steps
+  /// (`next_read_size`).
   void do_read() {
     reading_ = true;
     if (message_.empty()) {
       ws_.async_read_some(net::buffer(first_bytes_),
-                          [self = this->shared_from_this()](
-                            beast::error_code ec, size_t n) {
+                          guard("read", [self = this->shared_from_this()](
+                                          beast::error_code ec, size_t n) {
                             if (!ec)
                               self->message_.append(self->first_bytes_.data(),
                                                     n);
                             self->on_read(ec);
-                          });
+                          }));
       return;
     }
     auto filled = message_.size();
-    message_.resize(filled + std::max<size_t>(ws_.read_size_hint(4096), 1));
+    message_.resize(filled + next_read_size());
     ws_.async_read_some(net::buffer(message_.data() + filled,
                                     message_.size() - filled),
-                        [self = this->shared_from_this(),
-                         filled](beast::error_code ec, size_t n) {
+                        guard("read", [self = this->shared_from_this(),
+                                       filled](beast::error_code ec, size_t n) {
                           self->message_.resize(filled + n);
                           self->on_read(ec);
-                        });
+                        }));
+  }
+
+  /// How much the message under way may grow with the next read. Never
+  /// what the peer announces: a compressed frame's length says nothing of
+  /// what it inflates to, and a peer may announce 2^63 bytes. At most
+  /// what has arrived so far (at least `read_step`), so memory follows the
+  /// bytes that came, not those promised; never past max_message_size + 1,
+  /// the byte that tells Beast the message is too big.
+  size_t next_read_size() const {
+    auto filled = message_.size();
+    uint64_t size = std::min<uint64_t>(ws_.read_size_hint(read_step),
+                                       std::max(read_step, filled));
+    if (max_message_size_ > 0)
+      size = std::min<uint64_t>(size, max_message_size_ + 1 - filled);
+    return static_cast<size_t>(std::max<uint64_t>(size, 1));
+  }
+
+  /// Whether the frame under way announces more than the message may still
+  /// hold. Beast refuses such an uncompressed frame itself; a compressed
+  /// one announces its compressed bytes, which inflate to at least about as
+  /// many (deflate's worst case adds 5 bytes per 16 KiB stored, and a few).
+  bool announces_too_much() const {
+    if (max_message_size_ == 0)
+      return false;
+    uint64_t left = max_message_size_ - std::min<uint64_t>(max_message_size_,
+                                                           message_.size());
+    auto slack = (left >> 12) + (left >> 14) + 64;
+    return ws_.read_size_hint(1) > left + slack;
   }
 
   void on_read(beast::error_code ec) {
     reading_ = false;
     if (ec)
       return fail("read", ec);
-    if (!ws_.is_message_done())
+    if (!ws_.is_message_done()) {
+      if (announces_too_much())
+        return fail_connection(message_too_big(),
+                               websocket::close_code::too_big);
       return do_read();
+    }
     // Kept until Beast has parsed what the socket gave (it then reads
     // again, and the layer calls deliver_inputs): the machine and its
     // subscribers run once for a burst of messages, and their answers
@@ -1005,7 +1129,7 @@ private:
   /// Writes one frame into the coalescing layer, which sends it with the
   /// others of its batch; it is acked once its bytes are out.
   void write_frame(const std::string& payload, bool text) {
-    if (phase_ != session_phase::open)
+    if (phase_ != session_phase::open || tearing_down_)
       return; // closing or gone: the machine requeues what was not acked
     beast::error_code ec;
     ws_.text(text);
@@ -1027,14 +1151,15 @@ private:
                    + in_milliseconds(close_timeout_));
     // The close frame goes out after the frames written before it.
     ws_.async_close(websocket::close_code::normal,
-                    [self = this->shared_from_this()](beast::error_code ec) {
+                    guard("close", [self = this->shared_from_this()](
+                                     beast::error_code ec) {
                       if (ec)
                         self->fail("close", ec);
                       else
                         self->report_closed({close_cause::closed_by_machine,
                                              "closed", 0,
                                              websocket::close_code::normal});
-                    });
+                    }));
   }
 
   /// What only connecting needs, let go once the link is up: thousands of
@@ -1110,6 +1235,9 @@ private:
   bool read_paused_ = false;
   /// The deadline timer watches the writes.
   bool write_watch_armed_ = false;
+  /// Beast is tearing the connection down inside a read: nothing more is
+  /// written, and the deadline bounds the teardown.
+  bool tearing_down_ = false;
   /// Calls posted to the session's thread and not yet run (see in_order).
   std::atomic<uint32_t> posted_{0};
   /// Inputs sent to the machine, and those it has taken (`consumed`).
@@ -1119,6 +1247,9 @@ private:
   std::atomic<bool> starved_{false};
   /// Inputs the machine may have in its mailbox, not yet taken.
   static constexpr uint64_t machine_credit = 256;
+  /// The first step by which a message under way grows (see
+  /// `next_read_size`).
+  static constexpr size_t read_step = 64 * 1024;
 };
 
 struct broker_state {

@@ -18,6 +18,9 @@
 #include <thread>
 #include <vector>
 
+#include <cstdio>
+#include <exception>
+
 #include <pthread.h>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -36,7 +39,7 @@ public:
   /// its own through `main`.
   explicit io_runtime(size_t threads, thread_main main = nullptr) {
     if (!main)
-      main = [](context_type& context) { context.run(); };
+      main = [](context_type& context) { run_guarded(context); };
     auto count = std::max<size_t>(threads, 1);
     for (size_t i = 0; i < count; ++i) {
       // One thread runs each: Asio keeps work posted from it in a queue
@@ -56,6 +59,23 @@ public:
       }};
       // Named so that `top -H` and the tests can tell them apart.
       pthread_setname_np(slot->thread.native_handle(), "wsm-io");
+    }
+  }
+
+  /// Runs `context` until it stops. Sessions let no exception out of their
+  /// handlers; one from elsewhere (an allocation inside Beast, say) is
+  /// reported and the context runs on, instead of ending the process.
+  static void run_guarded(context_type& context) {
+    for (;;) {
+      try {
+        context.run();
+        return;
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "wsm: an I/O handler threw, dropped: %s\n",
+                     e.what());
+      } catch (...) {
+        std::fprintf(stderr, "wsm: an I/O handler threw, dropped\n");
+      }
     }
   }
 

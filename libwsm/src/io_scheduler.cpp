@@ -273,7 +273,7 @@ public:
         io_worker worker{system(), *this};
         current_worker = &worker;
         system().thread_started();
-        context.run();
+        io_runtime::run_guarded(context);
         system().thread_terminates();
         current_worker = nullptr;
       });

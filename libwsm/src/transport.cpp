@@ -24,6 +24,8 @@ const char* to_string(close_cause x) noexcept {
       return "tls";
     case close_cause::protocol_violation:
       return "protocol_violation";
+    case close_cause::internal_error:
+      return "internal_error";
   }
   return "unknown";
 }

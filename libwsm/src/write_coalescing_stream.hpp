@@ -34,6 +34,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/role.hpp>
+#include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 
 namespace wsm::detail {
@@ -81,6 +82,40 @@ public:
   /// answer go out with one send right after.
   void before_read(std::function<void()> f) {
     before_read_ = std::move(f);
+  }
+
+  /// Called when the websocket stream starts tearing the connection down
+  /// (after the close frames, or when it fails the connection). Beast then
+  /// waits for the peer to end TCP, which a hostile peer never does: the
+  /// owner bounds that wait with `cut_teardown`.
+  void on_teardown(std::function<void()> f) {
+    on_teardown_ = std::move(f);
+  }
+
+  /// Ends a teardown under way: the socket closes, and the teardown
+  /// completes as if the peer had ended TCP, so that the stream still
+  /// reports why it tore down (the peer's close frame, a message too big)
+  /// instead of the cut.
+  void cut_teardown() {
+    teardown_cut_ = true;
+    error_code ignored;
+    boost::beast::get_lowest_layer(next_).close(ignored);
+  }
+
+  /// The teardown of the stream above, through this layer (see
+  /// `async_teardown` below).
+  template <class Handler>
+  void async_teardown(boost::beast::role_type role, Handler&& handler) {
+    if (on_teardown_)
+      on_teardown_();
+    using boost::beast::websocket::async_teardown;
+    async_teardown(role, next_,
+                   [this, handler = std::forward<Handler>(handler)](
+                     error_code ec) mutable {
+                     if (teardown_cut_)
+                       ec = {};
+                     std::move(handler)(ec);
+                   });
   }
 
   /// Frames written from now on wait for the next read from the socket (or
@@ -248,6 +283,7 @@ private:
   std::weak_ptr<void> owner_;
   std::function<void(error_code)> on_sent_;
   std::function<void()> before_read_;
+  std::function<void()> on_teardown_;
   /// Bytes not yet handed to the socket, and those being sent.
   std::string gathered_;
   std::string in_flight_;
@@ -260,6 +296,8 @@ private:
   clock_type::time_point send_started_;
   bool holding_ = false;
   bool sending_ = false;
+  /// `cut_teardown` ended the teardown under way.
+  bool teardown_cut_ = false;
 };
 
 /// The websocket stream tears down the layer below this one.
@@ -272,13 +310,12 @@ void teardown(boost::beast::role_type role,
 }
 
 /// By the time Beast tears down, its close frame is sent: its write
-/// completed only then.
+/// completed only then. The owner hears of it and bounds the wait.
 template <class NextLayer, class Handler>
 void async_teardown(boost::beast::role_type role,
                     write_coalescing_stream<NextLayer>& stream,
                     Handler&& handler) {
-  using boost::beast::websocket::async_teardown;
-  async_teardown(role, stream.next_layer(), std::forward<Handler>(handler));
+  stream.async_teardown(role, std::forward<Handler>(handler));
 }
 
 } // namespace wsm::detail

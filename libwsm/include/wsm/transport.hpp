@@ -121,11 +121,14 @@ enum class close_cause : uint8_t {
   /// The server's answer broke the handshake's rules, e.g. it chose a
   /// subprotocol that was not offered.
   protocol_violation,
+  /// An exception inside the library while serving the link (memory
+  /// exhausted, say): the link is dropped and the machine reconnects.
+  internal_error,
 };
 
 /// The number of close causes, for counters indexed by cause.
 constexpr size_t close_cause_count =
-  static_cast<size_t>(close_cause::protocol_violation) + 1;
+  static_cast<size_t>(close_cause::internal_error) + 1;
 
 /// A connection that is up, as a broker may hand it to its machine: the
 /// machine then writes, pings and closes through it instead of sending the
