@@ -9,6 +9,7 @@ packages=(
   libboost1.81-dev libboost-url1.81-dev  # Beast, Asio, Boost.URL
   libboost-json1.81-dev              # JSON in examples/feed and wsm-bench
   libssl-dev                         # TLS for wss://
+  zlib1g-dev                         # deflate in the hostile-peer tests' server
   libcli11-dev                       # command-line parsing in apps
   libbenchmark-dev                   # micro-benchmarks (wsm-microbench)
   doxygen                            # the API reference, checked for warnings
@@ -20,6 +21,7 @@ packages=(
   prometheus                         # promtool and a real Prometheus server in tests
   chromium                           # the status page in a real (headless) browser in tests
   curl jq                            # HTTP and JSON in the process tests
+  time                               # GNU time: peak memory in the process tests
   dpkg-dev file                      # cpack -G DEB: dpkg-shlibdeps finds wsm-tools' dependencies
 )
 

@@ -246,8 +246,16 @@ server refuse --refuse=503
 ( sleep 1 ) | timeout 1.5 "$bin_dir/wsm-cat" --retry-delay=5s "$URL" >/dev/null 2>"$work/refuse.err"
 check "refuse: statuses" "$(printf '%s\n' 'STATE CONNECTING' 'STATE DISCONNECTED: handshake rejected: HTTP 503 Service Unavailable' 'STATE WAITING: handshake rejected: HTTP 503 Service Unavailable')" "$(cat "$work/refuse.err")"
 
-( printf 'a\nb\nc\n'; sleep 1 ) | timeout 1.5 "$bin_dir/wsm-cat" --max-queue=1 "$URL" >/dev/null 2>"$work/queue.err"
-check "max-queue: the overflow is reported" "$(printf '%s\n' 'wsm-cat: not delivered (queue full): b' 'wsm-cat: not delivered (queue full): c')" "$(grep '^wsm-cat:' "$work/queue.err")"
+# A queue of one: each line waits for room, none is lost.
+server queue
+cat_run queue 'a\nb\nc\n' --max-queue=1 "$URL"
+check "max-queue: every line waits for room" $'a\nb\nc' "$OUT"
+check "max-queue: none refused" "$states" "$ERR"
+# A line the queue could never hold is refused by number; the rest goes on.
+cat_run queuebytes 'ab\ntoolong\ncd\n' --max-queue-bytes=4 "$URL"
+check "max-queue-bytes: status" 1 "$STATUS"
+check "max-queue-bytes: stdout" $'ab\ncd' "$OUT"
+contains "max-queue-bytes: the line is named" "wsm-cat: line 2 is 7 bytes, longer than max_queue_bytes (4 bytes): not sent" "$ERR"
 
 server unauthorized --refuse=401
 cat_run unauthorized 'never\n' "$URL"
@@ -279,10 +287,48 @@ check "echo delay: echoed" "late" "$OUT"
 [ "$elapsed_ms" -ge 400 ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL echo delay: $elapsed_ms ms"; }
 
 server hung --no-pong
+URL_HUNG=$URL
 printf '[wsm]\nclose-timeout=500ms\n' >"$work/short-close.ini"
 cat_run hung 'lost\n' --linger=300ms --config="$work/short-close.ini" "$URL"
 check "no-pong: nothing comes back" "" "$OUT"
-check "no-pong: still closes" "$states" "$ERR"
+check "no-pong: the close timed out" $'STATE CONNECTING\nSTATE CONNECTED\nSTATE DISCONNECTED: close timed out after 500ms' "$ERR"
+
+# -- piped files: read no faster than written, memory bounded --------------------
+# 100,000 lines of 1000 bytes (100 MB): every one echoed, in order, and the
+# peak RSS (GNU time, KiB) stays far below the file.
+server piped
+line=$(head -c 999 /dev/zero | tr '\0' 'x')
+for i in $(seq 100000); do printf '%06d%s\n' "$i" "${line:6}"; done >"$work/big.in"
+/usr/bin/time -f '%M' -o "$work/big.rss" timeout 120 "$bin_dir/wsm-cat" "$URL" \
+  <"$work/big.in" >"$work/big.out" 2>"$work/big.err"
+check "piped file: status" 0 "$?"
+check "piped file: every line echoed in order" "$(md5sum <"$work/big.in")" "$(md5sum <"$work/big.out")"
+check "piped file: nothing refused" "$states" "$(cat "$work/big.err")"
+rss_kib=$(tail -1 "$work/big.rss")
+echo "piped file: 100 MB through, peak RSS $((rss_kib / 1024)) MiB"
+[ "$rss_kib" -lt $(( (32 + 16) * 1024 )) ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL piped file: peak RSS $rss_kib KiB"; }
+
+# A server that never reads: 256 MiB of 64 KiB lines wait for room, the
+# stuck link is dropped by write_timeout, and memory stays under
+# max_queue_bytes (32 MiB by default) + 16 MiB.
+fat=$(head -c 65535 /dev/zero | tr '\0' 'y')
+yes "$fat" | head -n 4096 >"$work/fat.in"
+"$bin_dir/wsm-cat" --write-timeout=1s "$URL_HUNG" <"$work/fat.in" >/dev/null 2>"$work/fat.err" &
+cat_pid=$!
+servers+=("$cat_pid")
+started=$(date +%s%N)
+dropped=""
+for _ in $(seq 150); do
+  dropped=$(grep -m1 '^STATE DISCONNECTED: write timed out' "$work/fat.err")
+  [ -n "$dropped" ] && break
+  sleep 0.1
+done
+waited_ms=$(( ($(date +%s%N) - started) / 1000000 ))
+check "never read: dropped by write_timeout" "STATE DISCONNECTED: write timed out after 1000ms" "$dropped"
+hwm_kib=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$cat_pid/status")
+echo "never read: dropped after $waited_ms ms, peak RSS $((hwm_kib / 1024)) MiB"
+[ "$hwm_kib" -lt $(( (32 + 16) * 1024 )) ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL never read: peak RSS $hwm_kib KiB"; }
+kill "$cat_pid" 2>/dev/null; wait "$cat_pid" 2>/dev/null
 
 bad_server=$(timeout 5 "$bin_dir/wsm-echo-server" --refuse=5000 2>&1); status=$?
 check "server: bad option status" 2 "$status"

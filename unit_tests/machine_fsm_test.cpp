@@ -483,6 +483,7 @@ struct fixture : test_coordinator_fixture<wsm::config> {
        caf::make_message(wsm::get_atom::value, wsm::stats_atom::value)},
       {"ping with a payload",
        caf::make_message(wsm::command::ping, std::string{"hi"})},
+      {"room", caf::make_message(wsm::room_atom::value, uint64_t{1})},
     };
     for (uint8_t i = 0; i <= static_cast<uint8_t>(wsm::command::resume); ++i) {
       auto x = static_cast<wsm::command>(i);
@@ -769,7 +770,18 @@ CAF_TEST(quit while connected ends after the close timeout without an answer) {
   sched.clock().advance_time(opts.close_timeout - 1ms);
   CAF_CHECK(!sched.has_job());
   expect_timer(wsm::detail::close_timeout_atom{});
-  expect_status(state::disconnected, "", 1, 1);
+  // The last status says why it ended without the peer's answer.
+  expect_status(state::disconnected, "close timed out after 3000ms", 1, 1);
+  CAF_CHECK(is_terminated(machine));
+}
+
+CAF_TEST(a close the broker gave up on says so in the last status) {
+  auto id = start_connected();
+  send_command(wsm::command::quit);
+  expect((wsm::close_atom, uint64_t), from(machine).to(broker).with(_, id));
+  closed(id, wsm::disconnect_info{wsm::close_cause::timeout,
+                                  "close timed out after 3000ms"});
+  expect_status(state::disconnected, "close timed out after 3000ms", 1, 1);
   CAF_CHECK(is_terminated(machine));
 }
 
@@ -1156,6 +1168,9 @@ CAF_TEST(every message survives serialization for remoting) {
   CAF_CHECK_EQUAL(roundtrip(wsm::undelivered{"x", "quit"}),
                   (wsm::undelivered{"x", "quit"}));
   CAF_CHECK(roundtrip(wsm::command::use_text) == wsm::command::use_text);
+  CAF_CHECK_EQUAL(roundtrip(wsm::room{3, 4096}), (wsm::room{3, 4096}));
+  CAF_CHECK_EQUAL(sys.types().portable_name(0, &typeid(wsm::room)),
+                  "wsm::room");
   wsm::connect_request request;
   request.host = "::1";
   request.port = "8080";
@@ -1755,12 +1770,12 @@ CAF_TEST(an output with a shared buffer reaches the link without a copy) {
 }
 
 CAF_TEST(every message users may send is handled in every phase) {
-  // The user vocabulary has seven signatures; an eighth needs a line in
+  // The user vocabulary has eight signatures; a ninth needs a line in
   // user_vocabulary() first.
   static_assert(caf::detail::tl_size<wsm::machine_actor::signatures>::value
-                == 7);
+                == 8);
   auto commands = static_cast<size_t>(wsm::command::resume) + 1;
-  CAF_CHECK_EQUAL(user_vocabulary().size(), 6 + commands);
+  CAF_CHECK_EQUAL(user_vocabulary().size(), 7 + commands);
   std::vector<std::string> fell_through;
   for (auto phase : {"connecting", "gated", "connected", "closing",
                      "disconnected", "waiting", "suspended"})
@@ -1772,6 +1787,127 @@ CAF_TEST(every message users may send is handled in every phase) {
   CAF_CHECK(dropped_in("connected", "a stale retry",
                        caf::make_message(wsm::detail::retry_atom::value,
                                          uint64_t{0})));
+}
+
+// -- bytes: max_queue_bytes, the write window, waiting for room ---------------
+
+CAF_TEST(outputs not yet written count their bytes against max_queue_bytes) {
+  opts.max_queue = 10;
+  opts.max_queue_bytes = 10;
+  auto id = start_connected();
+  send_output("aaaa");
+  expect_write(id, "aaaa", false);
+  send_output("bbbb");
+  expect_write(id, "bbbb", false);
+  // In flight, not written: 8 of 10 bytes are taken.
+  send_output("ccc");
+  expect((wsm::undelivered), from(machine).to(sub).with(
+                               wsm::undelivered{"ccc", "queue full"}));
+  send_output("cc");
+  expect_write(id, "cc", false);
+  CAF_CHECK_EQUAL(stats_now().queue_bytes, 10u);
+  written(id, 3);
+  CAF_CHECK_EQUAL(stats_now().queue_bytes, 0u);
+  send_output("ddddddd");
+  expect_write(id, "ddddddd", false);
+}
+
+CAF_TEST(an output larger than max_queue_bytes is refused by any policy) {
+  opts.max_queue_bytes = 10;
+  opts.overflow = wsm::overflow_policy::drop_oldest;
+  start();
+  expect_status(state::connecting, "", 1, 0);
+  send_output("kept");
+  send_output("eleven byte");
+  expect((wsm::undelivered),
+         from(machine).to(sub).with(wsm::undelivered{
+           "eleven byte",
+           "queue full: 11 bytes, more than max_queue_bytes (10)"}));
+  CAF_CHECK_EQUAL(stats_now().queue_bytes, 4u);
+}
+
+CAF_TEST(drop_oldest drops as many as the new output needs) {
+  opts.max_queue = 10;
+  opts.max_queue_bytes = 10;
+  opts.overflow = wsm::overflow_policy::drop_oldest;
+  auto id = start();
+  expect_status(state::connecting, "", 1, 0);
+  for (auto payload : {"aaa", "bbb", "ccc"})
+    send_output(payload);
+  send_output("dddddd");
+  for (auto dropped : {"aaa", "bbb"})
+    expect((wsm::undelivered),
+           from(machine).to(sub).with(
+             wsm::undelivered{dropped, "queue full: dropped the oldest"}));
+  connected(id);
+  expect_status(state::connected, "", 1, 1);
+  expect_write(id, "ccc", false);
+  expect_write(id, "dddddd", false);
+}
+
+CAF_TEST(the write window holds back frames beyond 256 KiB in flight) {
+  opts.max_queue = 10;
+  auto id = start_connected();
+  auto big = std::string(200 * 1024, 'x');
+  for (auto tag : {'1', '2', '3'})
+    send_output(tag + big);
+  // The first two are in flight (200 KiB is below the window's bytes);
+  // the third waits until one is written.
+  expect_write(id, '1' + big, false);
+  expect_write(id, '2' + big, false);
+  CAF_CHECK(!received<wsm::write_atom, uint64_t, std::string, bool>(broker));
+  written(id, 1);
+  expect_write(id, '3' + big, false);
+}
+
+CAF_TEST(room is answered at once while there is and once written otherwise) {
+  opts.max_queue = 2;
+  opts.max_queue_bytes = 10;
+  auto id = start_connected();
+  auto asked = [&](uint64_t bytes) {
+    return self->request(machine, caf::infinite, wsm::room_atom::value, bytes);
+  };
+  auto now = asked(4);
+  expect((wsm::room_atom, uint64_t), from(_).to(machine));
+  now.receive([](wsm::room& x) { CAF_CHECK_EQUAL(x, (wsm::room{2, 10})); },
+              [](caf::error& err) { CAF_FAIL(wsm::describe(err)); });
+  send_output("aaaaaa");
+  expect_write(id, "aaaaaa", false);
+  // Six of ten bytes are taken: five more must wait for a write.
+  auto later = asked(5);
+  expect((wsm::room_atom, uint64_t), from(_).to(machine));
+  CAF_CHECK(self->mailbox().empty());
+  written(id, 1);
+  later.receive([](wsm::room& x) { CAF_CHECK_EQUAL(x, (wsm::room{2, 10})); },
+                [](caf::error& err) { CAF_FAIL(wsm::describe(err)); });
+  // More than max_queue_bytes never fits.
+  auto never = asked(11);
+  expect((wsm::room_atom, uint64_t), from(_).to(machine));
+  never.receive([](wsm::room&) { CAF_FAIL("11 bytes cannot fit"); },
+                [](caf::error& err) {
+                  CAF_CHECK_EQUAL(wsm::describe(err),
+                                  "an output of 11 bytes never fits "
+                                  "max_queue_bytes (10)");
+                });
+}
+
+CAF_TEST(a producer waiting for room hears when the machine quits) {
+  opts.max_queue = 1;
+  auto id = start_connected();
+  send_output("a");
+  expect_write(id, "a", false);
+  auto waiting = self->request(machine, caf::infinite, wsm::room_atom::value,
+                               uint64_t{1});
+  expect((wsm::room_atom, uint64_t), from(_).to(machine));
+  send_command(wsm::command::quit);
+  expect((wsm::close_atom, uint64_t), from(machine).to(broker).with(_, id));
+  closed(id, wsm::disconnect_info{wsm::close_cause::closed_by_machine,
+                                  "closed", 0, 1000});
+  waiting.receive([](wsm::room&) { CAF_FAIL("no room after the end"); },
+                  [](caf::error& err) {
+                    CAF_CHECK_EQUAL(err.code(), static_cast<uint8_t>(
+                                                  wsm::errc::machine_quit));
+                  });
 }
 
 // -- real networks: flap protection, heartbeats, liveness, ping payloads ------

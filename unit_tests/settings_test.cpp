@@ -63,6 +63,18 @@ CAF_TEST(durations read like 250ms 5s 2min) {
                   "'5' is not a duration (write it like 250ms, 5s, 2min)");
   CAF_CHECK(!wsm::parse_duration("fast"));
   CAF_CHECK(!wsm::parse_duration("-5s"));
+  // Zero is zero in any unit: it needs none.
+  auto zero = wsm::parse_duration("0");
+  CAF_REQUIRE(zero);
+  CAF_CHECK(*zero == 0s);
+}
+
+CAF_TEST(max queue bytes is read and checked) {
+  wsm::settings result;
+  CAF_CHECK_EQUAL(load("[wsm]\nmax-queue-bytes=65536\n", result), "");
+  CAF_CHECK_EQUAL(result.machine.max_queue_bytes, 65536u);
+  CAF_CHECK_EQUAL(load_error("[wsm]\nmax-queue-bytes=0\n"),
+                  "wsm.max-queue-bytes: 0 is not an integer of at least 1");
 }
 
 CAF_TEST(headers read like Name colon Value) {

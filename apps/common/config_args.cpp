@@ -8,6 +8,7 @@
 
 #include "wsm/error.hpp"
 #include "wsm/settings.hpp"
+#include "wsm/status_json.hpp"
 #include "wsm/version.hpp"
 
 namespace wsm_apps {
@@ -65,8 +66,18 @@ config_file_args(const std::string& path, const std::string& group) {
 
 int parse_command_line(CLI::App& app, int argc, char** argv,
                        const std::string& group) {
+  // An app whose --json makes its stderr JSON lines says its usage
+  // errors that way too, when asked for them.
+  auto json = app.get_option_no_throw("--json") != nullptr
+              && std::any_of(argv + 1, argv + argc, [](const char* x) {
+                   return std::string{x} == "--json";
+                 });
   auto fail = [&](const std::string& problem) {
-    std::cerr << app.get_name() << ": " << problem << '\n';
+    if (json)
+      std::cerr << R"({"event":"error","message":)"
+                << wsm::json_string(app.get_name() + ": " + problem) << "}\n";
+    else
+      std::cerr << app.get_name() << ": " << problem << '\n';
     return exit_usage;
   };
   // Every app says which libwsm it runs on.

@@ -7,6 +7,7 @@
 #include "wsm/error.hpp"
 #include "wsm/metrics.hpp"
 #include "wsm/settings.hpp"
+#include "wsm/status_json.hpp"
 
 namespace wsm_apps {
 
@@ -40,16 +41,29 @@ std::string apply_metrics_options(const metrics_flags& flags,
   return {};
 }
 
-bool announce_metrics(const caf::actor_system& sys, const std::string& app) {
+bool announce_metrics(const caf::actor_system& sys, const std::string& app,
+                      bool json) {
   auto endpoint = wsm::metrics_endpoint(sys);
   if (!endpoint) {
-    std::cerr << app << ": " << wsm::describe(endpoint.error()) << std::endl;
+    auto problem = wsm::describe(endpoint.error());
+    if (json)
+      std::cerr << R"({"event":"error","message":)"
+                << wsm::json_string(problem) << '}' << std::endl;
+    else
+      std::cerr << app << ": " << problem << std::endl;
     return false;
   }
-  if (!endpoint->empty())
-    std::cerr << app << ": metrics on http://" << *endpoint
-              << "/metrics, status page on http://" << *endpoint << "/"
+  if (endpoint->empty())
+    return true;
+  auto metrics = "http://" + *endpoint + "/metrics";
+  auto page = "http://" + *endpoint + "/";
+  if (json)
+    std::cerr << R"({"event":"metrics","metrics":)" << wsm::json_string(metrics)
+              << R"(,"status_page":)" << wsm::json_string(page) << '}'
               << std::endl;
+  else
+    std::cerr << app << ": metrics on " << metrics << ", status page on "
+              << page << std::endl;
   return true;
 }
 

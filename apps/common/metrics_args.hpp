@@ -24,7 +24,10 @@ std::string apply_metrics_options(const metrics_flags& flags,
 /// Once the actor system runs: prints where the metrics and the status
 /// page are served (`APP: metrics on http://HOST:PORT/metrics, status page
 /// on http://HOST:PORT/`) on stderr, or the reason they could not be;
-/// returns false then.
-bool announce_metrics(const caf::actor_system& sys, const std::string& app);
+/// returns false then. With `json`, as one JSON object each:
+/// `{"event":"metrics","metrics":URL,"status_page":URL}` or
+/// `{"event":"error","message":TEXT}`.
+bool announce_metrics(const caf::actor_system& sys, const std::string& app,
+                      bool json = false);
 
 } // namespace wsm_apps

@@ -17,10 +17,18 @@
 // --one-message (-1) wsm-cat quits after the first message it receives.
 //
 // A thread of its own reads stdin (a blocking read has no place in an
-// actor) and hands each line to the cat actor, which alone talks to the machine, so the
-// machine sees every line before the quit that follows them. A line longer
-// than max_message_size is not kept: it is skipped to its end and refused by
-// number and size, and the rest goes on.
+// actor) and hands each line to the cat actor, which alone talks to the
+// machine, so the machine sees every line before the quit that follows
+// them. The reader passes a line on only while the machine's queue has room
+// for it: when the room the machine last reported is used up, it asks for
+// more (`room_atom`, through the cat) and waits, so a file of any size is
+// read no faster than it is written and memory stays bounded by
+// max_queue_bytes. A line longer than max_message_size (or max_queue_bytes)
+// is not kept: it is skipped to its end and refused by number and size, and
+// the rest goes on.
+//
+// With --json every line on stderr is one JSON object: the statuses, and
+// wsm-cat's own lines as `{"event":NAME,"message":TEXT,...}`.
 //
 // The cat writes stdout on a thread of its own (a detached actor): a slow
 // reader of stdout blocks that thread only. Its mailbox then fills, the
@@ -30,10 +38,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cerrno>
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -60,6 +70,7 @@ using eof_atom = caf::atom_constant<caf::atom("cat_eof")>;
 using linger_atom = caf::atom_constant<caf::atom("cat_linger")>;
 using give_up_atom = caf::atom_constant<caf::atom("cat_giveup")>;
 using drain_atom = caf::atom_constant<caf::atom("cat_drain")>;
+using need_atom = caf::atom_constant<caf::atom("cat_need")>;
 
 using clock_type = std::chrono::steady_clock;
 
@@ -72,7 +83,52 @@ using wsm_apps::exit_usage;
 /// the cat ended.
 struct input_gate {
   std::mutex mutex;
+  std::condition_variable room_changed;
   bool closed = false;
+  /// The room the machine last reported, less the lines passed since.
+  uint64_t lines_left = 0;
+  uint64_t bytes_left = 0;
+  /// More room was asked for and not yet granted.
+  bool asking = false;
+  /// A line read that waited for room when the gate closed: it never
+  /// reached the machine, and is reported once the cat has ended.
+  std::optional<std::string> unsent;
+
+  /// Waits until a line of `size` bytes fits the room left; when it does
+  /// not, asks for more with `ask` (once, under the lock: behind the lines
+  /// sent before it). Takes the room and returns true, or false once the
+  /// gate is closed.
+  template <class Ask>
+  bool take_room(std::string& line, Ask ask) {
+    auto size = static_cast<uint64_t>(line.size());
+    std::unique_lock<std::mutex> guard{mutex};
+    while (!closed && (lines_left == 0 || bytes_left < size)) {
+      if (!asking) {
+        asking = true;
+        ask();
+      }
+      room_changed.wait(guard);
+    }
+    if (closed) {
+      unsent = std::move(line);
+      return false;
+    }
+    --lines_left;
+    bytes_left -= size;
+    return true;
+  }
+
+  /// The machine's answer: this much room, all lines before the question
+  /// counted.
+  void grant(const wsm::room& x) {
+    {
+      std::lock_guard<std::mutex> guard{mutex};
+      lines_left = x.outputs;
+      bytes_left = x.bytes;
+      asking = false;
+    }
+    room_changed.notify_all();
+  }
 
   /// Calls `send` unless the gate is closed; returns whether it did.
   template <class Send>
@@ -85,8 +141,11 @@ struct input_gate {
   }
 
   void close() {
-    std::lock_guard<std::mutex> guard{mutex};
-    closed = true;
+    {
+      std::lock_guard<std::mutex> guard{mutex};
+      closed = true;
+    }
+    room_changed.notify_all();
   }
 
   bool is_closed() {
@@ -104,6 +163,35 @@ struct cat_modes {
   /// Quit after the first message received.
   bool one_message = false;
 };
+
+/// One field of a JSON line, its value rendered already.
+struct json_field {
+  const char* key;
+  std::string value;
+};
+
+json_field text_field(const char* key, const std::string& x) {
+  return {key, wsm::json_string(x)};
+}
+
+json_field number_field(const char* key, uint64_t x) {
+  return {key, std::to_string(x)};
+}
+
+/// One line of wsm-cat's own on stderr: `wsm-cat: TEXT`, or with --json
+/// `{"event":EVENT,"message":TEXT,FIELDS...}`.
+void report(bool json, const char* event, const std::string& text,
+            const std::vector<json_field>& fields = {}) {
+  if (!json) {
+    std::cerr << "wsm-cat: " << text << std::endl;
+    return;
+  }
+  std::string line = R"({"event":)" + wsm::json_string(event)
+                     + R"(,"message":)" + wsm::json_string(text);
+  for (auto& x : fields)
+    line += ",\"" + std::string{x.key} + "\":" + x.value;
+  std::cerr << line << '}' << std::endl;
+}
 
 struct cat_state {
   wsm::machine_actor machine;
@@ -188,8 +276,10 @@ void send_line(cat_actor* self, std::string line) {
     auto decoded = wsm::base64_decode(line);
     if (!decoded) {
       ++st.refused;
-      std::cerr << "wsm-cat: line " << number << ": "
-                << wsm::describe(decoded.error()) << ": not sent" << std::endl;
+      auto why = wsm::describe(decoded.error());
+      report(st.modes.json, "line_refused",
+             "line " + std::to_string(number) + ": " + why + ": not sent",
+             {number_field("line", number), text_field("error", why)});
       return;
     }
     line = std::move(*decoded);
@@ -205,8 +295,12 @@ void send_line(cat_actor* self, std::string line) {
             auto why = err == caf::sec::request_receiver_down
                          ? std::string{"the machine had ended"}
                          : wsm::describe(err);
-            std::cerr << "wsm-cat: not delivered (" << why
-                      << "): " << *payload << std::endl;
+            auto& modes = self->state.modes;
+            auto shown = modes.base64 ? wsm::base64_encode(*payload)
+                                      : *payload;
+            report(modes.json, "not_delivered",
+                   "not delivered (" + why + "): " + shown,
+                   {text_field("reason", why), text_field("payload", shown)});
             answered(self);
           });
 }
@@ -236,8 +330,11 @@ caf::behavior cat(cat_actor* self, std::atomic<int>* exit_code,
     // A machine that gave up says why in its exit reason.
     auto& st = self->state;
     st.machine_failed = x.reason && x.reason != caf::exit_reason::normal;
-    if (st.machine_failed)
-      std::cerr << "wsm-cat: gave up: " << wsm::describe(x.reason) << std::endl;
+    if (st.machine_failed) {
+      auto why = wsm::describe(x.reason);
+      report(st.modes.json, "gave_up", "gave up: " + why,
+             {text_field("error", why)});
+    }
     st.machine_ended = true;
     end_when_answered(self);
   });
@@ -247,12 +344,25 @@ caf::behavior cat(cat_actor* self, std::atomic<int>* exit_code,
       self->monitor(self->state.machine);
     },
     [=](line_atom, std::string& line) { send_line(self, std::move(line)); },
-    [=](line_atom, uint64_t number, uint64_t size, uint64_t limit) {
+    [=](line_atom, uint64_t number, uint64_t size, uint64_t limit,
+        const std::string& limit_name) {
       ++self->state.lines;
       ++self->state.refused;
-      std::cerr << "wsm-cat: line " << number << " is " << size
-                << " bytes, longer than max_message_size (" << limit
-                << " bytes): not sent" << std::endl;
+      report(self->state.modes.json, "line_refused",
+             "line " + std::to_string(number) + " is " + std::to_string(size)
+               + " bytes, longer than " + limit_name + " ("
+               + std::to_string(limit) + " bytes): not sent",
+             {number_field("line", number), number_field("bytes", size)});
+    },
+    [=](need_atom, uint64_t bytes) {
+      // Behind the lines the reader sent before: the answer counts them.
+      auto& st = self->state;
+      self->request(st.machine, caf::infinite, wsm::room_atom::value, bytes)
+        .then([=](const wsm::room& x) { self->state.input->grant(x); },
+              [](caf::error&) {
+                // The machine ended: the gate closes once its lines are
+                // answered, which ends the reader.
+              });
     },
     [=](eof_atom) {
       auto& st = self->state;
@@ -546,16 +656,17 @@ int main(int argc, char** argv) {
   wsm::settings settings;
   if (auto problem = make_settings(app, config_file, lib, settings);
       !problem.empty()) {
-    std::cerr << "wsm-cat: " << problem << '\n';
+    report(modes.json, "error", problem);
     return exit_usage;
   }
   if (settings.machine.tls.insecure_skip_verify)
-    std::cerr << "wsm-cat: warning: --insecure: server certificates are not "
-                 "verified; anyone on the path can read and change this "
-                 "connection\n";
+    report(modes.json, "warning",
+           "warning: --insecure: server certificates are not verified; "
+           "anyone on the path can read and change this connection");
   auto linger = wsm::parse_duration(linger_text);
   if (!linger) {
-    std::cerr << "wsm-cat: --linger: " << wsm::describe(linger.error()) << '\n';
+    report(modes.json, "error",
+           "--linger: " + wsm::describe(linger.error()));
     return exit_usage;
   }
   std::atomic<int> exit_code{0};
@@ -563,27 +674,43 @@ int main(int argc, char** argv) {
     wsm::config cfg;
     settings.apply_to(cfg);
     caf::actor_system sys{cfg};
-    if (!wsm_apps::announce_metrics(sys, "wsm-cat"))
+    if (!wsm_apps::announce_metrics(sys, "wsm-cat", modes.json))
       return exit_usage;
     // Detached: printing may block, and only this actor's own thread.
     input_gate input;
+    // The machine's queue starts empty, and the cat is its only producer.
+    input.grant(wsm::room{settings.machine.max_queue,
+                          settings.machine.max_queue_bytes});
     auto subscriber = sys.spawn<caf::detached>(cat, &exit_code, *linger,
                                                settings.machine.close_timeout,
                                                modes, &input);
     auto machine = wsm::spawn_machine(sys, url, settings.machine,
                                       subscriber);
     if (!machine) {
-      std::cerr << "wsm-cat: " << wsm::describe(machine.error()) << '\n';
+      report(modes.json, "error", wsm::describe(machine.error()));
       caf::anon_send_exit(subscriber, caf::exit_reason::user_shutdown);
       return exit_usage;
     }
     caf::anon_send(subscriber, *machine);
-    auto limit = settings.machine.max_message_size;
+    // A line the queue could never hold is refused like one too long.
+    auto& machine_opts = settings.machine;
+    auto queue_bounds = machine_opts.max_queue_bytes
+                        < machine_opts.max_message_size;
+    auto limit = queue_bounds ? machine_opts.max_queue_bytes
+                              : machine_opts.max_message_size;
+    std::string limit_name = queue_bounds ? "max_queue_bytes"
+                                          : "max_message_size";
     // The reader stops when the cat closes the gate (--one-message, a
     // machine that gave up): wsm-cat does not wait for stdin to close then.
     std::thread reader{[&, subscriber] {
       auto ended = line_reader{limit}.run(
         [&](std::string line) {
+          // Read no faster than the machine writes.
+          if (!input.take_room(line, [&] {
+                caf::anon_send(subscriber, need_atom::value,
+                               static_cast<uint64_t>(line.size()));
+              }))
+            return false;
           return input.pass([&] {
             caf::anon_send(subscriber, line_atom::value, std::move(line));
           });
@@ -591,7 +718,7 @@ int main(int argc, char** argv) {
         [&](uint64_t number, uint64_t size) {
           return input.pass([&] {
             caf::anon_send(subscriber, line_atom::value, number, size,
-                           static_cast<uint64_t>(limit));
+                           static_cast<uint64_t>(limit), limit_name);
           });
         },
         [&] { return input.is_closed(); });
@@ -604,6 +731,16 @@ int main(int argc, char** argv) {
     caf::scoped_actor{sys}->wait_for(subscriber);
     input.close();
     reader.join();
+    if (input.unsent) {
+      // Read, but the machine ended while it waited for room (as read:
+      // base64 with --base64, as a not-delivered line shows it).
+      const auto& shown = *input.unsent;
+      report(modes.json, "not_delivered",
+             "not delivered (the machine had ended): " + shown,
+             {text_field("reason", "the machine had ended"),
+              text_field("payload", shown)});
+      exit_code = 1;
+    }
   }
   return exit_code;
 }

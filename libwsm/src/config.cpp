@@ -37,6 +37,7 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<command>("wsm::command");
   cfg.add_message_type<status>("wsm::status");
   cfg.add_message_type<undelivered>("wsm::undelivered");
+  cfg.add_message_type<room>("wsm::room");
   cfg.add_message_type<header>("wsm::header");
   cfg.add_message_type<request_update>("wsm::request_update");
   cfg.add_message_type<connect_request>("wsm::connect_request");

@@ -32,6 +32,8 @@ const char* to_string(errc x) noexcept {
       return "node_unavailable";
     case errc::machine_quit:
       return "machine_quit";
+    case errc::internal_error:
+      return "internal_error";
   }
   return "unknown";
 }

@@ -80,6 +80,12 @@ std::string json_seconds(double seconds) {
 
 namespace wsm {
 
+std::string json_string(std::string_view x) {
+  std::string result;
+  detail::append_json_string(result, x);
+  return result;
+}
+
 std::string to_json(const status& x) {
   using detail::append_json_string;
   std::string out = "{\"state\":";

@@ -73,6 +73,7 @@
 #include "machine_impl.hpp"
 #include "wording.hpp"
 #include "output_sender.hpp"
+#include "room_waiters.hpp"
 #include "subscriber_list.hpp"
 #include "lazy_deque.hpp"
 #include "wsm/governor.hpp"
@@ -112,6 +113,11 @@ struct pending_output {
 /// connected: the rest waits in the queue, where the overflow policy can
 /// still reach it.
 constexpr size_t write_window = 64;
+
+/// Their bytes, at most, beyond the first frame: the link copies what it
+/// writes until it is sent, so a peer that stops reading holds no more
+/// than this twice.
+constexpr uint64_t write_window_bytes = 256 * 1024;
 
 /// A connection as messages to the broker that holds it: what a machine
 /// talks to until the broker hands over the connection itself, and always
@@ -289,6 +295,11 @@ struct machine_state {
   detail::lazy_deque<pending_output> queue;
   /// Sent to the broker, not yet acknowledged as written, oldest first.
   detail::lazy_deque<pending_output> in_flight;
+  /// The bytes of both, and of those in flight alone.
+  uint64_t queued_bytes = 0;
+  uint64_t in_flight_bytes = 0;
+  /// Producers waiting for room in the queue (`room_atom`).
+  detail::room_waiters room_waiting;
 
   detail::subscriber_list subscribers;
   /// Holds the machine alive while it has subscribers, so that it ends only
@@ -310,6 +321,12 @@ struct machine_state {
 
   const options& opts() const noexcept {
     return setup->opts;
+  }
+
+  /// How full the queue is, against max_queue and max_queue_bytes.
+  detail::queue_fill fill() const noexcept {
+    return {queue.size() + in_flight.size(), queued_bytes, opts().max_queue,
+            opts().max_queue_bytes};
   }
 
   /// What the current attempt connects to.
@@ -663,8 +680,38 @@ void write_now(machine_self self, pending_output x) {
   // The link shares the payload: should it drop first, the output goes
   // back to the queue.
   st.connection.link->write(x.payload, is_text(st, x.format));
+  st.in_flight_bytes += x.payload->size();
   st.in_flight.push_back(std::move(x));
   st.last_sent = self->clock().now();
+}
+
+/// Hands an output to the link that never was in the queue (the gate's
+/// own, a heartbeat): its bytes count from now.
+void write_unqueued(machine_self self, pending_output x) {
+  self->state.queued_bytes += x.payload->size();
+  write_now(self, std::move(x));
+}
+
+/// Takes the head (or the tail) of the queue out, with its bytes.
+pending_output take_front(machine_state& st) {
+  auto x = std::move(st.queue.front());
+  st.queue.pop_front();
+  st.queued_bytes -= x.payload->size();
+  return x;
+}
+
+pending_output take_back(machine_state& st) {
+  auto x = std::move(st.queue.back());
+  st.queue.pop_back();
+  st.queued_bytes -= x.payload->size();
+  return x;
+}
+
+/// Whether the link may take one more output now: the window has room in
+/// frames and in bytes (the first frame goes whatever its size).
+bool window_open(const machine_state& st) {
+  return st.in_flight.size() < write_window
+         && (st.in_flight.empty() || st.in_flight_bytes < write_window_bytes);
 }
 
 pending_output make_pending(machine_self self, output& x) {
@@ -676,33 +723,48 @@ pending_output make_pending(machine_self self, output& x) {
 }
 
 /// Queues an output. Every output not yet written counts against
-/// `max_queue`, in flight or not; one too many follows the overflow policy,
-/// and whatever goes is handed back to its sender.
+/// `max_queue` and its bytes against `max_queue_bytes`, in flight or not;
+/// one that does not fit follows the overflow policy, and whatever goes is
+/// handed back to its sender.
 void enqueue(machine_self self, output& x) {
   auto& st = self->state;
   auto item = make_pending(self, x);
-  if (st.queue.size() + st.in_flight.size() < st.opts().max_queue) {
+  auto size = item.payload->size();
+  auto push = [&] {
+    st.queued_bytes += size;
     st.queue.push_back(std::move(item));
-    return;
-  }
-  // Outputs handed to the link are beyond reach: only queued ones make room.
-  auto policy = st.queue.empty() ? overflow_policy::reject : st.opts().overflow;
-  switch (policy) {
+  };
+  if (st.fill().fits(size))
+    return push();
+  if (size > st.opts().max_queue_bytes)
+    return give_back(self, item,
+                     "queue full: " + std::to_string(size)
+                       + " bytes, more than max_queue_bytes ("
+                       + std::to_string(st.opts().max_queue_bytes) + ")",
+                     undelivered_cause::queue_full);
+  // Outputs handed to the link are beyond reach: only queued ones make
+  // room, as many as it takes.
+  switch (st.opts().overflow) {
     case overflow_policy::reject:
-      give_back(self, item, "queue full", undelivered_cause::queue_full);
-      return;
+      break;
     case overflow_policy::drop_oldest:
-      give_back(self, st.queue.front(), "queue full: dropped the oldest",
-                undelivered_cause::queue_full);
-      st.queue.pop_front();
+      while (!st.fill().fits(size) && !st.queue.empty()) {
+        auto oldest = take_front(st);
+        give_back(self, oldest, "queue full: dropped the oldest",
+                  undelivered_cause::queue_full);
+      }
       break;
     case overflow_policy::drop_newest:
-      give_back(self, st.queue.back(), "queue full: replaced by a newer one",
-                undelivered_cause::queue_full);
-      st.queue.pop_back();
+      while (!st.fill().fits(size) && !st.queue.empty()) {
+        auto newest = take_back(st);
+        give_back(self, newest, "queue full: replaced by a newer one",
+                  undelivered_cause::queue_full);
+      }
       break;
   }
-  st.queue.push_back(std::move(item));
+  if (st.fill().fits(size))
+    return push();
+  give_back(self, item, "queue full", undelivered_cause::queue_full);
 }
 
 void enter_closing(machine_self self);
@@ -729,8 +791,8 @@ void pump(machine_self self) {
   auto& st = self->state;
   if (!st.pumping)
     return;
-  while (!st.queue.empty() && st.in_flight.size() < write_window
-         && !paced_out(self)) {
+  while (!st.queue.empty() && window_open(st) && !paced_out(self)) {
+    // Its bytes still count until written: take it out of the queue alone.
     auto item = std::move(st.queue.front());
     st.queue.pop_front();
     write_now(self, std::move(item));
@@ -744,7 +806,7 @@ void pump(machine_self self) {
 void paced_turn(machine_self self) {
   auto& st = self->state;
   st.pace_booked = false;
-  if (!st.pumping || st.queue.empty() || st.in_flight.size() >= write_window)
+  if (!st.pumping || st.queue.empty() || !window_open(st))
     return;
   auto item = std::move(st.queue.front());
   st.queue.pop_front();
@@ -757,12 +819,18 @@ void acknowledge(machine_self self, uint64_t count) {
   auto& st = self->state;
   for (; count > 0 && !st.in_flight.empty(); --count) {
     auto& item = st.in_flight.front();
+    auto size = item.payload->size();
     ++st.counters.messages_out;
-    st.counters.bytes_out += item.payload->size();
+    st.counters.bytes_out += size;
+    st.queued_bytes -= size;
+    st.in_flight_bytes -= size;
     item.sender.written();
     st.in_flight.pop_front();
   }
   pump(self);
+  // Written frames made room: producers waiting for it hear so.
+  if (!st.room_waiting.empty())
+    st.room_waiting.offer(st.fill());
 }
 
 /// The link is gone: what was in flight goes back to the front of the queue,
@@ -773,8 +841,11 @@ void requeue_in_flight(machine_self self) {
     // A heartbeat is for the link it was written to.
     if (!st.in_flight.back().heartbeat)
       st.queue.push_front(std::move(st.in_flight.back()));
+    else
+      st.queued_bytes -= st.in_flight.back().payload->size();
     st.in_flight.pop_back();
   }
+  st.in_flight_bytes = 0;
 }
 
 void give_back_all(machine_self self, const std::string& reason,
@@ -784,6 +855,7 @@ void give_back_all(machine_self self, const std::string& reason,
   for (auto& item : st.queue)
     give_back(self, item, reason, cause);
   st.queue.clear();
+  st.queued_bytes = 0;
 }
 
 // -- the link -----------------------------------------------------------------
@@ -880,7 +952,7 @@ void heartbeat_turn(machine_self self) {
     auto beat = std::make_shared<const std::string>(st.opts().heartbeat);
     pending_output item{std::move(beat), frame_format::machine_default, true,
                         {}};
-    write_now(self, std::move(item));
+    write_unqueued(self, std::move(item));
   }
   arm_heartbeat(self, interval);
 }
@@ -907,9 +979,15 @@ void finish(machine_self self, const std::string& undelivered_reason = "quit",
   // `undelivered`.
   give_back_all(self, undelivered_reason,
                 reason ? undelivered_cause::gave_up : undelivered_cause::quit);
-  // No error, but the close code the link ended with, if any.
-  transition(self, phase::disconnected,
-             news{reason ? describe(reason) : std::string{}, info});
+  st.room_waiting.fail_all(
+    reason ? reason : make_error(errc::machine_quit, "the machine quit"));
+  // The reason it gave up, or a close that timed out; no error for a
+  // clean quit, but the close code the link ended with, if any.
+  auto told = reason ? describe(reason)
+                     : info && info->cause == close_cause::timeout
+                         ? info->reason
+                         : std::string{};
+  transition(self, phase::disconnected, news{std::move(told), info});
   if (reason)
     reason = make_exit_reason(static_cast<errc>(reason.code()),
                               describe(reason), std::move(unsent));
@@ -1362,12 +1440,17 @@ auto common_handlers(machine_self self) {
       result.disconnects.resize(close_cause_count);
       result.undelivered_by.resize(undelivered_cause_count);
       result.queue_depth = st.queue.size() + st.in_flight.size();
+      result.queue_bytes = st.queued_bytes;
       result.reading_paused = st.read_paused;
       if (st.read_paused)
         result.read_paused += self->clock().now() - st.paused_since;
       return result;
     },
     [=](output& x) { enqueue(self, x); },
+    [=](room_atom, uint64_t bytes) {
+      auto& st = self->state;
+      return st.room_waiting.ask(self, bytes, st.fill());
+    },
     [=](command x) {
       if (x == command::quit)
         quit_unconnected(self);
@@ -1582,7 +1665,7 @@ machine_behavior gated(machine_self self) {
       auto& st = self->state;
       if (self->current_sender()
           == caf::actor_cast<caf::strong_actor_ptr>(st.opts().gate))
-        write_now(self, make_pending(self, x));
+        write_unqueued(self, make_pending(self, x));
       else
         enqueue(self, x);
   });
@@ -1608,8 +1691,13 @@ machine_behavior closing(machine_self self) {
       }
     },
     [=](close_timeout_atom, uint64_t stamp) {
-      if (is_current_timer(self, stamp))
-        finish(self, "quit: not written within close_timeout");
+      if (!is_current_timer(self, stamp))
+        return;
+      disconnect_info timed_out{
+        close_cause::timeout,
+        "close timed out after "
+          + detail::in_milliseconds(self->state.opts().close_timeout)};
+      finish(self, "quit: not written within close_timeout", {}, &timed_out);
     },
     [=](quit_deadline_atom, uint64_t) {
       finish(self, "quit: not written within close_timeout");

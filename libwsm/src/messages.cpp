@@ -110,4 +110,8 @@ bool operator==(const undelivered& x, const undelivered& y) noexcept {
   return x.payload == y.payload && x.reason == y.reason;
 }
 
+bool operator==(const room& x, const room& y) noexcept {
+  return x.outputs == y.outputs && x.bytes == y.bytes;
+}
+
 } // namespace wsm

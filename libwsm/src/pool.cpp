@@ -120,7 +120,8 @@ public:
           return err;
         auto member = detail::spawn_member(system(),
                                            std::move(first_subscriber),
-                                           opts.max_queue);
+                                           opts.max_queue,
+                                           opts.max_queue_bytes);
         monitor(member);
         auto id = ++last_id_;
         members_.emplace(id,

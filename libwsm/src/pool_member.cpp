@@ -14,6 +14,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "output_sender.hpp"
+#include "room_waiters.hpp"
 #include "subscriber_list.hpp"
 #include "wsm/error.hpp"
 #include "wsm/transport.hpp"
@@ -47,8 +48,10 @@ struct early_message {
 class pool_member : public member_actor::base {
 public:
   pool_member(caf::actor_config& cfg, caf::actor first_subscriber,
-              size_t max_queue)
-    : member_actor::base(cfg), max_queue_(max_queue) {
+              size_t max_queue, size_t max_queue_bytes)
+    : member_actor::base(cfg),
+      max_queue_(max_queue),
+      max_queue_bytes_(max_queue_bytes) {
     if (first_subscriber)
       add_subscriber(first_subscriber);
     last_.state = state::connecting;
@@ -77,6 +80,9 @@ public:
       [this](get_atom, stats_atom) -> caf::result<stats> {
         return counters();
       },
+      [this](room_atom, uint64_t bytes) {
+        return room_waiting_.ask(this, bytes, fill());
+      },
       [this](status& x) {
         if (!from_machine())
           keep_early(caf::make_message(std::move(x)));
@@ -100,6 +106,7 @@ public:
   }
 
   void on_exit() override {
+    room_waiting_.fail_all(make_error(errc::machine_quit, "the member ended"));
     // Ended by the pool or by an error: the machine must not outlive us.
     if (machine_ && !ending_)
       caf::anon_send(machine_, command::quit);
@@ -140,11 +147,13 @@ private:
       give_back(item, "quit", errc::machine_quit);
       return;
     }
-    if (kept_.size() >= max_queue_) {
+    auto size = item.message.bytes().size();
+    if (!fill().fits(size)) {
       give_back(item, "queue full");
       return;
     }
     auto seq = ++last_seq_;
+    kept_bytes_ += size;
     auto& kept = kept_.emplace(seq, std::move(item)).first->second;
     if (machine_)
       send_kept(seq, kept);
@@ -162,7 +171,7 @@ private:
           if (i == kept_.end())
             return;
           i->second.sender.written();
-          kept_.erase(i);
+          forget(i);
         },
         [this, seq, placement = placement_](caf::error& err) {
           auto i = kept_.find(seq);
@@ -176,7 +185,7 @@ private:
             return;
           }
           give_back(i->second, describe(err), static_cast<errc>(err.code()));
-          kept_.erase(i);
+          forget(i);
         });
   }
 
@@ -193,6 +202,21 @@ private:
     for (auto& entry : kept_)
       give_back(entry.second, reason, code);
     kept_.clear();
+    kept_bytes_ = 0;
+  }
+
+  /// How full the member's own queue is: it keeps every output until its
+  /// receipt, so the machine's queue is never fuller.
+  queue_fill fill() const noexcept {
+    return {kept_.size(), kept_bytes_, max_queue_, max_queue_bytes_};
+  }
+
+  /// An output is settled: its room goes to those waiting for it.
+  void forget(std::map<uint64_t, kept_output>::iterator i) {
+    kept_bytes_ -= i->second.message.bytes().size();
+    kept_.erase(i);
+    if (!room_waiting_.empty())
+      room_waiting_.offer(fill());
   }
 
   // -- commands ---------------------------------------------------------------
@@ -351,6 +375,7 @@ private:
     stats own;
     own.disconnects.resize(close_cause_count);
     own.queue_depth = kept_.size();
+    own.queue_bytes = kept_bytes_;
     own.undelivered = undelivered_;
     if (!machine_)
       return own;
@@ -359,6 +384,7 @@ private:
       .then(
         [this, promise](stats& x) mutable {
           x.queue_depth = kept_.size();
+          x.queue_bytes = kept_bytes_;
           // The member hands back everything that went undelivered,
           // the machine's refusals included.
           x.undelivered = undelivered_;
@@ -371,6 +397,10 @@ private:
   // -- state ------------------------------------------------------------------
 
   size_t max_queue_;
+  size_t max_queue_bytes_;
+  /// The bytes of the outputs kept.
+  uint64_t kept_bytes_ = 0;
+  room_waiters room_waiting_;
   subscriber_list subscribers_;
   /// The last status handed on; its state is the member's.
   status last_;
@@ -395,8 +425,9 @@ private:
 } // namespace
 
 member_actor spawn_member(caf::actor_system& sys, caf::actor first_subscriber,
-                          size_t max_queue) {
-  return sys.spawn<pool_member>(std::move(first_subscriber), max_queue);
+                          size_t max_queue, size_t max_queue_bytes) {
+  return sys.spawn<pool_member>(std::move(first_subscriber), max_queue,
+                                max_queue_bytes);
 }
 
 } // namespace wsm::detail

@@ -37,8 +37,8 @@ using member_actor = machine_actor::extend<
   caf::reacts_to<node_lost_atom, std::string>>;
 
 /// Spawns a member that subscribes `first_subscriber` (if any) and holds at
-/// most `max_queue` outputs without a receipt.
+/// most `max_queue` outputs, of `max_queue_bytes` in all, without a receipt.
 member_actor spawn_member(caf::actor_system& sys, caf::actor first_subscriber,
-                          size_t max_queue);
+                          size_t max_queue, size_t max_queue_bytes);
 
 } // namespace wsm::detail

@@ -52,9 +52,14 @@ std::string key_on_line(const std::string& text, int64_t line) {
 
 caf::expected<caf::timespan> parse_duration(const std::string& text) {
   auto value = caf::config_value::parse(text);
-  if (value)
+  if (value) {
     if (auto result = caf::get_if<caf::timespan>(&*value); result && result->count() >= 0)
       return *result;
+    // Zero needs no unit.
+    if (auto zero = caf::get_if<caf::config_value::integer>(&*value);
+        zero && *zero == 0)
+      return caf::timespan{0};
+  }
   return make_error(errc::invalid_option,
                     quoted(text)
                       + " is not a duration (write it like 250ms, 5s, 2min)");
@@ -472,6 +477,12 @@ const std::map<std::string, setting_declaration>& setters() {
       [](const settings& s) { return shown(s.machine.max_queue); },
      [](const caf::config_value& x, settings& s) {
        return set_count(x, s.machine.max_queue, 1);
+     }}},
+    {"max-queue-bytes",
+     {setting_form::value, "bytes of those messages, at most",
+      [](const settings& s) { return shown(s.machine.max_queue_bytes); },
+     [](const caf::config_value& x, settings& s) {
+       return set_count(x, s.machine.max_queue_bytes, 1);
      }}},
     {"overflow",
      {setting_form::value, "a full queue: reject, drop-oldest or drop-newest",

@@ -17,6 +17,13 @@ using get_atom = caf::atom_constant<caf::atom("wsm_get")>;
 using status_atom = caf::atom_constant<caf::atom("wsm_status")>;
 /// With `get_atom`: asks for the counters, `stats`.
 using stats_atom = caf::atom_constant<caf::atom("wsm_stats")>;
+/// To a machine: `(room_atom, bytes)` is answered with `room` once one more
+/// output of `bytes` bytes fits its queue without the overflow policy: at
+/// once if it does now, else when enough has been written. A producer that
+/// sends no more than the answer allows, then asks again, never loses an
+/// output to a full queue. Bytes beyond `max_queue_bytes` never fit: an
+/// error at once. A machine that ends answers with its reason.
+using room_atom = caf::atom_constant<caf::atom("wsm_room")>;
 /// To a session gate: `(gate_atom, epoch)`, answered with nothing when the
 /// session is ready, or with an error.
 using gate_atom = caf::atom_constant<caf::atom("wsm_gate")>;

@@ -28,6 +28,9 @@ enum class errc : uint8_t {
   /// Reply to an output sent as a request that was never written because
   /// its machine quit first (a kind of `undelivered`).
   machine_quit,
+  /// Exit reason: an exception inside the machine (memory exhausted, say);
+  /// its queued outputs went back as undelivered and travel in the reason.
+  internal_error,
 };
 
 /// The name of an error code, e.g. `invalid_url`.

@@ -29,14 +29,16 @@ namespace wsm {
 /// reason of `errc::handshake_rejected` or `errc::retries_exhausted`.
 /// `(command::ping, payload)` sends a ping that carries `payload` (at most
 /// 125 bytes; a longer one is refused with `errc::invalid_option`); any
-/// other command with a payload is the command alone.
+/// other command with a payload is the command alone. `(room_atom, bytes)`
+/// waits for room in the queue (see `room_atom`).
 using machine_actor = caf::typed_actor<
   caf::reacts_to<output>, caf::reacts_to<command>,
   caf::reacts_to<command, std::string>,
   caf::replies_to<subscribe_atom, caf::actor>::with<status>,
   caf::reacts_to<unsubscribe_atom, caf::actor>,
   caf::replies_to<get_atom, status_atom>::with<status>,
-  caf::replies_to<get_atom, stats_atom>::with<stats>>;
+  caf::replies_to<get_atom, stats_atom>::with<stats>,
+  caf::replies_to<room_atom, uint64_t>::with<room>>;
 
 /// A machine as its broker sees it: the user vocabulary and the events of
 /// its connections (see wsm/transport.hpp). A custom transport, or a test's

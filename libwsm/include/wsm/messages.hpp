@@ -122,6 +122,15 @@ struct undelivered {
   std::string reason;
 };
 
+/// A machine's answer to `(room_atom, bytes)`: what its queue takes now
+/// without its overflow policy, given once an output of `bytes` fits.
+struct room {
+  /// Outputs, below `max_queue`.
+  uint64_t outputs = 0;
+  /// Bytes, below `max_queue_bytes`.
+  uint64_t bytes = 0;
+};
+
 /// Why an output came back undelivered, as `stats::undelivered_by` counts.
 enum class undelivered_cause : uint8_t {
   /// The queue was at `max_queue` (the overflow policy refused or dropped
@@ -146,7 +155,8 @@ struct stats {
   uint64_t connects = 0;
   /// Links lost or attempts failed, by cause (`network`, `timeout`,
   /// `handshake_rejected`, `closed_by_peer`, `message_too_big`,
-  /// `dead_peer`, `tls`, `protocol_violation`), indexed by `close_cause`.
+  /// `dead_peer`, `tls`, `protocol_violation`, `internal_error`), indexed by
+  /// `close_cause`.
   std::vector<uint64_t> disconnects;
   /// Messages received.
   uint64_t messages_in = 0;
@@ -158,6 +168,8 @@ struct stats {
   uint64_t bytes_out = 0;
   /// Outputs queued or in flight, not yet written.
   uint64_t queue_depth = 0;
+  /// Their bytes.
+  uint64_t queue_bytes = 0;
   /// Outputs handed back as undelivered.
   uint64_t undelivered = 0;
   /// The same by cause, indexed by `undelivered_cause`.
@@ -184,6 +196,8 @@ bool operator==(const input& x, const input& y) noexcept;
 bool operator==(const status& x, const status& y) noexcept;
 /// Field-wise equality, for tests.
 bool operator==(const undelivered& x, const undelivered& y) noexcept;
+/// Field-wise equality, for tests.
+bool operator==(const room& x, const room& y) noexcept;
 
 /// Renders a status the way logs and tests print it, e.g.
 /// `WAITING: connect: Connection refused (attempt 1, epoch 0, retry in 500ms)`.
@@ -217,9 +231,14 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stats& x) {
   return f(caf::meta::type_name("wsm::stats"), x.connects, x.disconnects,
            x.messages_in, x.bytes_in, x.messages_out, x.bytes_out,
-           x.queue_depth, x.undelivered, x.undelivered_by,
+           x.queue_depth, x.queue_bytes, x.undelivered, x.undelivered_by,
            x.reconnect_attempts, x.last_rtt, x.read_pauses, x.read_paused,
            x.reading_paused);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, room& x) {
+  return f(caf::meta::type_name("wsm::room"), x.outputs, x.bytes);
 }
 
 template <class Inspector>

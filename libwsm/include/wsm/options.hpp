@@ -146,6 +146,10 @@ struct options {
   /// no link or the pacing holds them back, and those handed to the link
   /// whose frames are not yet out. One more follows `overflow`.
   size_t max_queue = 1024;
+  /// Bytes of those same outputs, at most: one that would pass this follows
+  /// `overflow` too, and one larger than this on its own is refused. A
+  /// producer that must not lose any waits for room (`room_atom`).
+  size_t max_queue_bytes = 32 * 1024 * 1024;
   /// What a full queue does with one output too many.
   overflow_policy overflow = overflow_policy::reject;
   /// Inputs delivered to a subscriber and not yet handled by it, at most.
@@ -276,7 +280,8 @@ typename Inspector::result_type inspect(Inspector& f, options& x) {
            x.backoff_jitter, x.max_retries, x.reconnect_jitter,
            x.retryable_statuses, x.ping_interval, x.pong_timeout,
            x.handshake_timeout, x.write_timeout, x.close_timeout,
-           x.max_message_size, x.max_queue, x.overflow, x.max_inbox,
+           x.max_message_size, x.max_queue, x.max_queue_bytes, x.overflow,
+           x.max_inbox,
            x.send_rate, x.send_burst, x.tcp_nodelay, x.text, x.gate,
            x.gate_timeout, x.min_uptime, x.heartbeat, x.heartbeat_interval,
            x.liveness_timeout, x.local_address, x.connect_timeout,
