@@ -478,6 +478,23 @@ check "json: a refused connection, status" 1 "$STATUS"
 check "json: the error and the retry delay are fields" "DISCONNECTED connect: Connection refused" \
   "$(jq -r 'select(.state == "DISCONNECTED") | .state + " " + .error' <<<"$(grep '^{' <<<"$ERR")" | head -1)"
 
+# Every stderr line is JSON with --json, wsm-cat's own lines included.
+cat_run json-all 'ab\ntoolong\ncd\n' --json --max-queue-bytes=4 --metrics-address=127.0.0.1:0 "$URL"
+check "json: a refused line fails the run" 1 "$STATUS"
+not_json=$(while IFS= read -r l; do jq -e . >/dev/null 2>&1 <<<"$l" || echo "$l"; done <<<"$ERR")
+check "json: every stderr line is a JSON object" "" "$not_json"
+check "json: the refused line" '[2,7,"line 2 is 7 bytes, longer than max_queue_bytes (4 bytes): not sent"]' \
+  "$(jq -c 'select(.event == "line_refused") | [.line, .bytes, .message]' <<<"$ERR")"
+contains "json: where the metrics are" '"event":"metrics","metrics":"http://127.0.0.1:' "$ERR"
+cat_run json-usage '' --json --max-queue=0 "$URL"
+check "json: a usage error, status" 2 "$STATUS"
+check "json: a usage error is JSON" "--max-queue: 0 is not an integer of at least 1" "$(jq -r 'select(.event == "error") | .message' <<<"$ERR")"
+cat_run json-parse '' --json --no-such-flag "$URL"
+check "json: a parse error, status" 2 "$STATUS"
+contains "json: a parse error is JSON" "wsm-cat: The following argument was not expected: --no-such-flag" "$(jq -r .message <<<"$ERR")"
+cat_run zero 'z\n' --min-uptime=0 --reconnect-jitter=0 "$URL"
+check "0 is a duration" 0 "$STATUS"
+
 cat_run short-header 'h\n' -H "X-Short: 1" -H "X-Shorter: 2" --origin "https://app.example" "$URL"
 log=$(cat "$work/flags.log")
 contains "-H: sent" "HEADER X-Short: 1" "$log"

@@ -24,6 +24,17 @@ check "echo: bad URL status" 2 $?
 check "echo: bad URL message" \
   "wsm-example-echo: invalid URL 'http://127.0.0.1/': scheme must be ws:// or wss://, not http://" "$error"
 
+# examples/producer: 10,000 messages through a queue of 64, waiting for
+# room: none refused, every echo back in order.
+output=$(timeout 60 "$bin_dir/wsm-example-producer" "$ECHO_SERVER_URL" 10000 1024)
+check "producer: status" 0 $?
+check "producer: nothing refused, all in order" "$(printf '%s\n' \
+  'sent 10000 messages of 1024 bytes, 0 refused' 'echoes: 10000, in order')" \
+  "$(head -2 <<<"$output")"
+asked=$(sed -n 's/^asked for room \([0-9]*\) times$/\1/p' <<<"$output")
+[ "${asked:-0}" -gt 1 ] && passed=$((passed + 1)) ||
+  { failed=$((failed + 1)); echo "FAIL producer: it never waited for room: $output"; }
+
 # examples/select: two machines, a timer and a plain actor in one behavior.
 output=$(timeout 20 "$bin_dir/wsm-example-select" "$ECHO_SERVER_URL" 2)
 check "select: status" 0 $?
