@@ -167,8 +167,12 @@ public:
 class recording_link : public wsm::link {
 public:
   std::vector<std::string> calls;
+  /// Writes throw this, as a transport out of memory would.
+  bool throw_on_write = false;
 
   void write(std::shared_ptr<const std::string> payload, bool text) override {
+    if (throw_on_write)
+      throw std::bad_alloc{};
     calls.push_back("write " + *payload + (text ? " text" : " binary"));
     payloads.push_back(std::move(payload));
   }
@@ -1259,6 +1263,30 @@ CAF_TEST(retries exhausted end the machine with a typed reason and its queue) {
                   static_cast<uint8_t>(wsm::errc::retries_exhausted));
   CAF_CHECK_EQUAL(wsm::unsent_payloads(reason),
                   std::vector<std::string>{"kept"});
+}
+
+CAF_TEST(an exception in a handler ends the machine with a typed reason) {
+  opts.max_queue = 4;
+  auto [id, direct] = start_with_link();
+  static_cast<void>(id);
+  self->monitor(machine);
+  send_output("first");
+  direct->throw_on_write = true;
+  send_output("second");
+  // Subscribers hear why; the outputs not known to be written go back;
+  // the process goes on.
+  for (auto payload : {"first", "second"})
+    expect((wsm::undelivered),
+           from(machine).to(sub).with(wsm::undelivered{
+             payload, "gave up: internal error: std::bad_alloc"}));
+  expect_status(state::disconnected, "internal error: std::bad_alloc", 1, 1);
+  CAF_CHECK(is_terminated(machine));
+  caf::error reason;
+  self->receive([&](caf::down_msg& x) { reason = x.reason; });
+  CAF_CHECK_EQUAL(reason.code(),
+                  static_cast<uint8_t>(wsm::errc::internal_error));
+  CAF_CHECK_EQUAL(wsm::unsent_payloads(reason),
+                  (std::vector<std::string>{"first", "second"}));
 }
 
 CAF_TEST(a handshake refused with 401 ends the machine) {

@@ -678,10 +678,12 @@ void give_back(machine_self self, pending_output& x, const std::string& reason,
 void write_now(machine_self self, pending_output x) {
   auto& st = self->state;
   // The link shares the payload: should it drop first, the output goes
-  // back to the queue.
-  st.connection.link->write(x.payload, is_text(st, x.format));
+  // back to the queue. In flight before the write, so that a write that
+  // throws leaves it where finish() finds it.
+  auto text = is_text(st, x.format);
   st.in_flight_bytes += x.payload->size();
   st.in_flight.push_back(std::move(x));
+  st.connection.link->write(st.in_flight.back().payload, text);
   st.last_sent = self->clock().now();
 }
 
@@ -1767,6 +1769,28 @@ machine_behavior machine(machine_self self, connect_request request,
   // timer of a state left): dropped without a word. A request among them
   // gets `unexpected_message` back.
   self->set_default_handler(caf::drop);
+  // An exception out of a handler (a transport whose link throws, memory
+  // exhausted) must not end the machine silently: it ends as if it gave
+  // up, subscribers hear why, outputs go back, and the exit reason
+  // carries what was queued, so that a supervisor can start another.
+  self->set_exception_handler(
+    [=](caf::scheduled_actor*, std::exception_ptr& x) -> caf::error {
+      std::string what = "an exception of unknown type";
+      try {
+        std::rethrow_exception(x);
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
+      auto reason = make_error(errc::internal_error, "internal error: " + what);
+      try {
+        finish(self, "gave up: internal error: " + what, reason);
+        // The exit reason finish() chose carries the unsent payloads.
+        return self->fail_state();
+      } catch (...) {
+        return reason; // not even that could be done
+      }
+    });
   add_subscriber(self, first_subscriber);
   if (st.registry = detail::registry_of(self->system()); st.registry) {
     st.registry_id = self->id();
