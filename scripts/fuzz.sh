@@ -10,12 +10,16 @@ seconds=${1:-20}
 scripts/build.sh build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER=clang++-14 -DWSM_FUZZ=ON \
   -DWSM_BUILD_TESTS=OFF -DWSM_BUILD_APPS=OFF -DWSM_BUILD_EXAMPLES=OFF
-for target in url settings machine; do
+for target in url settings machine session; do
   scratch=$(mktemp -d)
   log=build-fuzz/fuzz_$target.log
   echo "fuzz_$target: $seconds s"
+  # A session holds at most a 64 KiB message: an allocation of 64 MiB is
+  # one a server dictated.
+  limits=()
+  [ "$target" = session ] && limits=(-malloc_limit_mb=64)
   if ! build-fuzz/bin/fuzz_$target -max_total_time="$seconds" -timeout=10 \
-      -artifact_prefix=build-fuzz/ -print_final_stats=1 \
+      "${limits[@]}" -artifact_prefix=build-fuzz/ -print_final_stats=1 \
       "$scratch" "unit_tests/fuzz/corpus/$target" >"$log" 2>&1; then
     tail -40 "$log"
     echo "fuzz_$target found a failure: its input is in build-fuzz/"

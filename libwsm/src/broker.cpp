@@ -1052,8 +1052,10 @@ private:
     auto filled = message_.size();
     uint64_t size = std::min<uint64_t>(ws_.read_size_hint(read_step),
                                        std::max(read_step, filled));
-    if (max_message_size_ > 0)
-      size = std::min<uint64_t>(size, max_message_size_ + 1 - filled);
+    if (max_message_size_ > 0) {
+      uint64_t limit = max_message_size_ + 1;
+      size = std::min<uint64_t>(size, limit > filled ? limit - filled : 1);
+    }
     return static_cast<size_t>(std::max<uint64_t>(size, 1));
   }
 

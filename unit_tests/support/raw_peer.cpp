@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -172,6 +173,10 @@ void raw_peer::serve() {
 }
 
 void raw_peer::serve_one(int fd, const raw_script& script) {
+  // Each write goes at once: a trickle is a trickle, and the bytes after
+  // the 101 do not wait for the client's delayed ACK.
+  int on = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
   auto request = read_request(fd);
   if (request.empty())
     return;
