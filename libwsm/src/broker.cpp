@@ -1016,28 +1016,32 @@ private:
   /// Reads the next piece of a message. While none is under way, into a
   /// small buffer of the session's own: an idle link then holds no read
   /// buffer (Beast's async_read would hold 1.5 KiB per idle link); after
-  /// the first piece, straight into the message, in bounded steps
-  /// (`next_read_size`).
+  /// the first piece, straight into the message: into the room it has
+  /// beyond `filled_`, grown by bounded steps (`next_read_size`) only when
+  /// it is full, so that each byte of it is zeroed once however many reads
+  /// fill it.
   void do_read() {
     reading_ = true;
-    if (message_.empty()) {
+    if (filled_ == 0) {
       ws_.async_read_some(net::buffer(first_bytes_),
                           guard("read", [self = this->shared_from_this()](
                                           beast::error_code ec, size_t n) {
-                            if (!ec)
-                              self->message_.append(self->first_bytes_.data(),
+                            if (!ec && n > 0) {
+                              self->message_.assign(self->first_bytes_.data(),
                                                     n);
+                              self->filled_ = n;
+                            }
                             self->on_read(ec);
                           }));
       return;
     }
-    auto filled = message_.size();
-    message_.resize(filled + next_read_size());
-    ws_.async_read_some(net::buffer(message_.data() + filled,
-                                    message_.size() - filled),
-                        guard("read", [self = this->shared_from_this(),
-                                       filled](beast::error_code ec, size_t n) {
-                          self->message_.resize(filled + n);
+    if (filled_ == message_.size())
+      message_.resize(filled_ + next_read_size());
+    ws_.async_read_some(net::buffer(message_.data() + filled_,
+                                    message_.size() - filled_),
+                        guard("read", [self = this->shared_from_this()](
+                                        beast::error_code ec, size_t n) {
+                          self->filled_ += n;
                           self->on_read(ec);
                         }));
   }
@@ -1049,7 +1053,7 @@ private:
   /// bytes that came, not those promised; never past max_message_size + 1,
   /// the byte that tells Beast the message is too big.
   size_t next_read_size() const {
-    auto filled = message_.size();
+    auto filled = filled_;
     uint64_t size = std::min<uint64_t>(ws_.read_size_hint(read_step),
                                        std::max(read_step, filled));
     if (max_message_size_ > 0) {
@@ -1067,7 +1071,7 @@ private:
     if (max_message_size_ == 0)
       return false;
     uint64_t left = max_message_size_ - std::min<uint64_t>(max_message_size_,
-                                                           message_.size());
+                                                           filled_);
     auto slack = (left >> 12) + (left >> 14) + 64;
     return ws_.read_size_hint(1) > left + slack;
   }
@@ -1086,8 +1090,10 @@ private:
     // again, and the layer calls deliver_inputs): the machine and its
     // subscribers run once for a burst of messages, and their answers
     // leave in one send.
+    message_.resize(filled_); // the room not filled goes
     inputs_.push_back(input{std::move(message_), ws_.got_text()});
     message_.clear(); // moved from: empty again for the next message
+    filled_ = 0;
     if (phase_ != session_phase::open || read_paused_ || !has_credit()) {
       // No read follows (resume_reading reads again): deliver now.
       auto& layer = ws_.next_layer();
@@ -1214,8 +1220,9 @@ private:
   std::shared_ptr<net::ssl::context> tls_;
   /// The first bytes of each message land here.
   std::array<char, 128> first_bytes_;
-  /// The message being read.
+  /// The message being read: its first `filled_` bytes, and room beyond.
   std::string message_;
+  size_t filled_ = 0;
   /// Messages read, not yet handed to the machine (at most what one read
   /// from the socket holds).
   std::vector<input> inputs_;
