@@ -35,7 +35,7 @@ struct fixture : wsm_test::live_fixture {
     opts.close_timeout = 1s;
   }
 
-  /// Serves `script`, connects a machine to it and waits for CONNECTED.
+  /// Connects a machine to `peer` and waits for CONNECTED.
   wsm::machine_actor connect(wsm_test::raw_peer& peer) {
     auto machine = spawn(url_of(peer.port()));
     expect_state(wsm::state::connecting);
@@ -45,10 +45,14 @@ struct fixture : wsm_test::live_fixture {
     return machine;
   }
 
-  /// The link ends with 1009 for a message too big, the peer got our close
-  /// frame with 1009, and memory never grew by more than the message
-  /// limit and some slack.
-  void expect_too_big(wsm_test::raw_peer& peer, size_t rss_before) {
+  /// Serves `script` to a machine: the link ends with 1009 for a message
+  /// too big, the peer gets our close frame with 1009, and memory never
+  /// grows by more than the message limit and some slack.
+  void expect_too_big(const wsm_test::raw_script& script) {
+    wsm_test::raw_peer peer{script};
+    wsm_test::reset_peak_rss();
+    auto rss_before = wsm_test::current_rss();
+    auto machine = connect(peer);
     auto down = next_status();
     CAF_CHECK_EQUAL(down.state, wsm::state::disconnected);
     CAF_CHECK_EQUAL(down.close_code, 1009u);
@@ -62,6 +66,17 @@ struct fixture : wsm_test::live_fixture {
     auto grown = wsm_test::peak_rss() - rss_before;
     CAF_MESSAGE("peak RSS grew by " << grown / 1024 << " KiB");
     CAF_CHECK_LESS(grown, max_message + rss_slack);
+    quit(machine);
+  }
+
+  /// A script for a server that agreed to permessage-deflate, as the
+  /// machine offers it.
+  wsm_test::raw_script compressing(std::string bytes) {
+    opts.deflate.enabled = true;
+    wsm_test::raw_script script;
+    script.deflate = true;
+    script.bytes = std::move(bytes);
+    return script;
   }
 };
 
@@ -77,66 +92,34 @@ std::string compressed_lie(uint64_t announced) {
 CAF_TEST_FIXTURE_SCOPE(hostile_peer_tests, fixture)
 
 CAF_TEST(a compressed frame announcing 2 ^ 63 bytes closes with 1009) {
-  opts.deflate.enabled = true;
-  wsm_test::raw_script script;
-  script.deflate = true;
-  script.bytes = compressed_lie(0x7fffffffffffffffull);
+  auto script = compressing(compressed_lie(0x7fffffffffffffffull));
   // Beast hands back the first bytes of a compressed frame after its next
   // read from the socket: the rest of them comes a little later.
   script.chunk = 12;
   script.pause = 50ms;
-  wsm_test::raw_peer peer{script};
-  wsm_test::reset_peak_rss();
-  auto before = wsm_test::current_rss();
-  auto machine = connect(peer);
-  expect_too_big(peer, before);
-  quit(machine);
+  expect_too_big(script);
 }
 
 CAF_TEST(a compressed frame announcing 1 GiB and trickled closes with 1009) {
-  opts.deflate.enabled = true;
-  wsm_test::raw_script script;
-  script.deflate = true;
-  script.bytes = compressed_lie(uint64_t{1} << 30);
+  auto script = compressing(compressed_lie(uint64_t{1} << 30));
   script.chunk = 1;
   script.pause = 20ms;
-  wsm_test::raw_peer peer{script};
-  wsm_test::reset_peak_rss();
-  auto before = wsm_test::current_rss();
-  auto machine = connect(peer);
-  expect_too_big(peer, before);
-  quit(machine);
+  expect_too_big(script);
 }
 
 CAF_TEST(a deflate bomb closes with 1009 and the silent peer is cut off) {
   // 64 MiB of zeros in a few KiB: it inflates past the limit, which Beast
   // notices; the peer then never ends TCP, and the teardown is bounded.
-  opts.deflate.enabled = true;
-  wsm_test::raw_script script;
-  script.deflate = true;
-  script.bytes = wsm_test::frame(
+  expect_too_big(compressing(wsm_test::frame(
     binary_opcode, wsm_test::deflated(std::string(64 * 1024 * 1024, '\0')),
-    true);
-  wsm_test::raw_peer peer{script};
-  wsm_test::reset_peak_rss();
-  auto before = wsm_test::current_rss();
-  auto machine = connect(peer);
-  expect_too_big(peer, before);
-  // The machine reconnects at once, to the same bomb.
-  expect_state(wsm::state::connecting);
-  quit(machine);
+    true)));
 }
 
 CAF_TEST(an uncompressed frame announcing 1 TiB closes with 1009) {
   wsm_test::raw_script script;
   script.bytes = wsm_test::frame_header(binary_opcode, uint64_t{1} << 40)
                  + "some bytes";
-  wsm_test::raw_peer peer{script};
-  wsm_test::reset_peak_rss();
-  auto before = wsm_test::current_rss();
-  auto machine = connect(peer);
-  expect_too_big(peer, before);
-  quit(machine);
+  expect_too_big(script);
 }
 
 CAF_TEST(a close frame from a peer that never ends TCP is reported in time) {
@@ -161,10 +144,7 @@ CAF_TEST(a close frame from a peer that never ends TCP is reported in time) {
 }
 
 CAF_TEST(a server that ends TCP after a lying header is a network error) {
-  opts.deflate.enabled = true;
-  wsm_test::raw_script script;
-  script.deflate = true;
-  script.bytes = wsm_test::frame_header(binary_opcode, 100000, true);
+  auto script = compressing(wsm_test::frame_header(binary_opcode, 100000, true));
   script.stay = false;
   wsm_test::raw_peer peer{script};
   auto machine = connect(peer);
