@@ -59,6 +59,7 @@ wsm::stats counters(uint64_t messages_in, uint64_t bytes_in) {
   x.undelivered_by.resize(wsm::undelivered_cause_count);
   x.undelivered_by[static_cast<size_t>(wsm::undelivered_cause::quit)] = 3;
   x.queue_depth = 5;
+  x.queue_bytes = 500;
   return x;
 }
 
@@ -140,6 +141,7 @@ CAF_TEST(totals add the counters machines left when they ended) {
   CAF_CHECK_EQUAL(value_of(text, "wsm_undelivered_total{reason=\"quit\"}"),
                   "6");
   CAF_CHECK_EQUAL(value_of(text, "wsm_queued_outputs"), "5");
+  CAF_CHECK_EQUAL(value_of(text, "wsm_queued_output_bytes"), "500");
   // A machine removed twice is counted once.
   registry.remove(2, counters(25, 250));
   auto again = registry.snapshot(); // CAF's checks keep references: a local

@@ -51,6 +51,7 @@ void add_counters(stats& sum, const stats& x) {
   sum.messages_out += x.messages_out;
   sum.bytes_out += x.bytes_out;
   sum.queue_depth += x.queue_depth;
+  sum.queue_bytes += x.queue_bytes;
   sum.undelivered += x.undelivered;
   add_each(sum.undelivered_by, x.undelivered_by);
   sum.reconnect_attempts += x.reconnect_attempts;
@@ -108,6 +109,7 @@ void machine_registry::remove(uint64_t id, const stats& last) {
   // What it had queued is no longer queued anywhere.
   auto kept = last;
   kept.queue_depth = 0;
+  kept.queue_bytes = 0;
   kept.reading_paused = false;
   add_counters(retired_, kept);
   ++machines_ended_;

@@ -160,6 +160,9 @@ std::string render_metrics(const registry_snapshot& x) {
     total.undelivered_by);
   w.single("wsm_queued_outputs", "gauge",
            "Outputs queued or in flight, not yet written.", live.queue_depth);
+  w.single("wsm_queued_output_bytes", "gauge",
+           "The bytes of those outputs (bounded by max_queue_bytes each).",
+           live.queue_bytes);
   w.single("wsm_reading_paused_machines", "gauge",
            "Machines not reading because a subscriber is max_inbox behind.",
            paused);
@@ -217,6 +220,9 @@ std::string render_metrics(const registry_snapshot& x) {
   each("wsm_machine_queued_outputs", "gauge",
        "Outputs a machine has not written yet.",
        [](auto& v) { return std::to_string(v.counters.queue_depth); });
+  each("wsm_machine_queued_output_bytes", "gauge",
+       "The bytes of the outputs a machine has not written yet.",
+       [](auto& v) { return std::to_string(v.counters.queue_bytes); });
   each("wsm_machine_ping_round_trip_seconds", "gauge",
        "The round trip of a machine's last answered ping.",
        [](auto& v) { return number(seconds(v.counters.last_rtt)); });
