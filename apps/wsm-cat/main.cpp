@@ -90,16 +90,18 @@ struct input_gate {
   uint64_t bytes_left = 0;
   /// More room was asked for and not yet granted.
   bool asking = false;
-  /// A line read that waited for room when the gate closed: it never
-  /// reached the machine, and is reported once the cat has ended.
+  /// A line read when the gate closed (it waited for room, or the machine
+  /// had just ended): it never reached the machine, and is reported once
+  /// the cat has ended.
   std::optional<std::string> unsent;
 
-  /// Waits until a line of `size` bytes fits the room left; when it does
-  /// not, asks for more with `ask` (once, under the lock: behind the lines
-  /// sent before it). Takes the room and returns true, or false once the
-  /// gate is closed.
-  template <class Ask>
-  bool take_room(std::string& line, Ask ask) {
+  /// Waits until `line` fits the room left; when it does not, asks for
+  /// more with `ask` (once, under the lock: behind the lines sent before
+  /// it). Then takes the room and calls `send` with the lock held, and
+  /// returns true; or keeps the line in `unsent` and returns false once
+  /// the gate is closed.
+  template <class Ask, class Send>
+  bool pass_line(std::string& line, Ask ask, Send send) {
     auto size = static_cast<uint64_t>(line.size());
     std::unique_lock<std::mutex> guard{mutex};
     while (!closed && (lines_left == 0 || bytes_left < size)) {
@@ -115,6 +117,7 @@ struct input_gate {
     }
     --lines_left;
     bytes_left -= size;
+    send();
     return true;
   }
 
@@ -706,14 +709,15 @@ int main(int argc, char** argv) {
       auto ended = line_reader{limit}.run(
         [&](std::string line) {
           // Read no faster than the machine writes.
-          if (!input.take_room(line, [&] {
-                caf::anon_send(subscriber, need_atom::value,
-                               static_cast<uint64_t>(line.size()));
-              }))
-            return false;
-          return input.pass([&] {
-            caf::anon_send(subscriber, line_atom::value, std::move(line));
-          });
+          return input.pass_line(
+            line,
+            [&] {
+              caf::anon_send(subscriber, need_atom::value,
+                             static_cast<uint64_t>(line.size()));
+            },
+            [&] {
+              caf::anon_send(subscriber, line_atom::value, std::move(line));
+            });
         },
         [&](uint64_t number, uint64_t size) {
           return input.pass([&] {
