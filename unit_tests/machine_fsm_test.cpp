@@ -488,6 +488,7 @@ struct fixture : test_coordinator_fixture<wsm::config> {
       {"ping with a payload",
        caf::make_message(wsm::command::ping, std::string{"hi"})},
       {"room", caf::make_message(wsm::room_atom::value, uint64_t{1})},
+      {"confirm", caf::make_message(wsm::confirm_atom::value, std::string{"7"})},
     };
     for (uint8_t i = 0; i <= static_cast<uint8_t>(wsm::command::resume); ++i) {
       auto x = static_cast<wsm::command>(i);
@@ -1798,12 +1799,12 @@ CAF_TEST(an output with a shared buffer reaches the link without a copy) {
 }
 
 CAF_TEST(every message users may send is handled in every phase) {
-  // The user vocabulary has eight signatures; a ninth needs a line in
+  // The user vocabulary has nine signatures; a tenth needs a line in
   // user_vocabulary() first.
   static_assert(caf::detail::tl_size<wsm::machine_actor::signatures>::value
-                == 8);
+                == 9);
   auto commands = static_cast<size_t>(wsm::command::resume) + 1;
-  CAF_CHECK_EQUAL(user_vocabulary().size(), 7 + commands);
+  CAF_CHECK_EQUAL(user_vocabulary().size(), 8 + commands);
   std::vector<std::string> fell_through;
   for (auto phase : {"connecting", "gated", "connected", "closing",
                      "disconnected", "waiting", "suspended"})

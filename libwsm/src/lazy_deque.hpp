@@ -13,6 +13,7 @@ template <class T>
 class lazy_deque {
 public:
   using iterator = typename std::deque<T>::iterator;
+  using const_iterator = typename std::deque<T>::const_iterator;
 
   bool empty() const noexcept {
     return !items_ || items_->empty();
@@ -23,6 +24,10 @@ public:
   }
 
   T& front() {
+    return items_->front();
+  }
+
+  const T& front() const {
     return items_->front();
   }
 
@@ -46,6 +51,11 @@ public:
     items_->pop_back();
   }
 
+  /// Removes the element at `pos` (of a deque that is not empty).
+  iterator erase(iterator pos) {
+    return items_->erase(pos);
+  }
+
   /// Empties the deque and gives its memory back.
   void clear() noexcept {
     items_.reset();
@@ -57,6 +67,14 @@ public:
 
   iterator end() {
     return items_ ? items_->end() : iterator{};
+  }
+
+  const_iterator begin() const {
+    return items_ ? items_->cbegin() : const_iterator{};
+  }
+
+  const_iterator end() const {
+    return items_ ? items_->cend() : const_iterator{};
   }
 
 private:

@@ -72,6 +72,7 @@
 #include "machine_setup.hpp"
 #include "machine_impl.hpp"
 #include "wording.hpp"
+#include "outbox.hpp"
 #include "output_sender.hpp"
 #include "room_waiters.hpp"
 #include "subscriber_list.hpp"
@@ -98,16 +99,8 @@ uint32_t next_seed() {
   return static_cast<uint32_t>(z ^ (z >> 31));
 }
 
-/// An output on its way, with whom to tell how it ends. The payload is
-/// shared with the link that writes it: never copied on the way.
-struct pending_output {
-  std::shared_ptr<const std::string> payload;
-  frame_format format = frame_format::machine_default;
-  /// The machine's own heartbeat: nobody to tell, and not written again on
-  /// the next link.
-  bool heartbeat = false;
-  detail::output_sender sender;
-};
+using detail::output_kind;
+using detail::pending_output;
 
 /// Frames handed to the link and not yet acknowledged, at most, while
 /// connected: the rest waits in the queue, where the overflow policy can
@@ -292,12 +285,10 @@ struct machine_state {
   std::minstd_rand random{next_seed()};
 
   // -- outputs ----------------------------------------------------------------
-  detail::lazy_deque<pending_output> queue;
-  /// Sent to the broker, not yet acknowledged as written, oldest first.
-  detail::lazy_deque<pending_output> in_flight;
-  /// The bytes of both, and of those in flight alone.
-  uint64_t queued_bytes = 0;
-  uint64_t in_flight_bytes = 0;
+  /// Queued, in flight, and written but not yet confirmed.
+  detail::outbox outputs;
+  /// The timer of the oldest output held for its confirmation is armed.
+  bool confirm_timer_armed = false;
   /// Producers waiting for room in the queue (`room_atom`).
   detail::room_waiters room_waiting;
 
@@ -325,8 +316,7 @@ struct machine_state {
 
   /// How full the queue is, against max_queue and max_queue_bytes.
   detail::queue_fill fill() const noexcept {
-    return {queue.size() + in_flight.size(), queued_bytes, opts().max_queue,
-            opts().max_queue_bytes};
+    return outputs.fill(opts().max_queue, opts().max_queue_bytes);
   }
 
   /// What the current attempt connects to.
@@ -352,6 +342,7 @@ using machine_impl_actor = detail::machine_impl_actor;
 using machine_self = machine_impl_actor::stateful_pointer<machine_state>;
 using machine_behavior = machine_impl_actor::behavior_type;
 using detail::close_timeout_atom;
+using detail::confirm_timeout_atom;
 using detail::heartbeat_atom;
 using detail::liveness_atom;
 using detail::subscriber_entry;
@@ -661,8 +652,9 @@ bool is_text(const machine_state& st, frame_format format) {
                                                  : format == frame_format::text;
 }
 
-/// Tells the sender of an output that it will never be written, and why:
-/// a quit's own code for a machine that quit, `undelivered` otherwise.
+/// Tells the sender of an output that it will never be written (or never
+/// confirmed), and why: a quit's own code for a machine that quit,
+/// `undelivered` otherwise.
 void give_back(machine_self self, pending_output& x, const std::string& reason,
                undelivered_cause cause) {
   auto& counters = self->state.counters;
@@ -674,98 +666,100 @@ void give_back(machine_self self, pending_output& x, const std::string& reason,
                                                       : errc::undelivered);
 }
 
-/// Hands one output to the link; it stays in flight until written.
-void write_now(machine_self self, pending_output x) {
+/// An output is done: written, or written and confirmed. Its sender's
+/// request, if it asked, is answered.
+void settle(machine_self self, pending_output& x) {
+  if (!x.confirm_id.empty())
+    ++self->state.counters.confirmed;
+  x.sender.written();
+}
+
+/// Producers waiting for room hear of what settled outputs made.
+void offer_room(machine_self self) {
+  auto& st = self->state;
+  if (!st.room_waiting.empty())
+    st.room_waiting.offer(st.fill());
+}
+
+/// Hands an output the outbox just put in flight to the link.
+void write_now(machine_self self, const pending_output& x) {
   auto& st = self->state;
   // The link shares the payload: should it drop first, the output goes
   // back to the queue. In flight before the write, so that a write that
   // throws leaves it where finish() finds it.
-  auto text = is_text(st, x.format);
-  st.in_flight_bytes += x.payload->size();
-  st.in_flight.push_back(std::move(x));
-  st.connection.link->write(st.in_flight.back().payload, text);
+  if (x.writes > 1)
+    ++st.counters.resent;
+  st.connection.link->write(x.payload, is_text(st, x.format));
   st.last_sent = self->clock().now();
 }
 
 /// Hands an output to the link that never was in the queue (the gate's
-/// own, a heartbeat): its bytes count from now.
+/// own, a heartbeat): it takes no room in the queue.
 void write_unqueued(machine_self self, pending_output x) {
-  self->state.queued_bytes += x.payload->size();
-  write_now(self, std::move(x));
-}
-
-/// Takes the head (or the tail) of the queue out, with its bytes.
-pending_output take_front(machine_state& st) {
-  auto x = std::move(st.queue.front());
-  st.queue.pop_front();
-  st.queued_bytes -= x.payload->size();
-  return x;
-}
-
-pending_output take_back(machine_state& st) {
-  auto x = std::move(st.queue.back());
-  st.queue.pop_back();
-  st.queued_bytes -= x.payload->size();
-  return x;
+  write_now(self, self->state.outputs.send_unqueued(std::move(x)));
 }
 
 /// Whether the link may take one more output now: the window has room in
 /// frames and in bytes (the first frame goes whatever its size).
 bool window_open(const machine_state& st) {
-  return st.in_flight.size() < write_window
-         && (st.in_flight.empty() || st.in_flight_bytes < write_window_bytes);
+  return st.outputs.window_open(write_window, write_window_bytes);
 }
 
-pending_output make_pending(machine_self self, output& x) {
+pending_output make_pending(machine_self self, output& x,
+                            output_kind kind = output_kind::user) {
   auto payload = x.shared ? std::move(x.shared)
                           : std::make_shared<const std::string>(
                             std::move(x.payload));
-  return pending_output{std::move(payload), x.format, false,
-                        detail::output_sender::of_current(self)};
+  pending_output result;
+  result.payload = std::move(payload);
+  result.format = x.format;
+  result.kind = kind;
+  // The gate's outputs are for the link they were asked for: none is held
+  // for a confirmation that a later link could not give.
+  if (kind == output_kind::user)
+    result.confirm_id = std::move(x.confirm_id);
+  result.sender = detail::output_sender::of_current(self);
+  return result;
 }
 
-/// Queues an output. Every output not yet written counts against
-/// `max_queue` and its bytes against `max_queue_bytes`, in flight or not;
-/// one that does not fit follows the overflow policy, and whatever goes is
-/// handed back to its sender.
+/// Queues an output. Every output not yet settled counts against
+/// `max_queue` and its bytes against `max_queue_bytes`, in flight, held for
+/// its confirmation or not; one that does not fit follows the overflow
+/// policy, and whatever goes is handed back to its sender.
 void enqueue(machine_self self, output& x) {
   auto& st = self->state;
   auto item = make_pending(self, x);
   auto size = item.payload->size();
-  auto push = [&] {
-    st.queued_bytes += size;
-    st.queue.push_back(std::move(item));
-  };
   if (st.fill().fits(size))
-    return push();
+    return st.outputs.push_back(std::move(item));
   if (size > st.opts().max_queue_bytes)
     return give_back(self, item,
                      "queue full: " + std::to_string(size)
                        + " bytes, more than max_queue_bytes ("
                        + std::to_string(st.opts().max_queue_bytes) + ")",
                      undelivered_cause::queue_full);
-  // Outputs handed to the link are beyond reach: only queued ones make
-  // room, as many as it takes.
+  // Outputs handed to the link, or held for their confirmation, are beyond
+  // reach: only queued ones make room, as many as it takes.
   switch (st.opts().overflow) {
     case overflow_policy::reject:
       break;
     case overflow_policy::drop_oldest:
-      while (!st.fill().fits(size) && !st.queue.empty()) {
-        auto oldest = take_front(st);
+      while (!st.fill().fits(size) && !st.outputs.queue_empty()) {
+        auto oldest = st.outputs.take_front();
         give_back(self, oldest, "queue full: dropped the oldest",
                   undelivered_cause::queue_full);
       }
       break;
     case overflow_policy::drop_newest:
-      while (!st.fill().fits(size) && !st.queue.empty()) {
-        auto newest = take_back(st);
+      while (!st.fill().fits(size) && !st.outputs.queue_empty()) {
+        auto newest = st.outputs.take_back();
         give_back(self, newest, "queue full: replaced by a newer one",
                   undelivered_cause::queue_full);
       }
       break;
   }
   if (st.fill().fits(size))
-    return push();
+    return st.outputs.push_back(std::move(item));
   give_back(self, item, "queue full", undelivered_cause::queue_full);
 }
 
@@ -787,20 +781,24 @@ bool paced_out(machine_self self) {
   return true;
 }
 
+/// A quit that waited for the queue closes once everything is written and
+/// every output that asked for it is confirmed.
+void close_if_done(machine_self self) {
+  auto& st = self->state;
+  if (st.quit_when_written && st.pumping && st.outputs.queue_empty()
+      && !st.outputs.awaiting_confirmation())
+    enter_closing(self);
+}
+
 /// Hands queued outputs to the link while the window and the pace allow;
-/// a quit that waited for the queue closes once it is empty.
+/// a quit that waited for the queue closes once it is done.
 void pump(machine_self self) {
   auto& st = self->state;
   if (!st.pumping)
     return;
-  while (!st.queue.empty() && window_open(st) && !paced_out(self)) {
-    // Its bytes still count until written: take it out of the queue alone.
-    auto item = std::move(st.queue.front());
-    st.queue.pop_front();
-    write_now(self, std::move(item));
-  }
-  if (st.quit_when_written && st.queue.empty())
-    enter_closing(self);
+  while (!st.outputs.queue_empty() && window_open(st) && !paced_out(self))
+    write_now(self, st.outputs.send_front());
+  close_if_done(self);
 }
 
 /// The booked token has come: the head of the queue goes, then the rest as
@@ -808,56 +806,126 @@ void pump(machine_self self) {
 void paced_turn(machine_self self) {
   auto& st = self->state;
   st.pace_booked = false;
-  if (!st.pumping || st.queue.empty() || !window_open(st))
+  if (!st.pumping || st.outputs.queue_empty() || !window_open(st))
     return;
-  auto item = std::move(st.queue.front());
-  st.queue.pop_front();
-  write_now(self, std::move(item));
+  write_now(self, st.outputs.send_front());
   pump(self);
 }
 
-/// The broker wrote `count` more frames: their senders may hear about it.
+/// Arms the timer of the oldest output held for its confirmation, unless
+/// one is armed already (it arms the next when it fires).
+void arm_confirm_timer(machine_self self) {
+  auto& st = self->state;
+  auto timeout = st.opts().confirm_timeout;
+  if (st.confirm_timer_armed || timeout.count() <= 0)
+    return;
+  auto deadline = st.outputs.next_deadline(timeout);
+  if (!deadline)
+    return;
+  st.confirm_timer_armed = true;
+  auto now = self->clock().now();
+  arm_timer(self, confirm_timeout_atom{},
+            *deadline > now ? *deadline - now : caf::timespan{0}, 0);
+}
+
+/// The confirmation timer fired: held outputs written confirm_timeout ago
+/// or longer go back to their senders.
+void expire_unconfirmed(machine_self self) {
+  auto& st = self->state;
+  st.confirm_timer_armed = false;
+  auto timeout = st.opts().confirm_timeout;
+  auto any = false;
+  while (auto x = st.outputs.take_overdue(self->clock().now(), timeout)) {
+    give_back(self, *x,
+              "not confirmed within " + detail::in_milliseconds(timeout)
+                + " (confirm_timeout)",
+              undelivered_cause::not_confirmed);
+    any = true;
+  }
+  if (any) {
+    offer_room(self);
+    close_if_done(self);
+  }
+  arm_confirm_timer(self);
+}
+
+/// The application confirms `id`: the output waiting under it is done.
+void confirm_output(machine_self self, const std::string& id) {
+  auto& st = self->state;
+  auto done = st.outputs.confirm(id);
+  if (!done)
+    return;
+  settle(self, *done);
+  offer_room(self);
+  close_if_done(self);
+}
+
+/// The broker wrote `count` more frames: their senders may hear about it,
+/// or, for outputs that asked for confirmation, wait for it.
 void acknowledge(machine_self self, uint64_t count) {
   auto& st = self->state;
-  for (; count > 0 && !st.in_flight.empty(); --count) {
-    auto& item = st.in_flight.front();
-    auto size = item.payload->size();
+  auto now = self->clock().now();
+  auto held = false;
+  for (; count > 0 && st.outputs.in_flight() > 0; --count) {
     ++st.counters.messages_out;
-    st.counters.bytes_out += size;
-    st.queued_bytes -= size;
-    st.in_flight_bytes -= size;
-    item.sender.written();
-    st.in_flight.pop_front();
+    st.counters.bytes_out += st.outputs.oldest_in_flight().payload->size();
+    if (auto done = st.outputs.written_one(now))
+      settle(self, *done);
+    else
+      held = true;
   }
+  if (held)
+    arm_confirm_timer(self);
   pump(self);
   // Written frames made room: producers waiting for it hear so.
-  if (!st.room_waiting.empty())
-    st.room_waiting.offer(st.fill());
+  offer_room(self);
 }
 
-/// The link is gone: what was in flight goes back to the front of the queue,
-/// in order, to be written on the next link.
-void requeue_in_flight(machine_self self) {
+/// The link is gone: what was held for its confirmation, then what was in
+/// flight, goes back to the front of the queue in order, to be written
+/// first on the next link (after the gate). The gate's outputs were for
+/// that link, and an output written max_resends + 1 times goes no more:
+/// their senders hear so.
+void requeue_unsettled(machine_self self) {
   auto& st = self->state;
-  while (!st.in_flight.empty()) {
-    // A heartbeat is for the link it was written to.
-    if (!st.in_flight.back().heartbeat)
-      st.queue.push_front(std::move(st.in_flight.back()));
-    else
-      st.queued_bytes -= st.in_flight.back().payload->size();
-    st.in_flight.pop_back();
+  auto leaving = st.outputs.requeue(st.opts().max_resends);
+  for (auto& x : leaving) {
+    switch (x.why) {
+      case detail::leaves_because::confirmed:
+        settle(self, x.output);
+        break;
+      case detail::leaves_because::link_lost:
+        give_back(self, x.output,
+                  "the link it was for dropped before it was written",
+                  undelivered_cause::link_lost);
+        break;
+      case detail::leaves_because::resends_exhausted:
+        give_back(self, x.output,
+                  "not confirmed after " + std::to_string(x.output.writes)
+                    + " writes (max_resends "
+                    + std::to_string(st.opts().max_resends) + ")",
+                  undelivered_cause::not_confirmed);
+        break;
+    }
   }
-  st.in_flight_bytes = 0;
+  if (!leaving.empty())
+    offer_room(self);
 }
 
+/// Every output not settled goes back to its sender with `reason` (one
+/// written and not yet confirmed says so); their payloads are added to
+/// `unsent` if given.
 void give_back_all(machine_self self, const std::string& reason,
-                   undelivered_cause cause) {
-  auto& st = self->state;
-  requeue_in_flight(self);
-  for (auto& item : st.queue)
-    give_back(self, item, reason, cause);
-  st.queue.clear();
-  st.queued_bytes = 0;
+                   undelivered_cause cause,
+                   std::vector<std::string>* unsent = nullptr) {
+  for (auto& item : self->state.outputs.take_all()) {
+    if (unsent)
+      unsent->push_back(*item.payload);
+    auto unconfirmed = !item.confirm_id.empty() && item.writes > 0;
+    give_back(self, item, unconfirmed ? reason + " (written, not confirmed)"
+                                      : reason,
+              cause);
+  }
 }
 
 // -- the link -----------------------------------------------------------------
@@ -950,11 +1018,11 @@ void heartbeat_turn(machine_self self) {
   auto quiet_for = self->clock().now() - st.last_sent;
   if (quiet_for < interval)
     return arm_heartbeat(self, interval - quiet_for);
-  if (st.in_flight.size() < write_window) {
-    auto beat = std::make_shared<const std::string>(st.opts().heartbeat);
-    pending_output item{std::move(beat), frame_format::machine_default, true,
-                        {}};
-    write_unqueued(self, std::move(item));
+  if (st.outputs.in_flight() < write_window) {
+    pending_output beat;
+    beat.payload = std::make_shared<const std::string>(st.opts().heartbeat);
+    beat.kind = output_kind::heartbeat;
+    write_unqueued(self, std::move(beat));
   }
   arm_heartbeat(self, interval);
 }
@@ -972,15 +1040,11 @@ void finish(machine_self self, const std::string& undelivered_reason = "quit",
   auto& st = self->state;
   release_connection(self);
   std::vector<std::string> unsent;
-  if (reason) {
-    requeue_in_flight(self);
-    for (auto& item : st.queue)
-      unsent.push_back(*item.payload);
-  }
   // A quit gives back with a code of its own, a machine that gave up with
   // `undelivered`.
   give_back_all(self, undelivered_reason,
-                reason ? undelivered_cause::gave_up : undelivered_cause::quit);
+                reason ? undelivered_cause::gave_up : undelivered_cause::quit,
+                reason ? &unsent : nullptr);
   st.room_waiting.fail_all(
     reason ? reason : make_error(errc::machine_quit, "the machine quit"));
   // The reason it gave up, or a close that timed out; no error for a
@@ -1226,12 +1290,12 @@ void enter_connected(machine_self self, link_info& link) {
 void enter_disconnected(machine_self self, const disconnect_info& info) {
   auto& st = self->state;
   if (self->clock().now() - st.connected_at < st.opts().min_uptime) {
-    requeue_in_flight(self);
+    requeue_unsettled(self);
     return enter_waiting(self, info);
   }
   forget_connection(self);
   count_disconnect(self, info.cause);
-  requeue_in_flight(self);
+  requeue_unsettled(self);
   transition(self, phase::disconnected, news{info.reason, &info});
   // The next attempt is the first since this link was up.
   st.last.attempt = 0;
@@ -1351,7 +1415,8 @@ void quit_when_written(machine_self self) {
 /// written, which get up to close_timeout to find a link.
 void quit_unconnected(machine_self self) {
   auto& st = self->state;
-  if (st.queue.empty())
+  // Held outputs went back to the queue when the link dropped.
+  if (st.outputs.queue_empty())
     return finish(self);
   if (st.quit_when_written)
     return;
@@ -1360,9 +1425,11 @@ void quit_unconnected(machine_self self) {
     enter_connecting(self);
 }
 
-/// quit with a live link: closes once the queue is written.
+/// quit with a live link: closes once the queue is written and what asked
+/// for it is confirmed.
 void quit_connected(machine_self self) {
-  if (self->state.queue.empty())
+  auto& outputs = self->state.outputs;
+  if (outputs.queue_empty() && !outputs.awaiting_confirmation())
     enter_closing(self);
   else
     quit_when_written(self);
@@ -1373,8 +1440,8 @@ void enter_suspended(machine_self self) {
   // A graceful close would still write what is in flight, which goes back
   // to the queue: with frames in flight the link is dropped instead, so that
   // none is written twice.
-  release_connection(self, st.in_flight.empty());
-  requeue_in_flight(self);
+  release_connection(self, st.outputs.in_flight() == 0);
+  requeue_unsettled(self);
   st.last.attempt = 0;
   transition(self, phase::suspended, news{"suspended"});
 }
@@ -1383,7 +1450,7 @@ void enter_suspended(machine_self self) {
 /// reported gone first.
 void reconnect_now(machine_self self) {
   auto& st = self->state;
-  requeue_in_flight(self);
+  requeue_unsettled(self);
   release_connection(self, false);
   if (link_is_up(st.current_phase)) {
     disconnect_info info{close_cause::closed_by_machine, "reconnect requested"};
@@ -1441,8 +1508,9 @@ auto common_handlers(machine_self self) {
       auto result = st.counters;
       result.disconnects.resize(close_cause_count);
       result.undelivered_by.resize(undelivered_cause_count);
-      result.queue_depth = st.queue.size() + st.in_flight.size();
-      result.queue_bytes = st.queued_bytes;
+      result.queue_depth = st.fill().outputs;
+      result.queue_bytes = st.outputs.counted_bytes();
+      result.unconfirmed = st.outputs.unconfirmed();
       result.reading_paused = st.read_paused;
       if (st.read_paused)
         result.read_paused += self->clock().now() - st.paused_since;
@@ -1474,6 +1542,8 @@ auto common_handlers(machine_self self) {
         send_ping(self, payload);
       return caf::unit;
     },
+    [=](confirm_atom, const std::string& id) { confirm_output(self, id); },
+    [=](confirm_timeout_atom, uint64_t) { expire_unconfirmed(self); },
     [=](written_atom, uint64_t connection, uint64_t count) {
       if (is_current(self, connection))
         acknowledge(self, count);
@@ -1667,7 +1737,7 @@ machine_behavior gated(machine_self self) {
       auto& st = self->state;
       if (self->current_sender()
           == caf::actor_cast<caf::strong_actor_ptr>(st.opts().gate))
-        write_unqueued(self, make_pending(self, x));
+        write_unqueued(self, make_pending(self, x, output_kind::gate));
       else
         enqueue(self, x);
   });

@@ -49,6 +49,10 @@ using heartbeat_atom = caf::atom_constant<caf::atom("wsm_heartb")>;
 /// Stamped with the connection.
 using liveness_atom = caf::atom_constant<caf::atom("wsm_alive")>;
 
+/// The oldest output held for its confirmation may be overdue. Its stamp
+/// means nothing: one such timer is armed at a time, whatever the phase.
+using confirm_timeout_atom = caf::atom_constant<caf::atom("wsm_cnfto")>;
+
 /// To the timer relay: `(relay_atom, machine, timer)` delivers `timer` to
 /// `machine` (a weak address) if it still exists.
 using relay_atom = caf::atom_constant<caf::atom("wsm_fire")>;
@@ -63,7 +67,8 @@ using machine_impl_actor = machine_transport_actor::extend<
   caf::reacts_to<slot_timer_atom, uint64_t>,
   caf::reacts_to<pace_atom, uint64_t>,
   caf::reacts_to<heartbeat_atom, uint64_t>,
-  caf::reacts_to<liveness_atom, uint64_t>>;
+  caf::reacts_to<liveness_atom, uint64_t>,
+  caf::reacts_to<confirm_timeout_atom, uint64_t>>;
 
 /// Spawns a machine for a request already checked.
 machine_actor spawn_checked_machine(caf::actor_system& sys,

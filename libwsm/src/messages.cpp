@@ -45,6 +45,10 @@ const char* to_string(undelivered_cause x) noexcept {
       return "quit";
     case undelivered_cause::gave_up:
       return "gave_up";
+    case undelivered_cause::not_confirmed:
+      return "not_confirmed";
+    case undelivered_cause::link_lost:
+      return "link_lost";
   }
   return "unknown";
 }
@@ -82,7 +86,17 @@ std::string to_string(const status& x) {
 }
 
 bool operator==(const output& x, const output& y) noexcept {
-  return x.bytes() == y.bytes() && x.format == y.format;
+  return x.bytes() == y.bytes() && x.format == y.format
+         && x.confirm_id == y.confirm_id;
+}
+
+output confirmed_output(std::string payload, std::string id,
+                        frame_format format) {
+  output result;
+  result.payload = std::move(payload);
+  result.format = format;
+  result.confirm_id = std::move(id);
+  return result;
 }
 
 output shared_output(std::shared_ptr<const std::string> buffer,

@@ -61,6 +61,7 @@ public:
   behavior_type make_behavior() override {
     return {
       [this](output& x) { accept(x); },
+      [this](confirm_atom, std::string& id) { confirm(std::move(id)); },
       [this](command x) { on_command(x); },
       [this](command x, std::string& payload) {
         if (x == command::ping && machine_)
@@ -159,8 +160,24 @@ private:
       send_kept(seq, kept);
   }
 
+  /// The server confirmed `id`: the oldest output kept under it is
+  /// settled here at once (its machine may be gone with its node), and the
+  /// machine hears so, to let it go too.
+  void confirm(std::string id) {
+    auto i = std::find_if(kept_.begin(), kept_.end(), [&](const auto& entry) {
+      return !id.empty() && entry.second.message.confirm_id == id;
+    });
+    if (i != kept_.end()) {
+      i->second.sender.written();
+      forget(i);
+    }
+    if (machine_)
+      send(machine_, confirm_atom::value, std::move(id));
+  }
+
   /// Sends a kept output as a request: the machine's receipt (or its
-  /// refusal) settles it. A machine lost with its node answers neither;
+  /// refusal) settles it; for an output that asked for confirmation, the
+  /// receipt comes once it is confirmed. A machine lost with its node answers neither;
   /// the output is then sent again to the next machine.
   void send_kept(uint64_t seq, kept_output& item) {
     item.placement = placement_;

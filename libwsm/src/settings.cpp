@@ -495,6 +495,18 @@ const std::map<std::string, setting_declaration>& setters() {
        s.machine.overflow = *parsed;
        return {};
      }}},
+    {"confirm-timeout",
+     {setting_form::value, "a message sent for confirmation and written waits this long for it, 0: no limit",
+      [](const settings& s) { return shown(s.machine.confirm_timeout); },
+     [](const caf::config_value& x, settings& s) {
+       return set_duration(x, s.machine.confirm_timeout);
+     }}},
+    {"max-resends",
+     {setting_form::value, "times such a message is written again on a later link",
+      [](const settings& s) { return shown(s.machine.max_resends); },
+     [](const caf::config_value& x, settings& s) {
+       return set_count(x, s.machine.max_resends, 0);
+     }}},
     {"max-inbox",
      {setting_form::value, "messages received and not yet handled at most; more stop the reading, 0: no bound",
       [](const settings& s) { return shown(s.machine.max_inbox); },

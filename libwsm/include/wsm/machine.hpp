@@ -30,9 +30,11 @@ namespace wsm {
 /// `(command::ping, payload)` sends a ping that carries `payload` (at most
 /// 125 bytes; a longer one is refused with `errc::invalid_option`); any
 /// other command with a payload is the command alone. `(room_atom, bytes)`
-/// waits for room in the queue (see `room_atom`).
+/// waits for room in the queue (see `room_atom`). `(confirm_atom, id)`
+/// confirms an output sent with `confirm_id` `id` (see `output`).
 using machine_actor = caf::typed_actor<
   caf::reacts_to<output>, caf::reacts_to<command>,
+  caf::reacts_to<confirm_atom, std::string>,
   caf::reacts_to<command, std::string>,
   caf::replies_to<subscribe_atom, caf::actor>::with<status>,
   caf::reacts_to<unsubscribe_atom, caf::actor>,

@@ -25,8 +25,8 @@ enum class frame_format : uint8_t {
 /// The name of a frame format, e.g. `text`.
 const char* to_string(frame_format x) noexcept;
 
-/// To a machine: send one message. Every output not yet written counts
-/// against the machine's `max_queue`.
+/// To a machine: send one message. Every output not yet settled (written,
+/// or written and confirmed) counts against the machine's `max_queue`.
 struct output {
   /// The bytes of the message (unless `shared` is set).
   std::string payload;
@@ -36,6 +36,14 @@ struct output {
   /// that any number of machines write without a copy each (see
   /// `shared_output`). Crossing nodes, its bytes travel as the payload.
   std::shared_ptr<const std::string> shared;
+  /// Asks for the server's confirmation under this id, chosen by the
+  /// application; empty, the output is done once written. Once written, a
+  /// confirmed output is held until `(confirm_atom, id)` reaches the
+  /// machine, and written again first on every new link until then (at
+  /// least once: the id lets a server drop duplicates), or it comes back
+  /// undelivered after `confirm_timeout` or `max_resends`. A request's
+  /// answer comes once it is confirmed. See `confirmed_output`.
+  std::string confirm_id = {};
 
   /// The bytes of the message, wherever they are.
   const std::string& bytes() const noexcept {
@@ -47,6 +55,11 @@ struct output {
 /// sent to: a message for a thousand machines is one buffer.
 output shared_output(std::shared_ptr<const std::string> buffer,
                      frame_format format = frame_format::machine_default);
+
+/// An output that asks for the server's confirmation under `id` (see
+/// `output::confirm_id`).
+output confirmed_output(std::string payload, std::string id,
+                        frame_format format = frame_format::machine_default);
 
 /// From a machine: one message received, to every subscriber.
 struct input {
@@ -136,15 +149,21 @@ enum class undelivered_cause : uint8_t {
   /// The queue was at `max_queue` (the overflow policy refused or dropped
   /// it).
   queue_full,
-  /// The machine quit before it could be written.
+  /// The machine quit before it could be written (or confirmed).
   quit,
   /// The machine gave up (retries exhausted, a refusal that ends it).
   gave_up,
+  /// Written, but its confirmation did not come within `confirm_timeout`,
+  /// or it was written `max_resends + 1` times.
+  not_confirmed,
+  /// A session gate's output whose link dropped before it was written (the
+  /// gate is asked again on the next link).
+  link_lost,
 };
 
 /// How many causes `undelivered_cause` has.
 constexpr size_t undelivered_cause_count =
-  static_cast<size_t>(undelivered_cause::gave_up) + 1;
+  static_cast<size_t>(undelivered_cause::link_lost) + 1;
 
 /// The name of a cause as metrics label it, e.g. `queue_full`.
 const char* to_string(undelivered_cause x) noexcept;
@@ -153,10 +172,12 @@ const char* to_string(undelivered_cause x) noexcept;
 struct stats {
   /// Successful connections (the epoch).
   uint64_t connects = 0;
-  /// Links lost or attempts failed, by cause (`network`, `timeout`,
-  /// `handshake_rejected`, `closed_by_peer`, `message_too_big`,
-  /// `dead_peer`, `tls`, `protocol_violation`, `internal_error`), indexed by
-  /// `close_cause`.
+  /// Links lost or attempts failed, by cause, indexed by `close_cause`
+  /// (wsm/transport.hpp): `disconnects[static_cast<size_t>(c)]` for cause
+  /// `c`, whose name `to_string(c)` gives (`network`, `timeout`,
+  /// `handshake_rejected`, `closed_by_peer`, `closed_by_machine`,
+  /// `message_too_big`, `dead_peer`, `tls`, `protocol_violation`,
+  /// `internal_error`).
   std::vector<uint64_t> disconnects;
   /// Messages received.
   uint64_t messages_in = 0;
@@ -166,13 +187,22 @@ struct stats {
   uint64_t messages_out = 0;
   /// Bytes written to the socket, in message payloads.
   uint64_t bytes_out = 0;
-  /// Outputs queued or in flight, not yet written.
+  /// Outputs that count against `max_queue`: queued, in flight, or written
+  /// and waiting for their confirmation.
   uint64_t queue_depth = 0;
-  /// Their bytes.
+  /// Their bytes, against `max_queue_bytes`.
   uint64_t queue_bytes = 0;
+  /// Of those, outputs that asked for confirmation, were written and are
+  /// not confirmed yet (held, or to be written again on the next link).
+  uint64_t unconfirmed = 0;
+  /// Outputs confirmed by the application (`confirm_atom`).
+  uint64_t confirmed = 0;
+  /// Writes of outputs written before, on an earlier link.
+  uint64_t resent = 0;
   /// Outputs handed back as undelivered.
   uint64_t undelivered = 0;
-  /// The same by cause, indexed by `undelivered_cause`.
+  /// The same by cause, indexed by `undelivered_cause` (`to_string` names
+  /// each).
   std::vector<uint64_t> undelivered_by;
   /// Connection attempts after the first (each retry, reconnect and
   /// resume).
@@ -209,10 +239,12 @@ typename Inspector::result_type inspect(Inspector& f, output& x) {
   if constexpr (Inspector::reads_state) {
     if (x.shared) {
       auto bytes = *x.shared;
-      return f(caf::meta::type_name("wsm::output"), bytes, x.format);
+      return f(caf::meta::type_name("wsm::output"), bytes, x.format,
+               x.confirm_id);
     }
   }
-  return f(caf::meta::type_name("wsm::output"), x.payload, x.format);
+  return f(caf::meta::type_name("wsm::output"), x.payload, x.format,
+           x.confirm_id);
 }
 
 template <class Inspector>
@@ -231,7 +263,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stats& x) {
   return f(caf::meta::type_name("wsm::stats"), x.connects, x.disconnects,
            x.messages_in, x.bytes_in, x.messages_out, x.bytes_out,
-           x.queue_depth, x.queue_bytes, x.undelivered, x.undelivered_by,
+           x.queue_depth, x.queue_bytes, x.unconfirmed, x.confirmed, x.resent,
+           x.undelivered, x.undelivered_by,
            x.reconnect_attempts, x.last_rtt, x.read_pauses, x.read_paused,
            x.reading_paused);
 }

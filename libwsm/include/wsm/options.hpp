@@ -150,6 +150,17 @@ struct options {
   /// `overflow` too, and one larger than this on its own is refused. A
   /// producer that must not lose any waits for room (`room_atom`).
   size_t max_queue_bytes = 32 * 1024 * 1024;
+  /// How long an output that asked for confirmation (`output::confirm_id`)
+  /// may wait for it after each write before it comes back undelivered
+  /// (`not confirmed within ...`). The wait counts while a link is up: an
+  /// output queued again after a drop waits for its next write. 0: no
+  /// limit.
+  caf::timespan confirm_timeout = std::chrono::seconds(30);
+  /// How often an output that asked for confirmation is written again on a
+  /// later link before it comes back undelivered (`not confirmed after N
+  /// writes`): a message that makes the server fail every time is not sent
+  /// for ever.
+  uint32_t max_resends = 5;
   /// What a full queue does with one output too many.
   overflow_policy overflow = overflow_policy::reject;
   /// Inputs delivered to a subscriber and not yet handled by it, at most.
@@ -286,7 +297,8 @@ typename Inspector::result_type inspect(Inspector& f, options& x) {
            x.gate_timeout, x.min_uptime, x.heartbeat, x.heartbeat_interval,
            x.liveness_timeout, x.local_address, x.connect_timeout,
            x.connect_attempt_delay, x.max_redirects, x.request_provider,
-           x.request_timeout, x.header_file, x.proxy);
+           x.request_timeout, x.header_file, x.proxy, x.confirm_timeout,
+           x.max_resends);
 }
 
 } // namespace wsm
