@@ -66,6 +66,23 @@ public:
   }
 };
 
+/// A session gate that logs in and then takes its time: its answer never
+/// comes within the test.
+class slow_logging_in_gate : public caf::event_based_actor {
+public:
+  using caf::event_based_actor::event_based_actor;
+
+  caf::behavior make_behavior() override {
+    return {
+      [=](wsm::gate_atom, uint64_t epoch) -> caf::delegated<void> {
+        auto machine = caf::actor_cast<wsm::machine_actor>(current_sender());
+        send(machine, wsm::output{"login " + std::to_string(epoch)});
+        return {};
+      },
+    };
+  }
+};
+
 /// A session gate that refuses.
 class refusing_gate : public caf::event_based_actor {
 public:
@@ -535,6 +552,21 @@ struct fixture : test_coordinator_fixture<wsm::config> {
                    wsm::frame_format format = wsm::frame_format::machine_default) {
     inject((wsm::output), from(sub).to(machine).with(
                             wsm::output{std::move(payload), format}));
+  }
+
+  /// An output that asks for confirmation under `id`.
+  void send_confirmed(std::string payload, std::string id) {
+    inject((wsm::output),
+           from(sub).to(machine).with(
+             wsm::confirmed_output(std::move(payload), std::move(id))));
+  }
+
+  /// The application confirms `id`, as a subscriber that read the server's
+  /// acknowledgement does.
+  void confirm(std::string id) {
+    inject((wsm::confirm_atom, std::string),
+           from(sub).to(machine).with(wsm::confirm_atom::value,
+                                      std::move(id)));
   }
 
   /// After a link that was up dropped (no jitter): the retry the machine
@@ -1937,6 +1969,287 @@ CAF_TEST(a producer waiting for room hears when the machine quits) {
                     CAF_CHECK_EQUAL(err.code(), static_cast<uint8_t>(
                                                   wsm::errc::machine_quit));
                   });
+}
+
+// -- confirmed delivery: held until confirmed, written again on the next link --
+
+CAF_TEST(a confirmed output is held once written and done when confirmed) {
+  opts.max_queue = 4;
+  auto id = start_connected();
+  auto receipt = self->request(machine, caf::infinite,
+                               wsm::confirmed_output("order 1", "o1"));
+  expect((wsm::output), from(_).to(machine));
+  expect_write(id, "order 1", false);
+  written(id, 1);
+  // Written is not received: no answer yet, and it still takes room.
+  CAF_CHECK(self->mailbox().empty());
+  auto held = stats_now();
+  CAF_CHECK_EQUAL(held.queue_depth, 1u);
+  CAF_CHECK_EQUAL(held.queue_bytes, 7u);
+  CAF_CHECK_EQUAL(held.unconfirmed, 1u);
+  CAF_CHECK_EQUAL(held.messages_out, 1u);
+  // A confirmation of an id nobody waits under changes nothing.
+  confirm("o2");
+  CAF_CHECK_EQUAL(stats_now().unconfirmed, 1u);
+  confirm("o1");
+  receipt.receive([] {}, [](caf::error& err) { CAF_FAIL(wsm::describe(err)); });
+  auto done = stats_now();
+  CAF_CHECK_EQUAL(done.queue_depth, 0u);
+  CAF_CHECK_EQUAL(done.queue_bytes, 0u);
+  CAF_CHECK_EQUAL(done.unconfirmed, 0u);
+  CAF_CHECK_EQUAL(done.confirmed, 1u);
+  CAF_CHECK_EQUAL(done.undelivered, 0u);
+}
+
+CAF_TEST(held outputs go again first on the next link after the gate) {
+  auto gate = sys.spawn<logging_in_gate>();
+  consume_messages(); // its start
+  opts.gate = gate;
+  opts.max_queue = 8;
+  auto id = start_connected();
+  expect((wsm::gate_atom, uint64_t), from(machine).to(gate).with(_, 1u));
+  expect((wsm::output), from(gate).to(machine));
+  expect_write(id, "login 1", false);
+  CAF_REQUIRE(consume_message()); // the gate's answer
+  send_confirmed("a", "1");
+  expect_write(id, "a", false);
+  send_output("plain");
+  expect_write(id, "plain", false);
+  send_confirmed("b", "2");
+  expect_write(id, "b", false);
+  send_confirmed("c", "3");
+  expect_write(id, "c", false);
+  // login, a, plain and b are written; c is still in flight.
+  written(id, 4);
+  send_command(wsm::command::suspend);
+  expect((wsm::abort_atom, uint64_t), from(machine).to(broker).with(_, id));
+  expect_status(state::disconnected, "suspended", 0, 1);
+  send_output("queued");
+  // a and b were written, c handed to the link: any may have arrived.
+  CAF_CHECK_EQUAL(stats_now().unconfirmed, 3u);
+  send_command(wsm::command::resume);
+  expect_status(state::connecting, "", 1, 1);
+  id = expect_open();
+  connected(id);
+  expect_status(state::connected, "", 1, 2);
+  // The gate first, then a and b (held), then c (in flight), then the
+  // queue: never the plain output again, which was written.
+  expect((wsm::gate_atom, uint64_t), from(machine).to(gate).with(_, 2u));
+  expect((wsm::output), from(gate).to(machine));
+  expect_write(id, "login 2", false);
+  CAF_CHECK(!received<wsm::write_atom, uint64_t, std::string, bool>(broker));
+  CAF_REQUIRE(consume_message()); // the gate's answer
+  for (auto payload : {"a", "b", "c", "queued"})
+    expect_write(id, payload, false);
+  written(id, 5);
+  auto resent = stats_now();
+  CAF_CHECK_EQUAL(resent.resent, 3u);
+  CAF_CHECK_EQUAL(resent.unconfirmed, 3u);
+  for (auto confirmed : {"2", "1", "3"})
+    confirm(confirmed);
+  auto done = stats_now();
+  CAF_CHECK_EQUAL(done.unconfirmed, 0u);
+  CAF_CHECK_EQUAL(done.queue_depth, 0u);
+  CAF_CHECK_EQUAL(done.confirmed, 3u);
+}
+
+CAF_TEST(an output confirmed while in flight goes no more) {
+  auto id = start_connected();
+  send_confirmed("a", "1");
+  expect_write(id, "a", false);
+  // The server answered before the link acknowledged the write.
+  confirm("1");
+  closed(id, "read: Connection reset by peer");
+  expect_status(state::disconnected, "read: Connection reset by peer", 1, 1);
+  auto retry = expect_immediate_retry(1);
+  connected(retry);
+  expect_status(state::connected, "", 1, 2);
+  CAF_CHECK(!received<wsm::write_atom, uint64_t, std::string, bool>(broker));
+  CAF_CHECK_EQUAL(stats_now().confirmed, 1u);
+}
+
+CAF_TEST(a confirmation that does not come in time ends as undelivered) {
+  opts.confirm_timeout = 5s;
+  auto id = start_connected();
+  send_confirmed("a", "1");
+  expect_write(id, "a", false);
+  written(id, 1);
+  sched.clock().advance_time(2s);
+  send_confirmed("b", "2");
+  expect_write(id, "b", false);
+  written(id, 1);
+  // a's five seconds run out first; b has two more.
+  CAF_CHECK_EQUAL(sched.clock().advance_time(3s - 1ms), 0u);
+  expect_timer(wsm::detail::confirm_timeout_atom{});
+  expect((wsm::undelivered),
+         from(machine).to(sub).with(wsm::undelivered{
+           "a", "not confirmed within 5000ms (confirm_timeout)"}));
+  CAF_CHECK_EQUAL(stats_now().unconfirmed, 1u);
+  CAF_CHECK_EQUAL(sched.clock().advance_time(2s - 1ms), 0u);
+  expect_timer(wsm::detail::confirm_timeout_atom{});
+  expect((wsm::undelivered),
+         from(machine).to(sub).with(wsm::undelivered{
+           "b", "not confirmed within 5000ms (confirm_timeout)"}));
+  auto after = stats_now();
+  CAF_CHECK_EQUAL(after.queue_depth, 0u);
+  CAF_REQUIRE_EQUAL(after.undelivered_by.size(), wsm::undelivered_cause_count);
+  CAF_CHECK_EQUAL(after.undelivered_by[static_cast<size_t>(
+                    wsm::undelivered_cause::not_confirmed)],
+                  2u);
+}
+
+CAF_TEST(an output written max_resends plus one times goes back) {
+  opts.max_resends = 1;
+  auto id = start_connected();
+  auto receipt = self->request(machine, caf::infinite,
+                               wsm::confirmed_output("poison", "p"));
+  expect((wsm::output), from(_).to(machine));
+  expect_write(id, "poison", false);
+  written(id, 1);
+  // The server dies on it, every time.
+  closed(id, "read: End of file");
+  expect_status(state::disconnected, "read: End of file", 1, 1);
+  id = expect_immediate_retry(1);
+  connected(id);
+  expect_status(state::connected, "", 1, 2);
+  expect_write(id, "poison", false);
+  written(id, 1);
+  closed(id, "read: End of file");
+  expect_status(state::disconnected, "read: End of file", 1, 2);
+  expect((wsm::detail::retry_atom, uint64_t), from(machine).to(machine));
+  receipt.receive([] { CAF_FAIL("never confirmed, yet answered"); },
+                  [](caf::error& err) {
+                    CAF_CHECK_EQUAL(err.code(), static_cast<uint8_t>(
+                                                  wsm::errc::undelivered));
+                    CAF_CHECK_EQUAL(wsm::describe(err),
+                                    "not confirmed after 2 writes "
+                                    "(max_resends 1)");
+                  });
+  expect_status(state::connecting, "", 1, 2);
+  id = expect_open();
+  connected(id);
+  expect_status(state::connected, "", 1, 3);
+  CAF_CHECK(!received<wsm::write_atom, uint64_t, std::string, bool>(broker));
+}
+
+CAF_TEST(quit waits for held outputs to be confirmed and then closes) {
+  auto id = start_connected();
+  auto receipt = self->request(machine, caf::infinite,
+                               wsm::confirmed_output("a", "1"));
+  expect((wsm::output), from(_).to(machine));
+  expect_write(id, "a", false);
+  written(id, 1);
+  send_command(wsm::command::quit);
+  CAF_CHECK(!received<wsm::close_atom, uint64_t>(broker));
+  confirm("1");
+  receipt.receive([] {}, [](caf::error& err) { CAF_FAIL(wsm::describe(err)); });
+  expect((wsm::close_atom, uint64_t), from(machine).to(broker).with(_, id));
+  closed(id, wsm::disconnect_info{wsm::close_cause::closed_by_machine,
+                                  "closed", 0, 1000});
+  expect((wsm::status), from(machine).to(sub));
+  CAF_CHECK(!machine_is_alive());
+}
+
+CAF_TEST(quit gives held outputs back when no confirmation comes) {
+  auto id = start_connected();
+  auto receipt = self->request(machine, caf::infinite,
+                               wsm::confirmed_output("a", "1"));
+  expect((wsm::output), from(_).to(machine));
+  expect_write(id, "a", false);
+  written(id, 1);
+  send_command(wsm::command::quit);
+  CAF_CHECK_EQUAL(sched.clock().advance_time(3s - 1ms), 0u);
+  expect_timer(wsm::detail::quit_deadline_atom{});
+  receipt.receive([] { CAF_FAIL("never confirmed, yet answered"); },
+                  [](caf::error& err) {
+                    CAF_CHECK_EQUAL(err.code(), static_cast<uint8_t>(
+                                                  wsm::errc::machine_quit));
+                    CAF_CHECK_EQUAL(wsm::describe(err),
+                                    "quit: written, not confirmed");
+                  });
+  expect((wsm::close_atom, uint64_t), from(machine).to(broker).with(_, id));
+  expect_status(state::disconnected, "", 1, 1);
+}
+
+CAF_TEST(held outputs take room until confirmed) {
+  opts.max_queue = 2;
+  auto id = start_connected();
+  send_confirmed("a", "1");
+  expect_write(id, "a", false);
+  send_confirmed("b", "2");
+  expect_write(id, "b", false);
+  written(id, 2);
+  auto waiting = self->request(machine, caf::infinite, wsm::room_atom::value,
+                               uint64_t{1});
+  expect((wsm::room_atom, uint64_t), from(_).to(machine));
+  CAF_CHECK(self->mailbox().empty());
+  confirm("1");
+  waiting.receive([](wsm::room& x) { CAF_CHECK_EQUAL(x.outputs, 1u); },
+                  [](caf::error& err) { CAF_FAIL(wsm::describe(err)); });
+}
+
+CAF_TEST(the outputs of the gate take no room a waiting producer was told of) {
+  auto gate = sys.spawn<slow_logging_in_gate>();
+  consume_messages(); // its start
+  opts.gate = gate;
+  opts.max_queue = 2;
+  auto id = start();
+  expect_status(state::connecting, "", 1, 0);
+  send_output("queued");
+  // The producer is told one more fits.
+  auto told = self->request(machine, caf::infinite, wsm::room_atom::value,
+                            uint64_t{8});
+  expect((wsm::room_atom, uint64_t), from(_).to(machine));
+  told.receive([](wsm::room& x) { CAF_CHECK_EQUAL(x.outputs, 1u); },
+               [](caf::error& err) { CAF_FAIL(wsm::describe(err)); });
+  // The link comes up and the gate logs in before the producer's output
+  // arrives.
+  connected(id);
+  expect_status(state::connected, "", 1, 1);
+  expect((wsm::gate_atom, uint64_t), from(machine).to(gate).with(_, 1u));
+  expect((wsm::output), from(gate).to(machine));
+  expect_write(id, "login 1", false);
+  // Before the gate answers, the producer's output arrives: it fits, as
+  // it was told, beside the gate's login.
+  send_output("produced");
+  CAF_CHECK(!received<wsm::undelivered>(sub));
+  written(id, 1);
+  auto now = stats_now();
+  CAF_CHECK_EQUAL(now.queue_depth, 2u);
+  CAF_CHECK_EQUAL(now.queue_bytes, 14u);
+  CAF_CHECK_EQUAL(now.undelivered, 0u);
+  CAF_CHECK(!received<wsm::write_atom, uint64_t, std::string, bool>(broker));
+}
+
+CAF_TEST(an output of the gate whose link drops is not written again) {
+  auto gate = sys.spawn<slow_logging_in_gate>();
+  consume_messages(); // its start
+  opts.gate = gate;
+  opts.max_queue = 4;
+  auto id = start();
+  expect_status(state::connecting, "", 1, 0);
+  send_output("queued");
+  connected(id);
+  expect_status(state::connected, "", 1, 1);
+  expect((wsm::gate_atom, uint64_t), from(machine).to(gate).with(_, 1u));
+  expect((wsm::output), from(gate).to(machine));
+  expect_write(id, "login 1", false);
+  closed(id, "read: End of file");
+  // Not written again on the next link, where the gate logs in anew: that
+  // question is the gate's notice (a request would have its error).
+  expect_status(state::disconnected, "read: End of file", 1, 1);
+  CAF_CHECK(!received<wsm::undelivered>(gate));
+  id = expect_immediate_retry(1);
+  connected(id);
+  expect_status(state::connected, "", 1, 2);
+  expect((wsm::gate_atom, uint64_t), from(machine).to(gate).with(_, 2u));
+  expect((wsm::output), from(gate).to(machine));
+  expect_write(id, "login 2", false);
+  CAF_CHECK(!received<wsm::write_atom, uint64_t, std::string, bool>(broker));
+  auto counted = stats_now().undelivered_by;
+  CAF_REQUIRE_EQUAL(counted.size(), wsm::undelivered_cause_count);
+  CAF_CHECK_EQUAL(
+    counted[static_cast<size_t>(wsm::undelivered_cause::link_lost)], 1u);
 }
 
 // -- real networks: flap protection, heartbeats, liveness, ping payloads ------

@@ -661,6 +661,10 @@ void give_back(machine_self self, pending_output& x, const std::string& reason,
   ++counters.undelivered;
   counters.undelivered_by.resize(undelivered_cause_count);
   ++counters.undelivered_by[static_cast<size_t>(cause)];
+  // The gate is asked again on the next link: that is its notice, unless
+  // it sent its output as a request, which is answered.
+  if (cause == undelivered_cause::link_lost && !x.sender.asked())
+    return;
   x.sender.give_back(self, *x.payload, reason,
                      cause == undelivered_cause::quit ? errc::machine_quit
                                                       : errc::undelivered);
@@ -921,10 +925,12 @@ void give_back_all(machine_self self, const std::string& reason,
   for (auto& item : self->state.outputs.take_all()) {
     if (unsent)
       unsent->push_back(*item.payload);
-    auto unconfirmed = !item.confirm_id.empty() && item.writes > 0;
-    give_back(self, item, unconfirmed ? reason + " (written, not confirmed)"
-                                      : reason,
-              cause);
+    if (item.confirm_id.empty() || item.writes == 0)
+      give_back(self, item, reason, cause);
+    else if (cause == undelivered_cause::quit)
+      give_back(self, item, "quit: written, not confirmed", cause);
+    else
+      give_back(self, item, reason + " (written, not confirmed)", cause);
   }
 }
 
@@ -1549,8 +1555,11 @@ auto common_handlers(machine_self self) {
         acknowledge(self, count);
     },
     [=](quit_deadline_atom, uint64_t) {
-      if (self->state.quit_when_written)
-        finish(self, "quit: no link to write it within close_timeout");
+      if (!self->state.quit_when_written)
+        return;
+      finish(self, link_is_up(self->state.current_phase)
+                     ? "quit: not written within close_timeout"
+                     : "quit: no link to write it within close_timeout");
     }
     // Events of an earlier connection and timers of an earlier phase fall
     // through to the default handler, which drops them (see `machine`):

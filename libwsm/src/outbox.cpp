@@ -77,17 +77,13 @@ bool outbox::awaiting_confirmation() const noexcept {
 }
 
 size_t outbox::unconfirmed() const noexcept {
-  auto written_before = [](size_t times) {
-    return [times](const pending_output& x) {
-      return x.awaits_confirmation() && x.writes > times;
-    };
+  auto sent = [](const pending_output& x) {
+    return x.awaits_confirmation() && x.writes > 0;
   };
-  auto count = [](const lazy_deque<pending_output>& from, auto&& pred) {
-    return static_cast<size_t>(std::count_if(from.begin(), from.end(), pred));
+  auto count = [&](const lazy_deque<pending_output>& from) {
+    return static_cast<size_t>(std::count_if(from.begin(), from.end(), sent));
   };
-  // In flight counts once it was written before, on an earlier link.
-  return held_.size() + count(in_flight_, written_before(1))
-         + count(queue_, written_before(0));
+  return held_.size() + count(in_flight_) + count(queue_);
 }
 
 std::optional<pending_output> outbox::confirm(const std::string& id) {

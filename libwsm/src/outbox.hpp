@@ -161,8 +161,9 @@ public:
   /// Whether an output waits for its confirmation: held, or in flight.
   bool awaiting_confirmation() const noexcept;
 
-  /// Outputs that asked for confirmation, were written and are not
-  /// confirmed yet: held, in flight again, or queued again after a drop.
+  /// Outputs that asked for confirmation, were handed to a link and are
+  /// not confirmed yet: held, in flight again, or queued again after a
+  /// drop.
   size_t unconfirmed() const noexcept;
 
   /// The application confirms `id`: the oldest output waiting under it is

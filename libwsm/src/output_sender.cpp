@@ -14,13 +14,13 @@ output_sender output_sender::of_current(caf::local_actor* self) {
 }
 
 void output_sender::written() {
-  if (receipt.pending() && !receipt.async())
+  if (asked())
     receipt.deliver(caf::unit);
 }
 
 void output_sender::give_back(caf::local_actor* self, std::string payload,
                               const std::string& reason, errc code) {
-  if (receipt.pending() && !receipt.async()) {
+  if (asked()) {
     receipt.deliver(make_error(code, reason));
     return;
   }

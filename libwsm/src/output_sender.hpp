@@ -23,6 +23,11 @@ struct output_sender {
   /// The sender of the message `self` is handling now.
   static output_sender of_current(caf::local_actor* self);
 
+  /// Whether the output came as a request, not yet answered.
+  bool asked() const {
+    return receipt.pending() && !receipt.async();
+  }
+
   /// The frame was written: a request is answered (with nothing).
   void written();
 

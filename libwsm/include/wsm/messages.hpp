@@ -192,8 +192,9 @@ struct stats {
   uint64_t queue_depth = 0;
   /// Their bytes, against `max_queue_bytes`.
   uint64_t queue_bytes = 0;
-  /// Of those, outputs that asked for confirmation, were written and are
-  /// not confirmed yet (held, or to be written again on the next link).
+  /// Of those, outputs that asked for confirmation, were handed to a link
+  /// and are not confirmed yet (held, or to be written again on the next
+  /// link).
   uint64_t unconfirmed = 0;
   /// Outputs confirmed by the application (`confirm_atom`).
   uint64_t confirmed = 0;
