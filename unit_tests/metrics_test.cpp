@@ -60,6 +60,9 @@ wsm::stats counters(uint64_t messages_in, uint64_t bytes_in) {
   x.undelivered_by[static_cast<size_t>(wsm::undelivered_cause::quit)] = 3;
   x.queue_depth = 5;
   x.queue_bytes = 500;
+  x.unconfirmed = 2;
+  x.confirmed = 7;
+  x.resent = 1;
   return x;
 }
 
@@ -142,6 +145,10 @@ CAF_TEST(totals add the counters machines left when they ended) {
                   "6");
   CAF_CHECK_EQUAL(value_of(text, "wsm_queued_outputs"), "5");
   CAF_CHECK_EQUAL(value_of(text, "wsm_queued_output_bytes"), "500");
+  // Confirmations and resends are totals; what waits for one is live.
+  CAF_CHECK_EQUAL(value_of(text, "wsm_confirmed_outputs_total"), "14");
+  CAF_CHECK_EQUAL(value_of(text, "wsm_resent_outputs_total"), "2");
+  CAF_CHECK_EQUAL(value_of(text, "wsm_unconfirmed_outputs"), "2");
   // A machine removed twice is counted once.
   registry.remove(2, counters(25, 250));
   auto again = registry.snapshot(); // CAF's checks keep references: a local

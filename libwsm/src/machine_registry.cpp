@@ -52,6 +52,9 @@ void add_counters(stats& sum, const stats& x) {
   sum.bytes_out += x.bytes_out;
   sum.queue_depth += x.queue_depth;
   sum.queue_bytes += x.queue_bytes;
+  sum.unconfirmed += x.unconfirmed;
+  sum.confirmed += x.confirmed;
+  sum.resent += x.resent;
   sum.undelivered += x.undelivered;
   add_each(sum.undelivered_by, x.undelivered_by);
   sum.reconnect_attempts += x.reconnect_attempts;
@@ -110,6 +113,7 @@ void machine_registry::remove(uint64_t id, const stats& last) {
   auto kept = last;
   kept.queue_depth = 0;
   kept.queue_bytes = 0;
+  kept.unconfirmed = 0;
   kept.reading_paused = false;
   add_counters(retired_, kept);
   ++machines_ended_;
@@ -256,6 +260,7 @@ std::string snapshot_json(const registry_snapshot& x) {
     out += ",\"status\":" + to_json(view.last);
     out += ",\"round_trip\":" + json_seconds(seconds(c.last_rtt));
     out += ",\"queue_depth\":" + std::to_string(c.queue_depth);
+    out += ",\"unconfirmed\":" + std::to_string(c.unconfirmed);
     out += ",\"reading_paused\":";
     out += c.reading_paused ? "true" : "false";
     out += ",\"messages_in\":" + std::to_string(c.messages_in);

@@ -159,10 +159,20 @@ std::string render_metrics(const registry_snapshot& x) {
     [](size_t i) { return to_string(static_cast<undelivered_cause>(i)); },
     total.undelivered_by);
   w.single("wsm_queued_outputs", "gauge",
-           "Outputs queued or in flight, not yet written.", live.queue_depth);
+           "Outputs not settled: queued, in flight, or written and waiting "
+           "for their confirmation.",
+           live.queue_depth);
   w.single("wsm_queued_output_bytes", "gauge",
            "The bytes of those outputs (bounded by max_queue_bytes each).",
            live.queue_bytes);
+  w.single("wsm_unconfirmed_outputs", "gauge",
+           "Outputs sent for confirmation and not confirmed yet.",
+           live.unconfirmed);
+  w.single("wsm_confirmed_outputs_total", "counter",
+           "Outputs the application confirmed.", total.confirmed);
+  w.single("wsm_resent_outputs_total", "counter",
+           "Writes of outputs written before, on an earlier link.",
+           total.resent);
   w.single("wsm_reading_paused_machines", "gauge",
            "Machines not reading because a subscriber is max_inbox behind.",
            paused);
@@ -220,6 +230,9 @@ std::string render_metrics(const registry_snapshot& x) {
   each("wsm_machine_queued_outputs", "gauge",
        "Outputs a machine has not written yet.",
        [](auto& v) { return std::to_string(v.counters.queue_depth); });
+  each("wsm_machine_unconfirmed_outputs", "gauge",
+       "Outputs a machine sent for confirmation, not confirmed yet.",
+       [](auto& v) { return std::to_string(v.counters.unconfirmed); });
   each("wsm_machine_queued_output_bytes", "gauge",
        "The bytes of the outputs a machine has not written yet.",
        [](auto& v) { return std::to_string(v.counters.queue_bytes); });
