@@ -318,8 +318,13 @@ private:
       else
         fan_out(x.content);
     }
-    for (auto& entry : kept_)
+    for (auto& entry : kept_) {
+      // Sent to an earlier machine, and not settled: it may have been
+      // written, and goes again (at least once).
+      if (entry.second.placement != 0)
+        ++resent_;
       send_kept(entry.first, entry.second);
+    }
   }
 
   void on_lost(const std::string& reason) {
@@ -394,6 +399,7 @@ private:
     own.queue_depth = kept_.size();
     own.queue_bytes = kept_bytes_;
     own.undelivered = undelivered_;
+    own.resent = resent_;
     if (!machine_)
       return own;
     auto promise = make_response_promise<stats>();
@@ -405,6 +411,8 @@ private:
           // The member hands back everything that went undelivered,
           // the machine's refusals included.
           x.undelivered = undelivered_;
+          // What went again to a new machine counts as written again.
+          x.resent += resent_;
           promise.deliver(std::move(x));
         },
         [promise, own](caf::error&) mutable { promise.deliver(own); });
@@ -433,6 +441,8 @@ private:
   uint64_t last_seq_ = 0;
   std::vector<early_message> early_;
   uint64_t undelivered_ = 0;
+  /// Outputs sent again to a new machine after their first was lost.
+  uint64_t resent_ = 0;
   bool text_ = false;
   bool suspended_ = false;
   /// quit came: no new output is taken, the member ends with its machine.
