@@ -35,6 +35,19 @@ asked=$(sed -n 's/^asked for room \([0-9]*\) times$/\1/p' <<<"$output")
 [ "${asked:-0}" -gt 1 ] && passed=$((passed + 1)) ||
   { failed=$((failed + 1)); echo "FAIL producer: it never waited for room: $output"; }
 
+# examples/confirmed: outputs the echo confirms, behind a gate that
+# subscribes once per connect (the server killed halfway is in
+# confirmed_delivery_test.sh).
+output=$(timeout 20 "$bin_dir/wsm-example-confirmed" "$ECHO_SERVER_URL" --machines=3 --outputs=100)
+check "confirmed: status" 0 $?
+check "confirmed: lines" "$(printf '%s\n' 'halfway' \
+  'confirmed 300 of 300 outputs on 3 machines, 0 refused, 0 undelivered' \
+  'gate subscribed 3 times, 0 written again')" "$output"
+error=$("$bin_dir/wsm-example-confirmed" "$ECHO_SERVER_URL" --node=nowhere 2>&1 >/dev/null)
+check "confirmed: bad node status" 2 $?
+check "confirmed: bad node message" \
+  "wsm-example-confirmed: --node nowhere: write it as HOST:PORT" "$error"
+
 # examples/select: two machines, a timer and a plain actor in one behavior.
 output=$(timeout 20 "$bin_dir/wsm-example-select" "$ECHO_SERVER_URL" 2)
 check "select: status" 0 $?

@@ -1,6 +1,11 @@
-// A market-data feed client of the kind the seed's examples use: on every
-// CONNECTED it subscribes (a fresh connection knows nothing of the last
-// one's subscriptions), and it prints each trade as it comes.
+// A market-data feed client of the kind the seed's examples use: it is the
+// machine's session gate, so on every connect it subscribes (a fresh
+// connection knows nothing of the last one's subscriptions) before
+// anything queued goes out, and it prints each trade as it comes.
+//
+//   machine ──(gate_atom, epoch)──▶ client    after every CONNECTED
+//   client ──output subscribe──▶ machine      first on the new link
+//   client ──(nothing: ready)──▶ machine      then the queue goes
 //
 // The feed speaks the Coinbase Exchange style: the client sends
 //   {"type":"subscribe","product_ids":["BTC-USD"],"channels":["matches"]}
@@ -71,12 +76,16 @@ caf::behavior feed_client(feed_actor* self, std::string product,
         return; // how the link ends after we asked to quit is of no interest
       std::cout << "STATE " << wsm::to_string(x.state)
                       << (x.error.empty() ? "" : ": " + x.error) << std::endl;
-      auto machine = caf::actor_cast<wsm::machine_actor>(self->current_sender());
       if (x.state == wsm::state::connecting && x.epoch == 0)
-        self->monitor(machine); // the first status: watch the machine end
-      if (x.state == wsm::state::connected)
-        self->send(machine, wsm::output{subscribe_message(st.product),
-                                        wsm::frame_format::text});
+        self->monitor(self->current_sender()); // watch the machine end
+    },
+    [=](wsm::gate_atom, uint64_t) {
+      // Asked by the machine on every connect: the subscribe goes out
+      // first, ahead of anything queued, and takes no room in the queue;
+      // returning says the session is ready.
+      auto machine = caf::actor_cast<wsm::machine_actor>(self->current_sender());
+      self->send(machine, wsm::output{subscribe_message(self->state.product),
+                                      wsm::frame_format::text});
     },
     [=](const wsm::input& x) {
       auto& st = self->state;
@@ -128,6 +137,9 @@ int main(int argc, char** argv) {
   auto client = sys.spawn(feed_client, product, trades);
   wsm::options opts;
   opts.retry_delay = std::chrono::milliseconds(200);
+  // The client subscribes on every connect as the machine's gate: the
+  // machine holds it (a strong reference) as long as it lives.
+  opts.gate = client;
   auto machine = wsm::spawn_machine(sys, url, opts, client);
   if (!machine) {
     std::cerr << "wsm-example-feed: " << wsm::describe(machine.error()) << '\n';
