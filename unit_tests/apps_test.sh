@@ -144,9 +144,13 @@ for flag in --text --header --ping-interval --retry-delay --max-queue --config \
     --pong-timeout --backoff-initial --backoff-max --backoff-factor --max-retries \
     --max-message-size --handshake-timeout --write-timeout --close-timeout --overflow \
     --subprotocol --deflate --ca-file --ca-path --cert --key --insecure \
-    --max-inbox --send-rate --send-burst --tcp-nodelay; do
+    --max-inbox --send-rate --send-burst --tcp-nodelay --confirm-timeout \
+    --max-resends; do
   contains "help: $flag" "$flag" "$help"
 done
+# The echo server's help names the line scripts read its URL from.
+contains "echo server help: its first line" "'listening on URL'" \
+  "$(timeout 10 "$bin_dir/wsm-echo-server" --help | tr -s ' \n' ' ')"
 
 # -- wsm-cat: bounded lines, a slow reader of stdout ---------------------------
 long_line=$(head -c 2000 /dev/zero | tr '\0' x)

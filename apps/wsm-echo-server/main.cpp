@@ -44,7 +44,9 @@ int main(int argc, char** argv) {
   CLI::App app{"A WebSocket echo server on 127.0.0.1 with fault switches, "
                "TLS, subprotocols and permessage-deflate. "
                "Each message comes back with its frame type; /CLOSE closes "
-               "the connection with 1000.",
+               "the connection with 1000. Its first line on stdout, once it "
+               "listens, is 'listening on URL' (ws://HOST:PORT/, or wss:// "
+               "with --cert); with --port=0 that is how to learn the port.",
                "wsm-echo-server"};
   // The command line wins over the config file: the last value counts.
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
