@@ -554,6 +554,14 @@ struct fixture : test_coordinator_fixture<wsm::config> {
                             wsm::output{std::move(payload), format}));
   }
 
+  /// The machine asks `gate` about link `id` of `epoch`, and the gate's
+  /// login goes out at once.
+  void expect_gate_login(const caf::actor& gate, uint64_t id, uint64_t epoch) {
+    expect((wsm::gate_atom, uint64_t), from(machine).to(gate).with(_, epoch));
+    expect((wsm::output), from(gate).to(machine));
+    expect_write(id, "login " + std::to_string(epoch), false);
+  }
+
   /// An output that asks for confirmation under `id`.
   void send_confirmed(std::string payload, std::string id) {
     inject((wsm::output),
@@ -2007,9 +2015,7 @@ CAF_TEST(held outputs go again first on the next link after the gate) {
   opts.gate = gate;
   opts.max_queue = 8;
   auto id = start_connected();
-  expect((wsm::gate_atom, uint64_t), from(machine).to(gate).with(_, 1u));
-  expect((wsm::output), from(gate).to(machine));
-  expect_write(id, "login 1", false);
+  expect_gate_login(gate, id, 1);
   CAF_REQUIRE(consume_message()); // the gate's answer
   send_confirmed("a", "1");
   expect_write(id, "a", false);
@@ -2034,9 +2040,7 @@ CAF_TEST(held outputs go again first on the next link after the gate) {
   expect_status(state::connected, "", 1, 2);
   // The gate first, then a and b (held), then c (in flight), then the
   // queue: never the plain output again, which was written.
-  expect((wsm::gate_atom, uint64_t), from(machine).to(gate).with(_, 2u));
-  expect((wsm::output), from(gate).to(machine));
-  expect_write(id, "login 2", false);
+  expect_gate_login(gate, id, 2);
   CAF_CHECK(!received<wsm::write_atom, uint64_t, std::string, bool>(broker));
   CAF_REQUIRE(consume_message()); // the gate's answer
   for (auto payload : {"a", "b", "c", "queued"})
@@ -2206,9 +2210,7 @@ CAF_TEST(the outputs of the gate take no room a waiting producer was told of) {
   // arrives.
   connected(id);
   expect_status(state::connected, "", 1, 1);
-  expect((wsm::gate_atom, uint64_t), from(machine).to(gate).with(_, 1u));
-  expect((wsm::output), from(gate).to(machine));
-  expect_write(id, "login 1", false);
+  expect_gate_login(gate, id, 1);
   // Before the gate answers, the producer's output arrives: it fits, as
   // it was told, beside the gate's login.
   send_output("produced");
@@ -2231,9 +2233,7 @@ CAF_TEST(an output of the gate whose link drops is not written again) {
   send_output("queued");
   connected(id);
   expect_status(state::connected, "", 1, 1);
-  expect((wsm::gate_atom, uint64_t), from(machine).to(gate).with(_, 1u));
-  expect((wsm::output), from(gate).to(machine));
-  expect_write(id, "login 1", false);
+  expect_gate_login(gate, id, 1);
   closed(id, "read: End of file");
   // Not written again on the next link, where the gate logs in anew: that
   // question is the gate's notice (a request would have its error).
@@ -2242,9 +2242,7 @@ CAF_TEST(an output of the gate whose link drops is not written again) {
   id = expect_immediate_retry(1);
   connected(id);
   expect_status(state::connected, "", 1, 2);
-  expect((wsm::gate_atom, uint64_t), from(machine).to(gate).with(_, 2u));
-  expect((wsm::output), from(gate).to(machine));
-  expect_write(id, "login 2", false);
+  expect_gate_login(gate, id, 2);
   CAF_CHECK(!received<wsm::write_atom, uint64_t, std::string, bool>(broker));
   auto counted = stats_now().undelivered_by;
   CAF_REQUIRE_EQUAL(counted.size(), wsm::undelivered_cause_count);
