@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${1:-build}
 [ -f "$build_dir/compile_commands.json" ] || scripts/build.sh "$build_dir"
-findings=$(ls libwsm/src/*.cpp apps/*/*.cpp |
+findings=$(ls libwsm/src/*/*.cpp apps/*/*.cpp |
   xargs -P "$(nproc)" -n 1 clang-tidy -p "$build_dir" --quiet 2>&1 |
   grep -E "^/.*: (warning|error):" || true)
 if [ -n "$findings" ]; then

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up, builds and runs every test; then again with AddressSanitizer and
+# Sets up, checks the walls between libwsm's modules, builds and runs every
+# test; then again with AddressSanitizer and
 # UndefinedBehaviorSanitizer, where any report, even from a server the tests
 # run in the background, fails the run; then a short run of each libFuzzer
 # target (WSM_FUZZ_SECONDS each, 20 by default), and the suites that cross
@@ -9,6 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 jobs=$(nproc)
+# The walls between libwsm's modules (docs/architecture.md): no build needed.
+scripts/check_walls.sh
 
 scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ctest --test-dir build --output-on-failure -j "$jobs"

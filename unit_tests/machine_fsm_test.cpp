@@ -18,7 +18,7 @@
 #include "wsm/config.hpp"
 #include "wsm/error.hpp"
 #include "wsm/governor.hpp"
-#include "machine_impl.hpp"
+#include "machine/machine_impl.hpp"
 #include "wsm/machine.hpp"
 
 using namespace std::chrono_literals;

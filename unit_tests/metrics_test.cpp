@@ -14,10 +14,10 @@
 #include <caf/send.hpp>
 #include <vector>
 
-#include "json_text.hpp"
-#include "machine_registry.hpp"
-#include "metrics_server.hpp"
-#include "metrics_text.hpp"
+#include "observability/json_text.hpp"
+#include "observability/machine_registry.hpp"
+#include "observability/metrics_server.hpp"
+#include "observability/metrics_text.hpp"
 #include "wsm/error.hpp"
 #include "wsm/status_json.hpp"
 #include "wsm/transport.hpp"

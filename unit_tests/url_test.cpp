@@ -11,11 +11,11 @@
 
 #include <caf/deep_to_string.hpp>
 
-#include "extension_answer.hpp"
-#include "proxy_protocol.hpp"
-#include "proxy_route.hpp"
+#include "request/extension_answer.hpp"
+#include "request/proxy_protocol.hpp"
+#include "request/proxy_route.hpp"
 #include "support/test_pki.hpp"
-#include "url.hpp"
+#include "request/url.hpp"
 #include "wsm/base64.hpp"
 #include "wsm/error.hpp"
 

@@ -11,7 +11,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 
-#include "lazy_deque.hpp"
+#include "delivery/lazy_deque.hpp"
 #include "loopback_broker.hpp"
 #include "wsm/wsm.hpp"
 

@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "url.hpp"
+#include "request/url.hpp"
 #include "wsm/error.hpp"
 #include "wsm/settings.hpp"
 

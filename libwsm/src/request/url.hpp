@@ -1,0 +1,34 @@
+#pragma once
+
+#include <string>
+
+#include <caf/expected.hpp>
+
+#include "request/request_checks.hpp"
+#include "wsm/options.hpp"
+#include "wsm/transport.hpp"
+
+namespace wsm::detail {
+
+/// Parses a `ws://` or `wss://` URL and checks `opts` as far as the
+/// handshake goes (see `check_request_options`). The error names what is
+/// wrong; it never shows the URL's credentials nor a header's value.
+caf::expected<connect_request>
+make_connect_request(const std::string& url, const options& opts,
+                     tls_files tls = tls_files::load);
+
+/// The URL a redirect's `location` (absolute, or relative to `base`) leads
+/// to, with `http(s)://` mapped to `ws(s)://` and any fragment dropped; an
+/// error names what is wrong with it.
+caf::expected<std::string> resolve_redirect(const std::string& base,
+                                            const std::string& location);
+
+/// A URL's port as digits without leading zeros, or nothing if `digits` is
+/// not a TCP port (1..65535; the URL grammar admits any run of digits).
+std::string canonical_port(const std::string& digits);
+
+/// Returns `url` with its userinfo, if any, replaced by `***`; works on
+/// text that is not a valid URL too.
+std::string redact_url(const std::string& url);
+
+} // namespace wsm::detail

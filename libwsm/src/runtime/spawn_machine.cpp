@@ -1,0 +1,59 @@
+// Spawning machines: from a URL and options, checked first, onto the
+// actor system's own broker, timer relay and governor, or onto given ones.
+
+#include <caf/actor_system.hpp>
+
+#include "io/io_scheduler.hpp"
+#include "machine/machine_impl.hpp"
+#include "runtime/runtime.hpp"
+#include "request/url.hpp"
+#include "wsm/error.hpp"
+#include "wsm/machine.hpp"
+
+namespace wsm {
+
+caf::expected<machine_actor> spawn_machine(caf::actor_system& sys,
+                                           const std::string& url,
+                                           options opts,
+                                           caf::actor first_subscriber) {
+  auto request = detail::make_connect_request(url, opts);
+  if (!request)
+    return std::move(request.error());
+  auto runtime = detail::runtime_module::of(sys);
+  if (runtime == nullptr)
+    return make_error(errc::not_configured,
+                      "the actor system does not know libwsm: configure it "
+                      "with wsm::config or wsm::init(cfg)");
+  if (auto problem = detail::scheduler_problem(sys.config());
+      !problem.empty())
+    return make_error(errc::invalid_option, std::move(problem));
+  auto shared = runtime->shared_handles();
+  if (!shared.broker)
+    return make_error(errc::not_configured, "the actor system is shutting down");
+  return detail::spawn_checked_machine(sys, std::move(*request),
+                                       std::move(opts),
+                                       std::move(first_subscriber),
+                                       std::move(shared.broker),
+                                       std::move(shared.timer_relay),
+                                       std::move(shared.governor),
+                                       runtime->registry());
+}
+
+caf::expected<machine_actor>
+spawn_machine_with(caf::actor_system& sys, const std::string& url,
+                   options opts, caf::actor first_subscriber,
+                   broker_actor broker, caf::actor timer_relay,
+                   caf::actor governor) {
+  auto request = detail::make_connect_request(url, opts);
+  if (!request)
+    return std::move(request.error());
+  return detail::spawn_checked_machine(sys, std::move(*request),
+                                       std::move(opts),
+                                       std::move(first_subscriber),
+                                       std::move(broker),
+                                       std::move(timer_relay),
+                                       std::move(governor),
+                                       detail::registry_of(sys));
+}
+
+} // namespace wsm
