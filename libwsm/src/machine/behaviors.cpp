@@ -1,0 +1,375 @@
+// One behavior per phase, and the handlers all phases share (see the
+// diagram in machine_state.hpp); the machine's start; spawning it.
+
+#include "machine/machine_state.hpp"
+
+#include <tuple>
+#include <caf/message_handler.hpp>
+#include <caf/response_promise.hpp>
+
+#include "vocabulary/wording.hpp"
+#include "wsm/error.hpp"
+
+namespace wsm::detail::fsm {
+
+/// Applies a command that means the same in every phase but quit.
+void apply_command(machine_self self, command x) {
+  auto& st = self->state;
+  switch (x) {
+    case command::use_text:
+      st.text = true;
+      break;
+    case command::use_binary:
+      st.text = false;
+      break;
+    case command::ping:
+      // Only a live link can carry a ping; elsewhere there is nobody to ask.
+      if (link_is_up(st.current_phase))
+        send_ping(self);
+      break;
+    case command::reconnect:
+      reconnect_now(self);
+      break;
+    case command::suspend:
+      enter_suspended(self);
+      break;
+    case command::resume:
+    case command::quit:
+      break; // only some phases resume; each phase quits its own way
+  }
+}
+
+/// What every phase does alike: subscriptions, status and stats requests,
+/// queueing outputs, commands, and the deadline of a quit that waits for
+/// the queue.
+auto common_handlers(machine_self self) {
+  return std::make_tuple(
+    [=](subscribe_atom, const caf::actor& subscriber) {
+      add_subscriber(self, subscriber);
+      return self->state.last;
+    },
+    [=](unsubscribe_atom, const caf::actor& subscriber) {
+      self->demonitor(subscriber);
+      remove_subscriber(self, subscriber.address());
+    },
+    [=](get_atom, status_atom) { return self->state.last; },
+    [=](get_atom, stats_atom) {
+      auto& st = self->state;
+      auto result = st.counters;
+      result.disconnects.resize(close_cause_count);
+      result.undelivered_by.resize(undelivered_cause_count);
+      result.queue_depth = st.fill().outputs;
+      result.queue_bytes = st.outputs.counted_bytes();
+      result.unconfirmed = st.outputs.unconfirmed();
+      result.reading_paused = st.read_paused;
+      if (st.read_paused)
+        result.read_paused += self->clock().now() - st.paused_since;
+      return result;
+    },
+    [=](output& x) { enqueue(self, x); },
+    [=](room_atom, uint64_t bytes) {
+      auto& st = self->state;
+      return st.room_waiting.ask(self, bytes, st.fill());
+    },
+    [=](command x) {
+      if (x == command::quit)
+        quit_unconnected(self);
+      else
+        apply_command(self, x);
+    },
+    [=](command x, const std::string& payload) -> caf::result<void> {
+      if (x != command::ping) {
+        // The command alone, handled by the phase as any other, before
+        // whatever came after this message.
+        self->send<caf::message_priority::high>(self, x);
+        return caf::unit;
+      }
+      if (payload.size() > 125)
+        return make_error(errc::invalid_option,
+                          "a ping carries at most 125 bytes, not "
+                            + std::to_string(payload.size()));
+      if (link_is_up(self->state.current_phase))
+        send_ping(self, payload);
+      return caf::unit;
+    },
+    [=](confirm_atom, const std::string& id) { confirm_output(self, id); },
+    [=](confirm_timeout_atom, uint64_t) { expire_unconfirmed(self); },
+    [=](written_atom, uint64_t connection, uint64_t count) {
+      if (is_current(self, connection))
+        acknowledge(self, count);
+    },
+    [=](quit_deadline_atom, uint64_t) {
+      if (!self->state.quit_when_written)
+        return;
+      finish(self, link_is_up(self->state.current_phase)
+                     ? "quit: not written within close_timeout"
+                     : "quit: no link to write it within close_timeout");
+    }
+    // Events of an earlier connection and timers of an earlier phase fall
+    // through to the default handler, which drops them (see `machine`):
+    // a handler each would cost every machine memory in every phase.
+  );
+}
+
+/// A phase's behavior: its own handlers, then the common ones, in one flat
+/// list where the first that matches a message takes it (so a phase's own
+/// handler of a common signature wins). Flat rather than `or_else`: no
+/// chain of handler objects to allocate for each phase and to walk for
+/// each message.
+template <class... Own>
+machine_behavior compose(machine_self self, std::tuple<Own...> own) {
+  return std::apply(
+    [](auto&&... handlers) {
+      return machine_behavior{machine_behavior::unsafe_init{},
+                              caf::message_handler{std::move(handlers)...}};
+    },
+    std::tuple_cat(std::move(own), common_handlers(self)));
+}
+
+machine_behavior connecting(machine_self self) {
+  return compose(
+    self,
+    std::make_tuple(
+      [=](connected_atom, uint64_t connection, link_info& link) {
+        if (is_current(self, connection))
+          enter_connected(self, link);
+      },
+      [=](closed_atom, uint64_t connection, const disconnect_info& info) {
+        if (!is_current(self, connection))
+          return;
+        if (info.cause == close_cause::handshake_rejected
+            && is_redirect(info.http_status)
+            && self->state.opts().max_redirects > 0)
+          follow_redirect(self, info);
+        else
+          enter_waiting(self, info);
+      },
+      [=](slot_timer_atom, uint64_t stamp) {
+        if (is_current_timer(self, stamp))
+          open_connection(self);
+      }));
+}
+
+/// What a link that is on its way in or out still delivers: inputs (the
+/// peer may talk until it answers our close frame).
+auto receiving_handlers(machine_self self) {
+  return std::make_tuple(
+    [=](received_atom, uint64_t connection, input& x) {
+      if (is_current(self, connection))
+        receive(self, x);
+    },
+    [=](received_atom, uint64_t connection, std::vector<input>& xs) {
+      if (is_current(self, connection))
+        receive(self, xs);
+    });
+}
+
+/// What a live link does, gated or not.
+auto live_link_handlers(machine_self self) {
+  auto own = std::make_tuple(
+    [=](command x) {
+      if (x == command::quit)
+        quit_connected(self);
+      else
+        apply_command(self, x);
+    },
+    [=](pace_atom, uint64_t generation) {
+      if (is_current_timer(self, generation))
+        paced_turn(self);
+    },
+    [=](pong_atom, uint64_t connection) {
+      if (is_current(self, connection))
+        pong_received(self);
+    },
+    [=](closed_atom, uint64_t connection, const disconnect_info& info) {
+      if (is_current(self, connection))
+        enter_disconnected(self, info);
+    },
+    [=](keepalive_atom, uint64_t connection) {
+      if (is_current(self, connection))
+        keepalive_turn(self);
+    },
+    [=](heartbeat_atom, uint64_t connection) {
+      if (is_current(self, connection))
+        heartbeat_turn(self);
+    },
+    [=](liveness_atom, uint64_t connection) {
+      if (is_current(self, connection))
+        liveness_turn(self);
+    },
+    [=](pong_timeout_atom, uint64_t deadline) {
+      pong_deadline_passed(self, deadline);
+    });
+  return std::tuple_cat(std::move(own), receiving_handlers(self));
+}
+
+machine_behavior connected(machine_self self) {
+  auto own = std::make_tuple([=](output& x) {
+    enqueue(self, x);
+    pump(self);
+  });
+  return compose(self, std::tuple_cat(std::move(own), live_link_handlers(self)));
+}
+
+/// CONNECTED, while the session gate has not answered: outputs of the gate
+/// itself go out, all others wait in the queue.
+machine_behavior gated(machine_self self) {
+  auto own = std::make_tuple([=](output& x) {
+      auto& st = self->state;
+      if (self->current_sender()
+          == caf::actor_cast<caf::strong_actor_ptr>(st.opts().gate))
+        write_unqueued(self, make_pending(self, x, output_kind::gate));
+      else
+        enqueue(self, x);
+  });
+  return compose(self, std::tuple_cat(std::move(own), live_link_handlers(self)));
+}
+
+machine_behavior closing(machine_self self) {
+  auto own = std::make_tuple(
+    [=](output& x) {
+      auto item = make_pending(self, x);
+      give_back(self, item, "quit", undelivered_cause::quit);
+    },
+    [=](command x) {
+      // Closing already: only the frame format still means something.
+      if (x == command::use_text || x == command::use_binary)
+        apply_command(self, x);
+    },
+    [=](closed_atom, uint64_t connection, const disconnect_info& info) {
+      if (is_current(self, connection)) {
+        forget_connection(self); // the broker has let go already
+        finish(self, "quit: the link closed before it was written", {},
+               &info);
+      }
+    },
+    [=](close_timeout_atom, uint64_t stamp) {
+      if (!is_current_timer(self, stamp))
+        return;
+      disconnect_info timed_out{
+        close_cause::timeout,
+        "close timed out after "
+          + detail::in_milliseconds(self->state.opts().close_timeout)};
+      finish(self, "quit: not written within close_timeout", {}, &timed_out);
+    },
+    [=](quit_deadline_atom, uint64_t) {
+      finish(self, "quit: not written within close_timeout");
+    });
+  return compose(self, std::tuple_cat(std::move(own), receiving_handlers(self)));
+}
+
+/// What DISCONNECTED and WAITING share: the retry starts the next attempt.
+machine_behavior retrying(machine_self self) {
+  return compose(self, std::make_tuple([=](retry_atom, uint64_t generation) {
+                   if (is_current_timer(self, generation))
+                     enter_connecting(self);
+                 }));
+}
+
+/// DISCONNECTED on purpose: nothing happens until resume, reconnect or quit.
+machine_behavior suspended(machine_self self) {
+  return compose(self, std::make_tuple([=](command x) {
+                   if (x == command::quit)
+                     quit_unconnected(self);
+                   else if (x == command::resume || x == command::reconnect)
+                     reconnect_now(self);
+                   else if (x != command::suspend)
+                     apply_command(self, x);
+                 }));
+}
+
+machine_behavior behavior_of(machine_self self, phase x) {
+  switch (x) {
+    case phase::connecting:
+      return connecting(self);
+    case phase::gated:
+      return gated(self);
+    case phase::connected:
+      return connected(self);
+    case phase::closing:
+      return closing(self);
+    case phase::disconnected:
+    case phase::waiting:
+      return retrying(self);
+    case phase::suspended:
+      break;
+  }
+  return suspended(self);
+}
+
+machine_behavior machine(machine_self self, connect_request request,
+                         options opts, caf::actor first_subscriber,
+                         broker_actor broker, caf::actor timer_relay,
+                         caf::actor governor,
+                         std::shared_ptr<detail::machine_observer> observer) {
+  auto& st = self->state;
+  st.governor = std::move(governor);
+  st.setup = detail::share_setup(self->system(), std::move(request),
+                                 std::move(opts));
+  st.text = st.opts().text;
+  st.broker = std::move(broker);
+  st.timer_relay = std::move(timer_relay);
+  st.counters.disconnects.resize(close_cause_count);
+  st.pace = token_bucket{st.opts().send_rate,
+                         static_cast<double>(st.opts().send_burst),
+                         static_cast<double>(st.opts().send_burst),
+                         self->clock().now().time_since_epoch()};
+  self->set_down_handler([=](caf::down_msg& x) {
+    remove_subscriber(self, x.source);
+  });
+  // What no state handles is stale (an event of a connection given up, a
+  // timer of a state left): dropped without a word. A request among them
+  // gets `unexpected_message` back.
+  self->set_default_handler(caf::drop);
+  // An exception out of a handler (a transport whose link throws, memory
+  // exhausted) must not end the machine silently: it ends as if it gave
+  // up, subscribers hear why, outputs go back, and the exit reason
+  // carries what was queued, so that a supervisor can start another.
+  self->set_exception_handler(
+    [=](caf::scheduled_actor*, std::exception_ptr& x) -> caf::error {
+      std::string what = "an exception of unknown type";
+      try {
+        std::rethrow_exception(x);
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
+      auto reason = make_error(errc::internal_error, "internal error: " + what);
+      try {
+        finish(self, "gave up: internal error: " + what, reason);
+        // The exit reason finish() chose carries the unsent payloads.
+        return self->fail_state();
+      } catch (...) {
+        return reason; // not even that could be done
+      }
+    });
+  add_subscriber(self, first_subscriber);
+  if (st.observer = std::move(observer); st.observer) {
+    st.observed_id = self->id();
+    st.observer->machine_started(st.observed_id, self->address(),
+                                 st.request().url, st.request().host);
+  }
+  // The first transition sets the behavior.
+  enter_connecting(self);
+  return machine_behavior::make_empty_behavior();
+}
+
+} // namespace wsm::detail::fsm
+
+namespace wsm::detail {
+
+machine_actor spawn_checked_machine(caf::actor_system& sys,
+                                    connect_request request, options opts,
+                                    caf::actor first_subscriber,
+                                    broker_actor broker,
+                                    caf::actor timer_relay,
+                                    caf::actor governor,
+                                    std::shared_ptr<machine_observer> observer) {
+  return sys.spawn(fsm::machine, std::move(request), std::move(opts),
+                   std::move(first_subscriber), std::move(broker),
+                   std::move(timer_relay), std::move(governor),
+                   std::move(observer));
+}
+
+} // namespace wsm::detail
+
