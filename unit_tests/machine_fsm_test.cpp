@@ -19,6 +19,7 @@
 #include "wsm/error.hpp"
 #include "wsm/governor.hpp"
 #include "machine/machine_impl.hpp"
+#include "request/url.hpp"
 #include "wsm/machine.hpp"
 
 using namespace std::chrono_literals;
@@ -163,6 +164,35 @@ public:
 
 private:
   mode how_;
+};
+
+/// Reads no file: answers the machine's question for its header file as a
+/// header reader would, with a token that changes each time, or with the
+/// error the file has.
+class fake_header_reader : public caf::event_based_actor {
+public:
+  fake_header_reader(caf::actor_config& cfg, bool readable)
+    : caf::event_based_actor(cfg), readable_(readable) {
+  }
+
+  caf::behavior make_behavior() override {
+    return {
+      [=](wsm::detail::header_file_atom,
+          const std::string& path) -> caf::result<wsm::request_update> {
+        if (!readable_)
+          return wsm::make_error(wsm::errc::invalid_option,
+                                 "header file '" + path
+                                   + "' line 2: not a header");
+        ++reads_;
+        return wsm::request_update{
+          {{"Authorization", "Bearer file" + std::to_string(reads_)}}, ""};
+      },
+    };
+  }
+
+private:
+  bool readable_;
+  int reads_ = 0;
 };
 
 /// Answers every input with a number, as a handler that returns a value
@@ -326,6 +356,26 @@ struct fixture : test_coordinator_fixture<wsm::config> {
     sched.run_once();
     expect_status(state::connecting, "", 1, 0);
     return provider;
+  }
+
+  /// Spawns the machine with a header reader that answers (or fails), as
+  /// the runtime hands one to a machine with a header file, and runs its
+  /// start up to CONNECTING. Returns the reader.
+  caf::actor start_with_header_reader(bool readable) {
+    auto reader = sys.spawn<fake_header_reader>(readable);
+    sched.run(); // the reader starts
+    auto request = wsm::detail::make_connect_request(test_url, opts);
+    CAF_REQUIRE(request);
+    wsm::detail::machine_services services;
+    services.broker = caf::actor_cast<wsm::broker_actor>(broker);
+    services.timer_relay = relay;
+    services.header_reader = reader;
+    machine = caf::actor_cast<wsm::detail::machine_impl_actor>(
+      wsm::detail::spawn_checked_machine(sys, std::move(*request), opts, sub,
+                                         std::move(services)));
+    sched.run_once();
+    expect_status(state::connecting, "", 1, 0);
+    return reader;
   }
 
   /// The open request the machine sends the broker: the id and request.
@@ -2409,6 +2459,38 @@ CAF_TEST(the request provider is asked before every attempt and its answer used)
   wsm::status up{state::connected, "", 2, 1};
   up.url = "ws://backup.example/live";
   expect_status(up);
+}
+
+CAF_TEST(the header file is read by its reader before every attempt) {
+  opts.header_file = "/run/tokens";
+  auto reader = start_with_header_reader(true);
+  expect((wsm::detail::header_file_atom, std::string),
+         from(machine).to(reader).with(_, "/run/tokens"));
+  expect((wsm::request_update), from(reader).to(machine));
+  auto [id, request] = expect_open_request();
+  CAF_CHECK_EQUAL(header_lines(request),
+                  std::vector<std::string>{"Authorization: Bearer file1"});
+  closed(id, "connect: Connection refused");
+  expect_failed("connect: Connection refused", 1, 0, 2s);
+  // Read again for the next attempt: a token rotated on disk is used.
+  expect_timer(wsm::detail::retry_atom{});
+  expect_status(state::connecting, "", 2, 0);
+  expect((wsm::detail::header_file_atom, std::string),
+         from(machine).to(reader).with(_, "/run/tokens"));
+  expect((wsm::request_update), from(reader).to(machine));
+  std::tie(id, request) = expect_open_request();
+  CAF_CHECK_EQUAL(header_lines(request),
+                  std::vector<std::string>{"Authorization: Bearer file2"});
+}
+
+CAF_TEST(a header file that cannot be read fails the attempt by name) {
+  opts.header_file = "/run/tokens";
+  auto reader = start_with_header_reader(false);
+  expect((wsm::detail::header_file_atom, std::string),
+         from(machine).to(reader).with(_, "/run/tokens"));
+  expect((caf::error), from(reader).to(machine));
+  expect_failed("header file '/run/tokens' line 2: not a header", 1, 0, 2s);
+  CAF_CHECK(!received<wsm::open_atom, uint64_t, wsm::connect_request>(broker));
 }
 
 CAF_TEST(a request provider that fails fails the attempt and nothing is opened) {

@@ -8,7 +8,6 @@
 #include "request/url.hpp"
 #include "vocabulary/wording.hpp"
 #include "wsm/error.hpp"
-#include "wsm/settings.hpp"
 
 namespace wsm::detail::fsm {
 
@@ -113,13 +112,40 @@ make_attempt_request(machine_self self, const request_update& answer,
 /// Anything wrong fails the attempt, retried with backoff.
 void prepare_request(machine_self self) {
   auto& st = self->state;
-  std::vector<header> from_file;
-  if (!st.opts().header_file.empty()) {
-    auto read = read_header_file(st.opts().header_file);
-    if (!read)
-      return fail_attempt(self, describe(read.error()));
-    from_file = std::move(*read);
-  }
+  auto& path = st.opts().header_file;
+  if (path.empty())
+    return ask_request_provider(self, {});
+  // Read by the header reader, where blocking is allowed: the machine's
+  // actor never waits on a disk. Bounded like the request provider.
+  if (!st.header_reader)
+    return fail_attempt(self, "header file '" + path + "': nothing reads it");
+  auto generation = st.generation;
+  self
+    ->request(st.header_reader, st.opts().request_timeout,
+              header_file_atom::value, path)
+    .then(
+      [=](request_update& from_file) {
+        if (self->state.generation == generation)
+          ask_request_provider(self, std::move(from_file.headers));
+      },
+      [=](caf::error& err) {
+        if (self->state.generation != generation)
+          return;
+        auto& st = self->state;
+        fail_attempt(self,
+                     err == caf::sec::request_timeout
+                       ? "header file '" + st.opts().header_file
+                           + "': not read within "
+                           + detail::in_milliseconds(st.opts().request_timeout)
+                       : describe(err));
+      });
+}
+
+/// The rest of the attempt's request: the request provider asked (if
+/// any), its answer and the header file's headers set; then the slot and
+/// the open.
+void ask_request_provider(machine_self self, std::vector<header> from_file) {
+  auto& st = self->state;
   auto use = [=](const request_update& answer,
                  const std::vector<header>& file_headers) {
     auto made = make_attempt_request(self, answer, file_headers);

@@ -299,16 +299,15 @@ machine_behavior behavior_of(machine_self self, phase x) {
 
 machine_behavior machine(machine_self self, connect_request request,
                          options opts, caf::actor first_subscriber,
-                         broker_actor broker, caf::actor timer_relay,
-                         caf::actor governor,
-                         std::shared_ptr<detail::machine_observer> observer) {
+                         machine_services services) {
   auto& st = self->state;
-  st.governor = std::move(governor);
+  st.governor = std::move(services.governor);
+  st.header_reader = std::move(services.header_reader);
   st.setup = detail::share_setup(self->system(), std::move(request),
                                  std::move(opts));
   st.text = st.opts().text;
-  st.broker = std::move(broker);
-  st.timer_relay = std::move(timer_relay);
+  st.broker = std::move(services.broker);
+  st.timer_relay = std::move(services.timer_relay);
   st.counters.disconnects.resize(close_cause_count);
   st.pace = token_bucket{st.opts().send_rate,
                          static_cast<double>(st.opts().send_burst),
@@ -344,7 +343,7 @@ machine_behavior machine(machine_self self, connect_request request,
       }
     });
   add_subscriber(self, first_subscriber);
-  if (st.observer = std::move(observer); st.observer) {
+  if (st.observer = std::move(services.observer); st.observer) {
     st.observed_id = self->id();
     st.observer->machine_started(st.observed_id, self->address(),
                                  st.request().url, st.request().host);
@@ -361,14 +360,9 @@ namespace wsm::detail {
 machine_actor spawn_checked_machine(caf::actor_system& sys,
                                     connect_request request, options opts,
                                     caf::actor first_subscriber,
-                                    broker_actor broker,
-                                    caf::actor timer_relay,
-                                    caf::actor governor,
-                                    std::shared_ptr<machine_observer> observer) {
+                                    machine_services services) {
   return sys.spawn(fsm::machine, std::move(request), std::move(opts),
-                   std::move(first_subscriber), std::move(broker),
-                   std::move(timer_relay), std::move(governor),
-                   std::move(observer));
+                   std::move(first_subscriber), std::move(services));
 }
 
 } // namespace wsm::detail

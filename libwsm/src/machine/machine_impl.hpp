@@ -56,6 +56,12 @@ using liveness_atom = caf::atom_constant<caf::atom("wsm_alive")>;
 /// means nothing: one such timer is armed at a time, whatever the phase.
 using confirm_timeout_atom = caf::atom_constant<caf::atom("wsm_cnfto")>;
 
+/// To a header reader: `(header_file_atom, path)`, answered with the
+/// headers of the file (in a `request_update`) or with what is wrong with
+/// it. A machine's actor never reads a file itself: a reader runs where
+/// blocking is allowed.
+using header_file_atom = caf::atom_constant<caf::atom("wsm_hfile")>;
+
 /// To the timer relay: `(relay_atom, machine, timer)` delivers `timer` to
 /// `machine` (a weak address) if it still exists.
 using relay_atom = caf::atom_constant<caf::atom("wsm_fire")>;
@@ -73,14 +79,25 @@ using machine_impl_actor = machine_transport_actor::extend<
   caf::reacts_to<liveness_atom, uint64_t>,
   caf::reacts_to<confirm_timeout_atom, uint64_t>>;
 
-/// Spawns a machine for a request already checked, which tells `observer`
-/// (if any) of its life.
+/// What a machine uses of its actor system, handed over at spawn.
+struct machine_services {
+  /// Opens its connections.
+  broker_actor broker;
+  /// Delivers its timers (see `spawn_timer_relay`).
+  caf::actor timer_relay;
+  /// Asked for a slot before each attempt; none: no governor.
+  caf::actor governor;
+  /// Reads `options::header_file` before each attempt (`header_file_atom`);
+  /// needed only with a header file.
+  caf::actor header_reader;
+  /// Told of the machine's life; null: nobody watches.
+  std::shared_ptr<machine_observer> observer;
+};
+
+/// Spawns a machine for a request already checked.
 machine_actor spawn_checked_machine(caf::actor_system& sys,
                                     connect_request request, options opts,
                                     caf::actor first_subscriber,
-                                    broker_actor broker,
-                                    caf::actor timer_relay,
-                                    caf::actor governor,
-                                    std::shared_ptr<machine_observer> observer);
+                                    machine_services services);
 
 } // namespace wsm::detail

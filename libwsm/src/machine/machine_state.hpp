@@ -78,7 +78,6 @@
 namespace wsm::detail::fsm {
 
 using detail::output_kind;
-
 using detail::pending_output;
 
 /// Frames handed to the link and not yet acknowledged, at most, while
@@ -152,6 +151,8 @@ struct machine_state {
   caf::actor timer_relay;
   /// Hands out connection attempts per host; none when not configured.
   caf::actor governor;
+  /// Reads the header file before each attempt; none without one.
+  caf::actor header_reader;
 
   // -- what subscribers see ---------------------------------------------------
   /// The last status published; its state is the machine's state.
@@ -268,31 +269,18 @@ struct machine_state {
 };
 
 using machine_impl_actor = detail::machine_impl_actor;
-
 using machine_self = machine_impl_actor::stateful_pointer<machine_state>;
-
 using machine_behavior = machine_impl_actor::behavior_type;
-
 using detail::close_timeout_atom;
-
 using detail::confirm_timeout_atom;
-
 using detail::heartbeat_atom;
-
 using detail::liveness_atom;
-
 using detail::subscriber_entry;
-
 using detail::keepalive_atom;
-
 using detail::pace_atom;
-
 using detail::pong_timeout_atom;
-
 using detail::quit_deadline_atom;
-
 using detail::retry_atom;
-
 using detail::slot_timer_atom;
 
 /// What subscribers are told when a phase is entered: why (for
@@ -416,6 +404,7 @@ caf::expected<connect_request>
 make_attempt_request(machine_self self, const request_update& answer,
                      const std::vector<header>& from_file);
 void prepare_request(machine_self self);
+void ask_request_provider(machine_self self, std::vector<header> from_file);
 bool same_origin(const connect_request& x, const connect_request& y);
 void follow_redirect(machine_self self, const disconnect_info& info);
 
@@ -452,8 +441,6 @@ machine_behavior suspended(machine_self self);
 machine_behavior behavior_of(machine_self self, phase x);
 machine_behavior machine(machine_self self, connect_request request,
                          options opts, caf::actor first_subscriber,
-                         broker_actor broker, caf::actor timer_relay,
-                         caf::actor governor,
-                         std::shared_ptr<detail::machine_observer> observer);
+                         machine_services services);
 
 } // namespace wsm::detail::fsm

@@ -4,6 +4,7 @@
 
 #include <caf/actor_system_config.hpp>
 #include <caf/config_value.hpp>
+#include <caf/send.hpp>
 #include <caf/settings.hpp>
 
 #include "io/io_scheduler.hpp"
@@ -71,6 +72,15 @@ runtime_module::handles runtime_module::shared_handles() {
   return handles_;
 }
 
+caf::actor runtime_module::header_reader() {
+  std::lock_guard<std::mutex> guard{mutex_};
+  if (stopped_)
+    return {};
+  if (!header_reader_)
+    header_reader_ = spawn_header_reader(sys_);
+  return header_reader_;
+}
+
 void runtime_module::start() {
   // Nothing else runs until the first machine asks for it; the metrics
   // are served from the start, machines or not. A problem leaves them off
@@ -113,6 +123,10 @@ void runtime_module::stop() {
   // Every machine has ended: dropping the handles ends the broker and the
   // relay here, while the scheduler still runs.
   handles_ = {};
+  // Its own thread ends with it.
+  if (header_reader_)
+    caf::anon_send_exit(header_reader_, caf::exit_reason::user_shutdown);
+  header_reader_ = nullptr;
   // The I/O scheduler's context stops with the scheduler, after this.
   if (io_ && owns_io_)
     stop_io_runtime(*io_);

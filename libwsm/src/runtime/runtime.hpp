@@ -45,6 +45,10 @@ public:
   /// handles once the module has stopped.
   handles shared_handles();
 
+  /// The system's header reader, started on first use (on a thread of its
+  /// own); none once the module has stopped.
+  caf::actor header_reader();
+
   /// What the machines of the system are doing, for the metrics; null
   /// when `wsm.metrics-address` is not set.
   std::shared_ptr<machine_registry> registry() const noexcept {
@@ -69,11 +73,15 @@ private:
   /// False when `io_` is the I/O scheduler's.
   bool owns_io_ = false;
   handles handles_;
+  caf::actor header_reader_;
   bool stopped_ = false;
   std::shared_ptr<machine_registry> registry_;
   std::shared_ptr<metrics_server> metrics_;
   caf::error metrics_problem_;
 };
+
+/// Spawns a header reader (see `header_file_atom`) on a thread of its own.
+caf::actor spawn_header_reader(caf::actor_system& sys);
 
 /// The registry of `sys`, or null when metrics are off (or `wsm::init` did
 /// not load libwsm's module).

@@ -30,13 +30,17 @@ caf::expected<machine_actor> spawn_machine(caf::actor_system& sys,
   auto shared = runtime->shared_handles();
   if (!shared.broker)
     return make_error(errc::not_configured, "the actor system is shutting down");
+  detail::machine_services services{std::move(shared.broker),
+                                    std::move(shared.timer_relay),
+                                    std::move(shared.governor),
+                                    {},
+                                    runtime->registry()};
+  if (!opts.header_file.empty())
+    services.header_reader = runtime->header_reader();
   return detail::spawn_checked_machine(sys, std::move(*request),
                                        std::move(opts),
                                        std::move(first_subscriber),
-                                       std::move(shared.broker),
-                                       std::move(shared.timer_relay),
-                                       std::move(shared.governor),
-                                       runtime->registry());
+                                       std::move(services));
 }
 
 caf::expected<machine_actor>
@@ -47,13 +51,18 @@ spawn_machine_with(caf::actor_system& sys, const std::string& url,
   auto request = detail::make_connect_request(url, opts);
   if (!request)
     return std::move(request.error());
+  detail::machine_services services{std::move(broker), std::move(timer_relay),
+                                    std::move(governor), {},
+                                    detail::registry_of(sys)};
+  if (!opts.header_file.empty()) {
+    auto runtime = detail::runtime_module::of(sys);
+    services.header_reader = runtime ? runtime->header_reader()
+                                     : detail::spawn_header_reader(sys);
+  }
   return detail::spawn_checked_machine(sys, std::move(*request),
                                        std::move(opts),
                                        std::move(first_subscriber),
-                                       std::move(broker),
-                                       std::move(timer_relay),
-                                       std::move(governor),
-                                       detail::registry_of(sys));
+                                       std::move(services));
 }
 
 } // namespace wsm
