@@ -1,16 +1,17 @@
-#include "vocabulary/wording.hpp"
+// Every key of group [wsm], declared once: its form, its help, its
+// default, how a value applies; and applying a group to `settings`.
+
 #include "wsm/settings.hpp"
 
-#include <fstream>
 #include <map>
-#include <type_traits>
-#include <sstream>
 
 #include <caf/actor_system_config.hpp>
 #include <caf/config_value.hpp>
 
 #include "request/proxy_route.hpp"
 #include "request/url.hpp"
+#include "settings/value_forms.hpp"
+#include "vocabulary/wording.hpp"
 #include "wsm/error.hpp"
 #include "wsm/metrics.hpp"
 
@@ -18,123 +19,16 @@ namespace wsm {
 
 namespace {
 
+using detail::as_list;
+using detail::bad_key;
 using detail::quoted;
-
-caf::error bad_key(const std::string& key, const std::string& why) {
-  return make_error(errc::invalid_option, "wsm." + key + ": " + why);
-}
-
-/// A duration may be written bare (`5s`) or quoted (`"5s"`).
-caf::expected<caf::timespan> to_duration(const caf::config_value& x) {
-  if (auto value = caf::get_if<caf::timespan>(&x))
-    return *value;
-  if (auto text = caf::get_if<std::string>(&x))
-    return parse_duration(*text);
-  return parse_duration(caf::to_string(x));
-}
-
-/// Returns the key on line `line` (1-based) of `text`, if the line has one.
-std::string key_on_line(const std::string& text, int64_t line) {
-  std::istringstream in{text};
-  std::string current;
-  for (int64_t i = 0; i < line && std::getline(in, current); ++i)
-    ; // skip to the line
-  auto equals = current.find('=');
-  if (equals == std::string::npos)
-    return {};
-  auto key = current.substr(0, equals);
-  key.erase(0, key.find_first_not_of(" \t"));
-  key.erase(key.find_last_not_of(" \t") + 1);
-  return key;
-}
-
-} // namespace
-
-caf::expected<caf::timespan> parse_duration(const std::string& text) {
-  auto value = caf::config_value::parse(text);
-  if (value) {
-    if (auto result = caf::get_if<caf::timespan>(&*value); result && result->count() >= 0)
-      return *result;
-    // Zero needs no unit.
-    if (auto zero = caf::get_if<caf::config_value::integer>(&*value);
-        zero && *zero == 0)
-      return caf::timespan{0};
-  }
-  return make_error(errc::invalid_option,
-                    quoted(text)
-                      + " is not a duration (write it like 250ms, 5s, 2min)");
-}
-
-caf::expected<header> parse_header(const std::string& text) {
-  auto colon = text.find(':');
-  if (colon == std::string::npos)
-    return make_error(errc::invalid_header,
-                      "header " + quoted(text) + " has no ':' (write Name: Value)");
-  header result{text.substr(0, colon), text.substr(colon + 1)};
-  result.value.erase(0, result.value.find_first_not_of(" \t"));
-  if (auto err = detail::check_header(result))
-    return err;
-  return result;
-}
-
-caf::expected<std::vector<header>> read_header_file(const std::string& path) {
-  std::ifstream file{path};
-  if (!file)
-    return make_error(errc::invalid_header,
-                      "header file " + quoted(path) + ": cannot read it");
-  std::vector<header> result;
-  std::string line;
-  for (size_t number = 1; std::getline(file, line); ++number) {
-    if (!line.empty() && line.back() == '\r')
-      line.pop_back();
-    auto start = line.find_first_not_of(" \t");
-    if (start == std::string::npos || line[start] == '#')
-      continue;
-    auto parsed = parse_header(line);
-    if (!parsed)
-      return make_error(errc::invalid_header,
-                        "header file " + quoted(path) + ", line "
-                          + std::to_string(number) + ": "
-                          + describe(parsed.error()));
-    result.push_back(std::move(*parsed));
-  }
-  if (file.bad())
-    return make_error(errc::invalid_header,
-                      "header file " + quoted(path) + ": cannot read it");
-  return result;
-}
-
-caf::expected<caf::settings> read_ini_file(const std::string& path) {
-  std::ifstream file{path};
-  if (!file)
-    return make_error(errc::invalid_option,
-                      "cannot read config file " + quoted(path));
-  std::stringstream buffer;
-  buffer << file.rdbuf();
-  auto text = buffer.str();
-  // A plain configuration declares no wsm options, so CAF keeps every key
-  // and value as written; apply_settings checks them.
-  caf::actor_system_config raw;
-  std::istringstream in{text};
-  if (auto err = raw.parse(caf::actor_system_config::string_list{}, in)) {
-    int64_t line = 0;
-    if (err.context().match_elements<caf::config_value::dictionary>()) {
-      auto& where = err.context().get_as<caf::config_value::dictionary>(0);
-      if (auto i = where.find("line"); i != where.end())
-        if (auto n = caf::get_if<caf::config_value::integer>(&i->second))
-          line = *n;
-    }
-    auto key = key_on_line(text, line);
-    return make_error(errc::invalid_option,
-                      "config file " + quoted(path) + ", line "
-                        + std::to_string(line) + ": "
-                        + (key.empty() ? "cannot parse this line"
-                                       : "cannot parse the value of " + key));
-  }
-  return std::move(raw.content);
-}
-
-namespace {
+using detail::set_bounded;
+using detail::set_count;
+using detail::set_duration;
+using detail::set_flag;
+using detail::set_real;
+using detail::set_text;
+using detail::shown;
 
 using setter = caf::error (*)(const caf::config_value&, settings&);
 
@@ -146,134 +40,6 @@ struct setting_declaration {
   std::string (*default_of)(const settings&);
   setter apply;
 };
-
-/// A duration in its largest exact unit, as a config file writes it: 30s,
-/// 100ms, 2min.
-std::string shown(caf::timespan x) {
-  using namespace std::chrono;
-  auto ns = duration_cast<nanoseconds>(x).count();
-  if (ns == 0)
-    return "0s";
-  static constexpr std::pair<int64_t, const char*> units[] = {
-    {int64_t{3600} * 1000000000, "h"}, {int64_t{60} * 1000000000, "min"},
-    {1000000000, "s"},         {1000000, "ms"},
-    {1000, "us"},
-  };
-  if (ns != 0)
-    for (auto& [size, name] : units)
-      if (ns % size == 0)
-        return std::to_string(ns / size) + name;
-  return std::to_string(ns) + "ns";
-}
-
-std::string number(double x);
-
-std::string shown(double x) {
-  return number(x);
-}
-
-std::string shown(bool x) {
-  return x ? "true" : "false";
-}
-
-std::string shown(overflow_policy x) {
-  return to_string(x);
-}
-
-/// A file name, which has no default.
-std::string shown(const std::string& x) {
-  return x;
-}
-
-/// A list: empty by default.
-template <class T>
-std::string shown(const std::vector<T>&) {
-  return {};
-}
-
-template <class T>
-std::enable_if_t<std::is_integral_v<T>, std::string> shown(T x) {
-  return std::to_string(x);
-}
-
-caf::error set_duration(const caf::config_value& x, caf::timespan& field) {
-  auto parsed = to_duration(x);
-  if (!parsed)
-    return parsed.error();
-  field = *parsed;
-  return {};
-}
-
-template <class T>
-caf::error set_count(const caf::config_value& x, T& field, int64_t min) {
-  auto value = caf::get_if<caf::config_value::integer>(&x);
-  if (value == nullptr || *value < min)
-    return make_error(errc::invalid_option,
-                      caf::to_string(x) + " is not an integer of at least "
-                        + std::to_string(min));
-  field = static_cast<T>(*value);
-  return {};
-}
-
-/// Writes a number the short way: 1.5, not 1.500000.
-std::string number(double x) {
-  std::ostringstream out;
-  out << x;
-  return out.str();
-}
-
-caf::error set_real(const caf::config_value& x, double& field, double min,
-                    double max) {
-  double value = 0;
-  if (auto real = caf::get_if<caf::config_value::real>(&x))
-    value = *real;
-  else if (auto integer = caf::get_if<caf::config_value::integer>(&x))
-    value = static_cast<double>(*integer);
-  else
-    return make_error(errc::invalid_option,
-                      caf::to_string(x) + " is not a number");
-  if (value < min || value > max)
-    return make_error(errc::invalid_option, number(value) + " is not between "
-                                              + number(min) + " and "
-                                              + number(max));
-  field = value;
-  return {};
-}
-
-const caf::config_value::list* as_list(const caf::config_value& x) {
-  return caf::get_if<caf::config_value::list>(&x);
-}
-
-caf::error set_flag(const caf::config_value& x, bool& field) {
-  if (auto flag = caf::get_if<bool>(&x)) {
-    field = *flag;
-    return {};
-  }
-  return make_error(errc::invalid_option,
-                    caf::to_string(x) + " is not true or false");
-}
-
-caf::error set_text(const caf::config_value& x, std::string& field) {
-  if (auto text = caf::get_if<std::string>(&x)) {
-    field = *text;
-    return {};
-  }
-  return make_error(errc::invalid_option,
-                    caf::to_string(x) + " is not a string (write it in quotes)");
-}
-
-/// An integer in [min, max].
-template <class T>
-caf::error set_bounded(const caf::config_value& x, T& field, int64_t min,
-                       int64_t max) {
-  auto value = caf::get_if<caf::config_value::integer>(&x);
-  if (value == nullptr || *value < min || *value > max)
-    return make_error(errc::invalid_option,
-                      caf::to_string(x) + " is not an integer between "
-                        + std::to_string(min) + " and " + std::to_string(max));
-  field = static_cast<T>(*value);
-  return {};
-}
 
 /// Every key of group [wsm], declared once.
 const std::map<std::string, setting_declaration>& setters() {
