@@ -57,19 +57,23 @@ struct outcome {
 // -- the gate: subscribes on every connect --------------------------------------
 
 struct gate_state {
+  std::string subscribe;
   uint64_t subscribed = 0;
   static inline const char* name = "subscribing-gate";
 };
 
 /// One gate for every machine. Asked after each CONNECTED, it sends the
-/// machine (the sender of the question) its subscribe, which goes out
+/// machine (the sender of the question) its `subscribe`, which goes out
 /// ahead of everything queued, and answers with nothing: the session is
 /// ready, and what the machine holds or queued goes next.
-caf::behavior subscribing_gate(caf::stateful_actor<gate_state>* self) {
+caf::behavior subscribing_gate(caf::stateful_actor<gate_state>* self,
+                               std::string subscribe) {
+  self->state.subscribe = std::move(subscribe);
   return {
     [=](wsm::gate_atom, uint64_t) {
       auto machine = caf::actor_cast<wsm::machine_actor>(self->current_sender());
-      self->send(machine, wsm::output{"subscribe", wsm::frame_format::text});
+      self->send(machine, wsm::output{self->state.subscribe,
+                                      wsm::frame_format::text});
       ++self->state.subscribed;
     },
     [=](count_atom) { return self->state.subscribed; },
@@ -310,7 +314,9 @@ int main(int argc, char** argv) {
   example_config cfg;
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
-  auto gate = sys.spawn(subscribing_gate);
+  // An actor function with no arguments would meet a CAF 0.17 bug (a null
+  // argument tuple dereferenced): the gate is given its message.
+  auto gate = sys.spawn(subscribing_gate, std::string{"subscribe"});
   auto counter = sys.spawn(tally, machines * outputs, machines, gate,
                            caf::actor_cast<caf::actor>(self));
   wsm::options opts;

@@ -2,7 +2,6 @@
 
 #include "wsm/base64.hpp"
 
-#include "request/url.hpp"
 
 namespace wsm::detail {
 

@@ -10,7 +10,7 @@
 #include <boost/url/url_view.hpp>
 
 #include "request/request_checks.hpp"
-#include "request/url.hpp"
+#include "request/url_text.hpp"
 #include "vocabulary/wording.hpp"
 #include "wsm/error.hpp"
 

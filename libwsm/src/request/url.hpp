@@ -5,6 +5,7 @@
 #include <caf/expected.hpp>
 
 #include "request/request_checks.hpp"
+#include "request/url_text.hpp"
 #include "wsm/options.hpp"
 #include "wsm/transport.hpp"
 
@@ -22,13 +23,5 @@ make_connect_request(const std::string& url, const options& opts,
 /// error names what is wrong with it.
 caf::expected<std::string> resolve_redirect(const std::string& base,
                                             const std::string& location);
-
-/// A URL's port as digits without leading zeros, or nothing if `digits` is
-/// not a TCP port (1..65535; the URL grammar admits any run of digits).
-std::string canonical_port(const std::string& digits);
-
-/// Returns `url` with its userinfo, if any, replaced by `***`; works on
-/// text that is not a valid URL too.
-std::string redact_url(const std::string& url);
 
 } // namespace wsm::detail
