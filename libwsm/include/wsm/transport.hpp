@@ -4,6 +4,12 @@
 // A machine never touches a socket: it sends these commands to a broker and
 // receives the events below, each stamped with the connection's id so that
 // events of an abandoned connection are recognised and ignored.
+//
+// Public on purpose: this is the seam where another transport, or a test's
+// fake broker and fake `link`, plugs in (`spawn_machine_with`), as the
+// machine's deterministic tests do. A user who only connects machines to
+// servers needs none of it; `close_cause` (which `stats::disconnects` is
+// indexed by) and its `to_string` live here too.
 
 #include <chrono>
 #include <cstdint>
