@@ -49,7 +49,7 @@ while IFS=: read -r file line target; do
     *" $wanted "*) ;;
     *) complain "$file:$line: $folder may not include $target" ;;
   esac
-done < <(grep -Hn '^#include "' libwsm/src/*/* |
+done < <(grep -rHn '^#include "' libwsm/src |
            sed -n 's/^\([^:]*\):\([0-9]*\):#include "\(.*\)".*/\1:\2:\3/p' |
            grep -v ':wsm/')
 

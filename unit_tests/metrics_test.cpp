@@ -14,7 +14,6 @@
 #include <caf/send.hpp>
 #include <vector>
 
-#include "observability/json_text.hpp"
 #include "observability/machine_registry.hpp"
 #include "observability/metrics_server.hpp"
 #include "observability/metrics_text.hpp"

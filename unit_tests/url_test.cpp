@@ -254,7 +254,10 @@ CAF_TEST(TLS files are loaded at spawn and a bad one is named) {
 // -- the server's extension answer -------------------------------------------
 
 CAF_TEST(an extension answer is checked against the offer) {
-  using wsm::detail::check_extension_answer;
+  auto check_extension_answer = [](std::string_view answer,
+                                   const wsm::deflate_options& offered) {
+    return wsm::detail::read_extension_answer(answer, offered).problem;
+  };
   wsm::deflate_options off;
   wsm::deflate_options on;
   on.enabled = true;
@@ -298,6 +301,36 @@ CAF_TEST(an extension answer is checked against the offer) {
       on),
     "handshake: the server's permessage-deflate answer names parameter "
     "'server_no_context_takeover' twice");
+  // Text the parser cannot read is not skipped over.
+  CAF_CHECK_EQUAL(
+    check_extension_answer("permessage-deflate; server_max_window_bits=10 x",
+                           on),
+    "handshake: the server's Sec-WebSocket-Extensions answer "
+    "'permessage-deflate; server_max_window_bits=10 x' is not a list of "
+    "extensions");
+  CAF_CHECK_EQUAL(check_extension_answer("permessage-deflate, {}", on),
+                  "handshake: the server's Sec-WebSocket-Extensions answer "
+                  "'permessage-deflate, {}' is not a list of extensions");
+}
+
+CAF_TEST(an extension answer accepts deflate as Beast reads it) {
+  using wsm::detail::read_extension_answer;
+  wsm::deflate_options on;
+  on.enabled = true;
+  // Names without regard to case, empty list elements skipped: as Beast's
+  // negotiation reads them, so the link says compressed when Beast
+  // compresses.
+  auto answer = read_extension_answer(
+    " , Permessage-Deflate ; Server_No_Context_Takeover", on);
+  CAF_CHECK_EQUAL(answer.problem, "");
+  CAF_CHECK(answer.deflate);
+  answer = read_extension_answer(
+    "permessage-deflate; client_max_window_bits=\"10\" , ", on);
+  CAF_CHECK_EQUAL(answer.problem, "");
+  CAF_CHECK(answer.deflate);
+  CAF_CHECK(!read_extension_answer("", on).deflate);
+  // A refused answer says nothing is compressed.
+  CAF_CHECK(!read_extension_answer("permessage-deflate; mode=fast", on).deflate);
 }
 
 // -- proxies: the option, the environment, no_proxy, what goes on the wire ----

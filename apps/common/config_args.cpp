@@ -8,7 +8,7 @@
 
 #include "wsm/error.hpp"
 #include "wsm/settings.hpp"
-#include "wsm/status_json.hpp"
+#include "wsm/json.hpp"
 #include "wsm/version.hpp"
 
 namespace wsm_apps {
@@ -74,8 +74,11 @@ int parse_command_line(CLI::App& app, int argc, char** argv,
                  });
   auto fail = [&](const std::string& problem) {
     if (json)
-      std::cerr << R"({"event":"error","message":)"
-                << wsm::json_string(app.get_name() + ": " + problem) << "}\n";
+      std::cerr << wsm::json_object{}
+                     .text("event", "error")
+                     .text("message", app.get_name() + ": " + problem)
+                     .str()
+                << '\n';
     else
       std::cerr << app.get_name() << ": " << problem << '\n';
     return exit_usage;

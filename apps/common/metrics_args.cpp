@@ -7,7 +7,7 @@
 #include "wsm/error.hpp"
 #include "wsm/metrics.hpp"
 #include "wsm/settings.hpp"
-#include "wsm/status_json.hpp"
+#include "wsm/json.hpp"
 
 namespace wsm_apps {
 
@@ -47,8 +47,11 @@ bool announce_metrics(const caf::actor_system& sys, const std::string& app,
   if (!endpoint) {
     auto problem = wsm::describe(endpoint.error());
     if (json)
-      std::cerr << R"({"event":"error","message":)"
-                << wsm::json_string(problem) << '}' << std::endl;
+      std::cerr << wsm::json_object{}
+                     .text("event", "error")
+                     .text("message", problem)
+                     .str()
+                << std::endl;
     else
       std::cerr << app << ": " << problem << std::endl;
     return false;
@@ -58,8 +61,11 @@ bool announce_metrics(const caf::actor_system& sys, const std::string& app,
   auto metrics = "http://" + *endpoint + "/metrics";
   auto page = "http://" + *endpoint + "/";
   if (json)
-    std::cerr << R"({"event":"metrics","metrics":)" << wsm::json_string(metrics)
-              << R"(,"status_page":)" << wsm::json_string(page) << '}'
+    std::cerr << wsm::json_object{}
+                   .text("event", "metrics")
+                   .text("metrics", metrics)
+                   .text("status_page", page)
+                   .str()
               << std::endl;
   else
     std::cerr << app << ": metrics on " << metrics << ", status page on "

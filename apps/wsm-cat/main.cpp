@@ -41,6 +41,7 @@
 #include <condition_variable>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -167,33 +168,20 @@ struct cat_modes {
   bool one_message = false;
 };
 
-/// One field of a JSON line, its value rendered already.
-struct json_field {
-  const char* key;
-  std::string value;
-};
-
-json_field text_field(const char* key, const std::string& x) {
-  return {key, wsm::json_string(x)};
-}
-
-json_field number_field(const char* key, uint64_t x) {
-  return {key, std::to_string(x)};
-}
-
 /// One line of wsm-cat's own on stderr: `wsm-cat: TEXT`, or with --json
-/// `{"event":EVENT,"message":TEXT,FIELDS...}`.
+/// `{"event":EVENT,"message":TEXT,...}`, `more` adding the fields after
+/// the message.
 void report(bool json, const char* event, const std::string& text,
-            const std::vector<json_field>& fields = {}) {
+            const std::function<void(wsm::json_object&)>& more = nullptr) {
   if (!json) {
     std::cerr << "wsm-cat: " << text << std::endl;
     return;
   }
-  std::string line = R"({"event":)" + wsm::json_string(event)
-                     + R"(,"message":)" + wsm::json_string(text);
-  for (auto& x : fields)
-    line += ",\"" + std::string{x.key} + "\":" + x.value;
-  std::cerr << line << '}' << std::endl;
+  wsm::json_object line;
+  line.text("event", event).text("message", text);
+  if (more)
+    more(line);
+  std::cerr << line.str() << std::endl;
 }
 
 struct cat_state {
@@ -282,7 +270,9 @@ void send_line(cat_actor* self, std::string line) {
       auto why = wsm::describe(decoded.error());
       report(st.modes.json, "line_refused",
              "line " + std::to_string(number) + ": " + why + ": not sent",
-             {number_field("line", number), text_field("error", why)});
+             [&](wsm::json_object& x) {
+               x.number("line", number).text("error", why);
+             });
       return;
     }
     line = std::move(*decoded);
@@ -303,7 +293,9 @@ void send_line(cat_actor* self, std::string line) {
                                       : *payload;
             report(modes.json, "not_delivered",
                    "not delivered (" + why + "): " + shown,
-                   {text_field("reason", why), text_field("payload", shown)});
+                   [&](wsm::json_object& x) {
+                     x.text("reason", why).text("payload", shown);
+                   });
             answered(self);
           });
 }
@@ -336,7 +328,7 @@ caf::behavior cat(cat_actor* self, std::atomic<int>* exit_code,
     if (st.machine_failed) {
       auto why = wsm::describe(x.reason);
       report(st.modes.json, "gave_up", "gave up: " + why,
-             {text_field("error", why)});
+             [&](wsm::json_object& x) { x.text("error", why); });
     }
     st.machine_ended = true;
     end_when_answered(self);
@@ -355,7 +347,9 @@ caf::behavior cat(cat_actor* self, std::atomic<int>* exit_code,
              "line " + std::to_string(number) + " is " + std::to_string(size)
                + " bytes, longer than " + limit_name + " ("
                + std::to_string(limit) + " bytes): not sent",
-             {number_field("line", number), number_field("bytes", size)});
+             [&](wsm::json_object& x) {
+               x.number("line", number).number("bytes", size);
+             });
     },
     [=](need_atom, uint64_t bytes) {
       // Behind the lines the reader sent before: the answer counts them.
@@ -741,8 +735,9 @@ int main(int argc, char** argv) {
       const auto& shown = *input.unsent;
       report(modes.json, "not_delivered",
              "not delivered (the machine had ended): " + shown,
-             {text_field("reason", "the machine had ended"),
-              text_field("payload", shown)});
+             [&](wsm::json_object& x) {
+               x.text("reason", "the machine had ended").text("payload", shown);
+             });
       exit_code = 1;
     }
   }

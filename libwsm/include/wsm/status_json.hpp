@@ -1,8 +1,8 @@
 #pragma once
 
 #include <string>
-#include <string_view>
 
+#include "wsm/json.hpp"
 #include "wsm/messages.hpp"
 
 namespace wsm {
@@ -13,10 +13,5 @@ namespace wsm {
 /// (RFC 8259), `redirects` as an array. What `wsm-cat --json` prints and
 /// the status page receives.
 std::string to_json(const status& x);
-
-/// `x` as a JSON string, quotes included: `"`, `\` and control characters
-/// escaped, bytes that are not UTF-8 as U+FFFD. For programs that print
-/// lines of their own beside `to_json`'s.
-std::string json_string(std::string_view x);
 
 } // namespace wsm

@@ -15,4 +15,5 @@
 #include "wsm/settings.hpp"
 #include "wsm/spawner.hpp"
 #include "wsm/state.hpp"
+#include "wsm/json.hpp"
 #include "wsm/status_json.hpp"

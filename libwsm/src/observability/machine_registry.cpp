@@ -6,7 +6,6 @@
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 
-#include "observability/json_text.hpp"
 #include "wsm/atoms.hpp"
 #include "wsm/status_json.hpp"
 
@@ -229,47 +228,40 @@ void collect(caf::actor_system& sys, std::shared_ptr<machine_registry> registry,
 }
 
 std::string status_event_json(const timeline_entry& x) {
-  std::string out = "{\"id\":" + std::to_string(x.id) + ",\"time\":"
-                    + std::to_string(milliseconds_since_epoch(x.time))
-                    + ",\"url\":";
-  append_json_string(out, x.url);
-  out += ",\"status\":" + to_json(x.what) + "}";
-  return out;
+  return json_object{}
+    .number("id", x.id)
+    .number("time", milliseconds_since_epoch(x.time))
+    .text("url", x.url)
+    .json("status", to_json(x.what))
+    .str();
 }
 
 std::string snapshot_json(const registry_snapshot& x) {
-  std::string out = "{\"machines\":[";
-  bool first = true;
+  json_array machines;
   for (auto& view : x.machines) {
-    if (!first)
-      out += ',';
-    first = false;
     auto& c = view.counters;
-    out += "{\"id\":" + std::to_string(view.id) + ",\"url\":";
-    append_json_string(out, view.url);
-    out += ",\"host\":";
-    append_json_string(out, view.host);
-    out += ",\"node\":";
-    append_json_string(out, view.node);
-    out += ",\"status\":" + to_json(view.last);
-    out += ",\"round_trip\":" + json_seconds(seconds(c.last_rtt));
-    out += ",\"queue_depth\":" + std::to_string(c.queue_depth);
-    out += ",\"unconfirmed\":" + std::to_string(c.unconfirmed);
-    out += ",\"reading_paused\":";
-    out += c.reading_paused ? "true" : "false";
-    out += ",\"messages_in\":" + std::to_string(c.messages_in);
-    out += ",\"messages_out\":" + std::to_string(c.messages_out) + "}";
+    machines.json(json_object{}
+                    .number("id", view.id)
+                    .text("url", view.url)
+                    .text("host", view.host)
+                    .text("node", view.node)
+                    .json("status", to_json(view.last))
+                    .seconds("round_trip", seconds(c.last_rtt))
+                    .number("queue_depth", c.queue_depth)
+                    .number("unconfirmed", c.unconfirmed)
+                    .boolean("reading_paused", c.reading_paused)
+                    .number("messages_in", c.messages_in)
+                    .number("messages_out", c.messages_out)
+                    .str());
   }
-  out += "],\"timeline\":[";
-  first = true;
-  for (auto& entry : x.timeline) {
-    if (!first)
-      out += ',';
-    first = false;
-    out += status_event_json(entry);
-  }
-  out += "],\"ended\":" + std::to_string(x.machines_ended) + "}";
-  return out;
+  json_array timeline;
+  for (auto& entry : x.timeline)
+    timeline.json(status_event_json(entry));
+  return json_object{}
+    .json("machines", machines.str())
+    .json("timeline", timeline.str())
+    .number("ended", x.machines_ended)
+    .str();
 }
 
 } // namespace wsm::detail

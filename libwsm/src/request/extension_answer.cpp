@@ -6,36 +6,17 @@
 
 #include <vector>
 
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/rfc7230.hpp>
+
 #include "vocabulary/wording.hpp"
 
 namespace wsm::detail {
 
 namespace {
 
-std::string_view trimmed(std::string_view x) {
-  auto begin = x.find_first_not_of(" \t");
-  if (begin == std::string_view::npos)
-    return {};
-  auto end = x.find_last_not_of(" \t");
-  return x.substr(begin, end - begin + 1);
-}
-
-/// Splits `x` at each `separator` outside double quotes.
-std::vector<std::string_view> split(std::string_view x, char separator) {
-  std::vector<std::string_view> result;
-  bool quoted_text = false;
-  size_t begin = 0;
-  for (size_t i = 0; i < x.size(); ++i) {
-    if (x[i] == '"')
-      quoted_text = !quoted_text;
-    else if (x[i] == separator && !quoted_text) {
-      result.push_back(trimmed(x.substr(begin, i - begin)));
-      begin = i + 1;
-    }
-  }
-  result.push_back(trimmed(x.substr(begin)));
-  return result;
-}
+namespace http = boost::beast::http;
+using boost::beast::iequals;
 
 /// A window size as RFC 7692 writes it: 8..15, bare or quoted.
 int window_bits(std::string_view value) {
@@ -48,66 +29,119 @@ int window_bits(std::string_view value) {
   return 0;
 }
 
-std::string check_deflate_parameters(const std::vector<std::string_view>& parts,
+std::string check_deflate_parameters(const http::param_list& params,
                                      const deflate_options& offered) {
   std::vector<std::string_view> seen;
-  for (size_t i = 1; i < parts.size(); ++i) {
-    auto equals = parts[i].find('=');
-    auto name = trimmed(parts[i].substr(0, equals));
-    auto value = equals == std::string_view::npos
-                   ? std::string_view{}
-                   : trimmed(parts[i].substr(equals + 1));
+  for (auto [name_view, value_view] : params) {
+    std::string name{name_view};
+    std::string_view value{value_view.data(), value_view.size()};
     auto what = "handshake: the server's permessage-deflate answer ";
     for (auto earlier : seen)
-      if (earlier == name)
-        return what + std::string{"names parameter "} + quoted(std::string{name})
+      if (iequals(earlier, name))
+        return what + std::string{"names parameter "} + quoted(name)
                + " twice";
-    seen.push_back(name);
-    if (name == "server_no_context_takeover"
-        || name == "client_no_context_takeover") {
+    seen.emplace_back(name_view.data(), name_view.size());
+    if (iequals(name, "server_no_context_takeover")
+        || iequals(name, "client_no_context_takeover")) {
       if (!value.empty())
-        return what + std::string{"gives "} + quoted(std::string{name})
+        return what + std::string{"gives "} + quoted(name)
                + " a value, which it has none";
-    } else if (name == "server_max_window_bits"
-               || name == "client_max_window_bits") {
+    } else if (iequals(name, "server_max_window_bits")
+               || iequals(name, "client_max_window_bits")) {
       auto bits = window_bits(value);
       if (bits == 0)
-        return what + std::string{"gives "} + quoted(std::string{name})
-               + " the value " + quoted(std::string{value})
-               + ", not a window size of 8 to 15";
+        return what + std::string{"gives "} + quoted(name) + " the value "
+               + quoted(std::string{value}) + ", not a window size of 8 to 15";
       if (bits > offered.max_window_bits)
-        return what + std::string{"asks "} + quoted(std::string{name}) + " "
+        return what + std::string{"asks "} + quoted(name) + " "
                + std::to_string(bits) + ", more than the "
                + std::to_string(offered.max_window_bits) + " offered";
     } else {
-      return what + std::string{"has parameter "} + quoted(std::string{name})
+      return what + std::string{"has parameter "} + quoted(name)
              + ", which was not offered";
     }
   }
   return {};
 }
 
+/// Whether `x` holds only what separates the pieces of an extension list
+/// (white space, and `separators`).
+bool only_separators(std::string_view x, std::string_view separators) {
+  return x.find_first_not_of(std::string{" \t"} + std::string{separators})
+         == std::string_view::npos;
+}
+
+/// Where the last piece the parser read of `extension` ends in `answer`.
+/// A quoted value comes unquoted, from a buffer of the parser's: its end in
+/// `answer` is found from its opening quote.
+const char* end_of(const http::ext_list::value_type& extension,
+                   std::string_view answer) {
+  auto end = extension.first.data() + extension.first.size();
+  for (auto [name, value] : extension.second) {
+    // Beast leaves the parameters of the extension before in place for
+    // one that ends the answer without any.
+    if (name.data() < extension.first.data())
+      break;
+    end = name.data() + name.size();
+    auto rest = answer.substr(static_cast<size_t>(end - answer.data()));
+    auto equals = rest.find_first_not_of(" \t");
+    if (equals == std::string_view::npos || rest[equals] != '=')
+      continue; // a parameter without a value
+    if (value.data() >= answer.data()
+        && value.data() < answer.data() + answer.size()) {
+      end = value.data() + value.size();
+      continue;
+    }
+    auto open = rest.find('"', equals);
+    for (auto i = open + 1; i < rest.size(); ++i) {
+      if (rest[i] == '\\') {
+        ++i;
+      } else if (rest[i] == '"') {
+        end = rest.data() + i + 1;
+        break;
+      }
+    }
+  }
+  return end;
+}
+
 } // namespace
 
-std::string check_extension_answer(std::string_view answer,
-                                   const deflate_options& offered) {
-  if (trimmed(answer).empty())
-    return {};
-  bool deflate_seen = false;
-  for (auto extension : split(answer, ',')) {
-    auto parts = split(extension, ';');
-    auto name = std::string{parts.front()};
-    if (name != "permessage-deflate" || !offered.enabled)
-      return "handshake: the server accepted extension " + quoted(name)
-             + ", which was not offered";
-    if (deflate_seen)
-      return "handshake: the server accepted permessage-deflate twice";
-    deflate_seen = true;
-    if (auto problem = check_deflate_parameters(parts, offered);
+extension_answer read_extension_answer(std::string_view answer,
+                                       const deflate_options& offered) {
+  extension_answer result;
+  auto fail = [&](std::string problem) {
+    result.problem = std::move(problem);
+    result.deflate = false;
+    return result;
+  };
+  // Beast's parser stops quietly at text it cannot read: what lies between
+  // the pieces it read, and after the last, must only separate them.
+  const char* read_up_to = answer.data();
+  http::ext_list extensions{{answer.data(), answer.size()}};
+  for (auto& extension : extensions) {
+    auto name = std::string{extension.first};
+    if (!only_separators({read_up_to, static_cast<size_t>(
+                                        extension.first.data() - read_up_to)},
+                         ",;="))
+      break;
+    read_up_to = end_of(extension, answer);
+    if (!iequals(name, "permessage-deflate") || !offered.enabled)
+      return fail("handshake: the server accepted extension " + quoted(name)
+                  + ", which was not offered");
+    if (result.deflate)
+      return fail("handshake: the server accepted permessage-deflate twice");
+    result.deflate = true;
+    if (auto problem = check_deflate_parameters(extension.second, offered);
         !problem.empty())
-      return problem;
+      return fail(std::move(problem));
   }
-  return {};
+  auto rest = answer.substr(static_cast<size_t>(read_up_to - answer.data()));
+  if (!only_separators(rest, ","))
+    return fail("handshake: the server's Sec-WebSocket-Extensions answer "
+                + quoted(std::string{answer})
+                + " is not a list of extensions");
+  return result;
 }
 
 } // namespace wsm::detail

@@ -7,12 +7,22 @@
 
 namespace wsm::detail {
 
-/// Checks the server's `Sec-WebSocket-Extensions` answer against what was
-/// offered (RFC 6455 4.1: an extension the client did not ask for fails the
-/// handshake; RFC 7692 7.1: so does a permessage-deflate parameter it did
-/// not offer, or a window larger than offered). Returns what is wrong, for
-/// people, or nothing when the answer is acceptable.
-std::string check_extension_answer(std::string_view answer,
-                                   const deflate_options& offered);
+/// The server's `Sec-WebSocket-Extensions` answer, read as Beast reads it.
+struct extension_answer {
+  /// What is wrong with it, for people; empty when it is acceptable.
+  std::string problem;
+  /// It accepts permessage-deflate (Beast compresses then).
+  bool deflate = false;
+};
+
+/// Reads the server's `Sec-WebSocket-Extensions` answer with Beast's parser
+/// of extension lists and checks it against what was offered (RFC 6455
+/// 4.1: an extension the client did not ask for fails the handshake; RFC
+/// 7692 7.1: so does a permessage-deflate parameter it did not offer, or a
+/// window larger than offered). Names compare without regard to case, as
+/// Beast's own negotiation does; text the parser cannot read is a problem
+/// too, not ignored.
+extension_answer read_extension_answer(std::string_view answer,
+                                       const deflate_options& offered);
 
 } // namespace wsm::detail
