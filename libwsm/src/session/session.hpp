@@ -11,8 +11,8 @@
 // The session is a template over its stream, `ws://` (TCP) or `wss://`
 // (TLS over TCP); the TLS one adds a step between connect and upgrade. Its
 // member functions live in a file per operation (session/impl/), as
-// Beast's websocket/impl/ does, and are instantiated once for both streams
-// in sessions.cpp.
+// Beast's websocket/impl/ does, and are instantiated once for each stream
+// in plain_session.cpp and tls_session.cpp.
 //
 // Sessions live on Asio, touch nothing of any actor, and report to their
 // machine with `anon_send` through a weak address, stamped with the
@@ -275,7 +275,7 @@ private:
   static constexpr size_t read_step = 64 * 1024;
 };
 
-// Instantiated in sessions.cpp alone.
+// Instantiated in plain_session.cpp and tls_session.cpp alone.
 extern template class session<plain_stream>;
 extern template class session<tls_stream>;
 

@@ -1,6 +1,6 @@
-// The session's member functions, one file per operation in impl/, compiled
-// here once for each stream: `ws://` and `wss://`. The broker sees only
-// the class (session.hpp).
+// The session's member functions compiled for `wss://`, in a translation
+// unit of its own so that it builds beside plain_session.cpp: together they
+// were the longest file of the build.
 
 #include "session/session.hpp"
 
@@ -11,7 +11,6 @@
 
 namespace wsm::detail {
 
-template class session<plain_stream>;
 template class session<tls_stream>;
 
 } // namespace wsm::detail
