@@ -81,6 +81,23 @@ struct fixture {
   wsm::status wait_for(state expected) {
     return wsm_test::wait_for(self, expected);
   }
+
+  /// Quits `machine` and waits until it has ended on the host node. A quit
+  /// sent as the test ends could still be on its way when this node's
+  /// middleman stops: the machine would live on, and the host's actor
+  /// system would wait for it forever.
+  void quit(const wsm::machine_actor& machine) {
+    self->monitor(machine);
+    self->send(machine, wsm::command::quit);
+    for (bool ended = false; !ended;)
+      self->receive(
+        [&](const caf::down_msg& x) {
+          CAF_CHECK(x.source == machine.address());
+          ended = true;
+        },
+        [](const wsm::status&) {}, [](const wsm::input&) {},
+        caf::after(event_timeout) >> [] { CAF_FAIL("the machine lives on"); });
+  }
 };
 
 } // namespace
@@ -147,7 +164,7 @@ CAF_TEST(an output that can never be written comes back across nodes) {
              [](caf::error& err) {
                CAF_CHECK_EQUAL(wsm::describe(err), "queue full");
              });
-  self->send(machine, wsm::command::quit);
+  quit(machine);
 }
 
 CAF_TEST(a remote node places a machine through a spawner) {
@@ -259,7 +276,7 @@ CAF_TEST(a slow subscriber on another node bounds the read of the machine) {
                 wsm::stats_atom::value)
     .receive([](const wsm::stats& x) { CAF_CHECK_GREATER(x.read_pauses, 0u); },
              [](caf::error& err) { CAF_FAIL(wsm::describe(err)); });
-  self->send(machine, wsm::command::quit);
+  quit(machine);
   caf::anon_send_exit(slow, caf::exit_reason::user_shutdown);
 }
 
