@@ -6,9 +6,23 @@ set -uo pipefail
 bin_dir=$1
 work=$(mktemp -d)
 servers=()
+# Each server must end on SIGTERM within 5 s; one that does not is killed
+# and fails the run (a wait without a bound would hang it instead).
 cleanup() {
-  for pid in "${servers[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+  local status=$? stuck=0
+  for pid in "${servers[@]}"; do
+    kill "$pid" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "FAIL server $pid did not end within 5 s of SIGTERM"
+      kill -9 "$pid" 2>/dev/null
+      stuck=1
+    fi
+    wait "$pid" 2>/dev/null
+  done
   rm -rf "$work"
+  [ "$stuck" -eq 0 ] || exit 1
+  exit "$status"
 }
 trap cleanup EXIT
 

@@ -46,10 +46,14 @@ struct echo_server::impl {
   std::thread thread;
   uint16_t port = 0;
   bool stopped = false;
+  /// Set on the server's thread when it stops: a completion already queued
+  /// then (an accept, the drop timer) must start nothing new, or the
+  /// thread would never run out of work and stop() would wait forever.
+  bool closing = false;
 
   void do_accept() {
     acceptor.async_accept([this](error_code ec, tcp::socket socket) {
-      if (ec)
+      if (ec || closing)
         return; // the acceptor was closed
       // Echoes go out at once, as from any server of note.
       error_code ignored;
@@ -85,7 +89,7 @@ struct echo_server::impl {
   void arm_drop_timer() {
     drop_timer.expires_after(opts.drop_every);
     drop_timer.async_wait([this](error_code ec) {
-      if (ec)
+      if (ec || closing)
         return;
       if (opts.log) {
         std::printf("DROP %zu\n", connections.size());
@@ -139,6 +143,7 @@ void echo_server::stop() {
     return;
   impl_->stopped = true;
   net::post(impl_->context, [this] {
+    impl_->closing = true;
     error_code ignored;
     impl_->acceptor.close(ignored);
     impl_->drop_timer.cancel();
