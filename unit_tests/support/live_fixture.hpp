@@ -22,22 +22,28 @@ constexpr auto event_timeout = std::chrono::seconds(5);
 using answered_atom = caf::atom_constant<caf::atom("answered")>;
 
 /// Sends `count` outputs as requests, then reports how many were answered
-/// as written and how many with an error.
+/// as written, how many with an error and how many never.
 inline caf::behavior counting_sender(caf::event_based_actor* self,
                               wsm::machine_actor machine, size_t count,
                               std::string payload, caf::actor report_to) {
   auto written = std::make_shared<size_t>(0);
   auto failed = std::make_shared<size_t>(0);
+  // Requests the machine never answered: their own timeout ended them.
+  auto unanswered = std::make_shared<size_t>(0);
   auto done = [=] {
-    if (*written + *failed == count) {
-      self->send(report_to, answered_atom::value, *written, *failed);
+    if (*written + *failed + *unanswered == count) {
+      self->send(report_to, answered_atom::value, *written, *failed,
+                 *unanswered);
       self->quit();
     }
   };
   for (size_t i = 0; i < count; ++i)
     self->request(machine, std::chrono::seconds(30), wsm::output{payload})
       .then([=] { ++*written; done(); },
-            [=](caf::error&) { ++*failed; done(); });
+            [=](caf::error& err) {
+              ++*(err == caf::sec::request_timeout ? unanswered : failed);
+              done();
+            });
   return {[](const wsm::input&) {}};
 }
 
@@ -130,11 +136,13 @@ struct live_fixture {
   }
 
   /// Waits until every request was answered: how many were written, how
-  /// many failed.
+  /// many failed. A request the machine never answered (its timeout ended
+  /// it) fails the test: an output the machine lost.
   std::pair<size_t, size_t> answers() {
     std::pair<size_t, size_t> result;
     self->receive(
-      [&](answered_atom, size_t written, size_t failed) {
+      [&](answered_atom, size_t written, size_t failed, size_t unanswered) {
+        CAF_CHECK_EQUAL(unanswered, 0u);
         result = {written, failed};
       },
       caf::after(std::chrono::seconds(30)) >> [] {
