@@ -48,6 +48,11 @@ for _ in $(seq 50); do
   url=$(sed -n 's/^listening on //p' "$server_log"); [ -n "$url" ] && break; sleep 0.1
 done
 run url throughput --messages=200 --window=16 --url="$url" --server-pid=$server_pid
+# A feed the server pushes at a URL (/feed?count=N&size=S): every message
+# of the timed part arrives at both clients, of the size asked.
+run url-feed feed --messages=2000 --size=100 --url="${url}feed" --server-pid=$server_pid
+grep -q '"in_order":0' <<<"$LAST" && { echo "FAIL url-feed: a message of the wrong size"; failed=1; }
+grep -q '"client":"wsm".*"msgs_per_s":[0-9]' <<<"$LAST" || { echo "FAIL url-feed: wsm measured nothing"; failed=1; }
 grep -q '"server_busy":[0-9]' <<<"$LAST" || { echo "FAIL url: no server_busy"; failed=1; }
 kill $server_pid; wait $server_pid 2>/dev/null; rm -f "$server_log"
 bad=$(timeout 10 "$bench" storm --machines=2 --url=ws://127.0.0.1:1/ 2>&1); status=$?

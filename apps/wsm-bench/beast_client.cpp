@@ -145,21 +145,25 @@ measurement throughput(const workload& w) {
 }
 
 /// The feed: the server pushes `count` messages of `size` bytes after one
-/// request; the client takes them as fast as it can.
+/// request (or, `feed_at_url`, all of them from the moment the link is up);
+/// the client takes them as fast as it can.
 measurement feed(const workload& w) {
   net::io_context io{1};
-  auto ws = connect_blocking(io, parse(w.url));
+  auto ws = connect_blocking(
+    io, parse(w.feed_at_url ? feed_url(w.url, w) : w.url));
   beast::flat_buffer buffer;
   // Each message in its place, as wsm's client checks.
   auto check = [&](size_t i) {
     auto data = static_cast<const char*>(buffer.data().data());
-    if (buffer.size() != w.size || feed_sequence(data, w.size) != i)
+    if (buffer.size() != w.size
+        || (!w.feed_at_url && feed_sequence(data, w.size) != i))
       throw std::runtime_error("feed: message " + std::to_string(i)
                                + " out of order or of the wrong size");
     buffer.consume(buffer.size());
   };
   auto take = [&](size_t count, progress* report) {
-    ws->write(net::buffer(feed_request(count, w.size)));
+    if (!w.feed_at_url)
+      ws->write(net::buffer(feed_request(count, w.size)));
     if (!w.async_baseline) {
       for (size_t i = 0; i < count; ++i) {
         ws->read(buffer);

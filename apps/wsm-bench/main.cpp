@@ -273,13 +273,16 @@ run_result run_client(const std::string& client, std::vector<std::string> args,
                       std::unique_ptr<wsm_echo::echo_server>& server,
                       const wsm_echo::server_options& server_opts,
                       const workload& w, pid_t server_pid) {
-  // The user's --url (if any) is replaced by the server this client talks
-  // to: CLI11 takes one.
-  args.erase(std::remove_if(args.begin(), args.end(),
-                            [](const std::string& x) {
-                              return x.rfind("--url", 0) == 0;
-                            }),
-             args.end());
+  // The user's --url (if any, as `--url=X` or `--url X`) is replaced by the
+  // server this client talks to: CLI11 takes one.
+  for (auto i = args.begin(); i != args.end();) {
+    if (*i == "--url" && i + 1 != args.end())
+      i = args.erase(i, i + 2);
+    else if (i->rfind("--url=", 0) == 0)
+      i = args.erase(i);
+    else
+      ++i;
+  }
   args.push_back("--client=" + client);
   args.push_back("--url=" + url);
   client_process child{std::move(args)};
@@ -429,7 +432,10 @@ int main(int argc, char** argv) {
   app.fallthrough();
   app.add_option("--url", url,
                  "a ws:// echo server; default: a wsm-echo-server started "
-                 "in this process");
+                 "in this process. For feed, the URL of a server that "
+                 "pushes a feed when asked by its query, as "
+                 "../shared/bench's echoserver does at "
+                 "ws://HOST:PORT/feed (count=N&size=S are added)");
   app.add_option("--server-pid", server_pid,
                  "with --url: the server's process, to report how busy it "
                  "was (its CPU time from /proc)");
@@ -453,6 +459,9 @@ int main(int argc, char** argv) {
   wsm_apps::add_metrics_options(app, metrics);
   app.add_option("--client", client, "run one client and print its JSON line")
     ->check(CLI::IsMember({"wsm", "beast"}))
+    ->group("");
+  app.add_flag("--feed-at-url", w.feed_at_url,
+               "with --client: the feed is the server's at --url")
     ->group("");
   auto throughput = app.add_subcommand("throughput",
                                        "one machine, pipelined echoes");
@@ -555,6 +564,8 @@ int main(int argc, char** argv) {
       return exit_usage;
     }
     std::vector<std::string> args{argv, argv + argc};
+    if (w.kind == workload_kind::feed && !url.empty())
+      args.push_back("--feed-at-url");
     std::vector<run_result> runs;
     std::vector<std::string> clients{"beast", "wsm"};
     if (w.kind == workload_kind::storm || w.simulate

@@ -62,6 +62,12 @@ std::string feed_request(size_t count, size_t size) {
   return "/FEED " + std::to_string(count) + " " + std::to_string(size);
 }
 
+std::string feed_url(const std::string& url, const workload& w) {
+  auto separator = url.find('?') == std::string::npos ? '?' : '&';
+  return url + separator + "count=" + std::to_string(warm_up_count(w) + w.count)
+         + "&size=" + std::to_string(w.size);
+}
+
 uint64_t feed_sequence(const char* data, size_t size) {
   uint64_t result = 0;
   for (size_t i = 0; i < std::min<size_t>(size, 8); ++i)

@@ -69,6 +69,11 @@ struct workload {
   bool remote_subscriber = false;
   /// wsm: `max_inbox` of the machine; negative leaves the default.
   int64_t max_inbox = -1;
+  /// feed: the server pushes the feed as soon as the link is up, asked by
+  /// the URL's query (`/feed?count=N&size=S`, as ../shared/bench's server
+  /// has it) rather than by a request over the link; the messages then
+  /// carry no sequence number to check.
+  bool feed_at_url = false;
 };
 
 /// Messages (or round trips) each client runs before the clock starts, the
@@ -78,6 +83,10 @@ size_t warm_up_count(const workload& w);
 /// What asks the benchmark's echo server to push `count` messages of
 /// `size` bytes (see wsm-echo-server's `/FEED`).
 std::string feed_request(size_t count, size_t size);
+
+/// The URL that asks a server for its feed at `url` (`/feed?count=N&size=S`):
+/// the warm-up's messages and the timed ones, in one feed.
+std::string feed_url(const std::string& url, const workload& w);
 
 /// The number a feed message carries in its first bytes: its place in the
 /// feed, so that order and completeness can be checked.

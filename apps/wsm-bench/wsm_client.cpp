@@ -45,9 +45,9 @@ struct driver_state {
   static inline const char* name = "wsm-bench.driver";
 };
 
-caf::behavior driver(caf::stateful_actor<driver_state>* self,
-                     wsm::machine_actor machine, workload w,
-                     caf::actor report_to) {
+caf::behavior driving(caf::stateful_actor<driver_state>* self,
+                      wsm::machine_actor machine, workload w,
+                      caf::actor report_to) {
   auto payload = std::make_shared<const std::string>(w.size, 'x');
   auto window = w.kind == workload_kind::pingpong ? size_t{1} : w.window;
   self->state.latencies.reserve(w.kind == workload_kind::pingpong ? w.count
@@ -66,7 +66,9 @@ caf::behavior driver(caf::stateful_actor<driver_state>* self,
     st.sent = 0;
     st.received = 0;
     if (w.kind == workload_kind::feed) {
-      self->send(machine, wsm::output{feed_request(count, w.size)});
+      // A feed at the URL is under way already: it holds both counts.
+      if (!w.feed_at_url)
+        self->send(machine, wsm::output{feed_request(count, w.size)});
       return;
     }
     while (st.sent < count && st.sent < window)
@@ -85,7 +87,10 @@ caf::behavior driver(caf::stateful_actor<driver_state>* self,
         std::this_thread::sleep_for(
           std::chrono::microseconds(w.slow_subscriber_us));
       if (w.kind == workload_kind::feed
-          && feed_sequence(x.payload.data(), x.payload.size()) != st.received)
+          && (x.payload.size() != w.size
+              || (!w.feed_at_url
+                  && feed_sequence(x.payload.data(), x.payload.size())
+                       != st.received)))
         st.in_order = false;
       if (w.kind == workload_kind::pingpong && !st.warming_up)
         st.latencies.push_back(std::chrono::duration<double, std::micro>(
@@ -119,6 +124,24 @@ caf::behavior driver(caf::stateful_actor<driver_state>* self,
       self->send(machine, wsm::command::quit);
       // Done: on another node, its actor system can end only then.
       self->quit();
+    },
+  };
+}
+
+/// The driver, spawned before its machine when the machine is to have it as
+/// its first subscriber (a feed the server pushes at once would otherwise
+/// pass before it subscribed): everything waits until the machine's handle
+/// arrives.
+caf::behavior driver(caf::stateful_actor<driver_state>* self,
+                     wsm::machine_actor machine, workload w,
+                     caf::actor report_to) {
+  if (machine)
+    return driving(self, machine, w, report_to);
+  self->set_default_handler(caf::skip);
+  return {
+    [=](const wsm::machine_actor& spawned) {
+      self->set_default_handler(caf::print_and_drop);
+      self->become(driving(self, spawned, w, report_to));
     },
   };
 }
@@ -242,12 +265,65 @@ void await_ends(caf::scoped_actor& self, std::vector<caf::actor> xs) {
                   });
 }
 
+/// Waits for the driver's figures and the machine's read counters; with a
+/// remote driver, until both have ended.
+measurement await_result(caf::scoped_actor& self, const workload& w,
+                         const wsm::machine_actor& machine,
+                         const caf::actor& drive, caf::actor_system* remote) {
+  measurement result;
+  self->receive(
+    [&](done_atom, double seconds, double cpu_us,
+        std::vector<double>& latencies, bool in_order, double idle_rss_kib) {
+      result = per_message(w.count, seconds, cpu_us);
+      result.p50_us = percentile(latencies, 0.5);
+      result.p99_us = percentile(latencies, 0.99);
+      result.p999_us = percentile(latencies, 0.999);
+      if (w.kind == workload_kind::feed) {
+        // A feed at the URL has no sequence numbers: its sizes are checked,
+        // its order cannot be.
+        result.in_order = !in_order ? 0 : w.feed_at_url ? -1 : 1;
+        result.peak_rss_above_idle_kib = peak_resident_kib() - idle_rss_kib;
+      }
+    },
+    caf::after(std::chrono::minutes(5)) >> [] {
+      throw std::runtime_error("no result within 5 min");
+    });
+  self->request(machine, std::chrono::seconds(10), wsm::get_atom::value,
+                wsm::stats_atom::value)
+    .receive(
+      [&](const wsm::stats& x) {
+        result.read_pauses = static_cast<double>(x.read_pauses);
+        result.read_paused_ms =
+          std::chrono::duration<double, std::milli>(x.read_paused).count();
+      },
+      [&](caf::error&) {
+        // Quit already: the counters went with it.
+      });
+  if (remote != nullptr)
+    await_ends(self, {caf::actor_cast<caf::actor>(machine), drive});
+  return result;
+}
+
 measurement one_machine(caf::actor_system& sys, caf::actor_system* remote,
                         const workload& w) {
   caf::scoped_actor self{sys};
   wsm::options opts;
   if (w.max_inbox >= 0)
     opts.max_inbox = static_cast<size_t>(w.max_inbox);
+  if (w.feed_at_url) {
+    // The server pushes from the moment the link is up: the driver must be
+    // the first subscriber.
+    auto drive = w.slow_subscriber_us > 0
+                   ? sys.spawn<caf::detached>(driver, wsm::machine_actor{}, w,
+                                              caf::actor_cast<caf::actor>(self))
+                   : sys.spawn(driver, wsm::machine_actor{}, w,
+                               caf::actor_cast<caf::actor>(self));
+    auto machine = wsm::spawn_machine(sys, feed_url(w.url, w), opts, drive);
+    if (!machine)
+      throw std::runtime_error(wsm::describe(machine.error()));
+    caf::anon_send(drive, *machine);
+    return await_result(self, w, *machine, drive, nullptr);
+  }
   auto machine = wsm::spawn_machine(sys, w.url, opts, nullptr);
   if (!machine)
     throw std::runtime_error(wsm::describe(machine.error()));
@@ -263,36 +339,7 @@ measurement one_machine(caf::actor_system& sys, caf::actor_system* remote,
       [&](caf::error& err) {
         throw std::runtime_error("subscribe: " + wsm::describe(err));
       });
-  measurement result;
-  self->receive(
-    [&](done_atom, double seconds, double cpu_us,
-        std::vector<double>& latencies, bool in_order, double idle_rss_kib) {
-      result = per_message(w.count, seconds, cpu_us);
-      result.p50_us = percentile(latencies, 0.5);
-      result.p99_us = percentile(latencies, 0.99);
-      result.p999_us = percentile(latencies, 0.999);
-      if (w.kind == workload_kind::feed) {
-        result.in_order = in_order ? 1 : 0;
-        result.peak_rss_above_idle_kib = peak_resident_kib() - idle_rss_kib;
-      }
-    },
-    caf::after(std::chrono::minutes(5)) >> [] {
-      throw std::runtime_error("no result within 5 min");
-    });
-  self->request(*machine, std::chrono::seconds(10), wsm::get_atom::value,
-                wsm::stats_atom::value)
-    .receive(
-      [&](const wsm::stats& x) {
-        result.read_pauses = static_cast<double>(x.read_pauses);
-        result.read_paused_ms =
-          std::chrono::duration<double, std::milli>(x.read_paused).count();
-      },
-      [&](caf::error&) {
-        // Quit already: the counters went with it.
-      });
-  if (remote != nullptr)
-    await_ends(self, {caf::actor_cast<caf::actor>(*machine), drive});
-  return result;
+  return await_result(self, w, *machine, drive, remote);
 }
 
 measurement scale(caf::actor_system& sys, const workload& w) {

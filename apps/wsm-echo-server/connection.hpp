@@ -196,9 +196,26 @@ private:
         self->arm_ping();
       if (self->opts_.no_pong)
         self->hang();
-      else
+      else if (!self->start_feed_at_target())
         self->do_read();
     });
+  }
+
+  /// `/feed?count=N&size=S` (as ../shared/bench's server has it): N binary
+  /// messages of S bytes pushed from the start, numbered as `/FEED`'s,
+  /// then a close with 1000. False for any other target.
+  bool start_feed_at_target() {
+    auto target = std::string{request_.target()};
+    size_t count = 0;
+    size_t size = 0;
+    if (target.rfind("/feed?", 0) != 0
+        || std::sscanf(target.c_str(), "/feed?count=%zu&size=%zu", &count,
+                       &size)
+             != 2)
+      return false;
+    close_after_feed_ = true;
+    start_feed(std::to_string(count) + " " + std::to_string(size));
+    return true;
   }
 
   /// The first subprotocol of the client's offer that the server speaks.
@@ -354,6 +371,10 @@ private:
   }
 
   void do_feed(uint64_t index, uint64_t count) {
+    if (index == count && close_after_feed_)
+      return ws_.async_close(websocket::close_code::normal,
+                             [self = this->shared_from_this()](
+                               beast::error_code) {});
     if (index == count)
       return do_read();
     if (feed_text_) {
@@ -403,6 +424,8 @@ private:
   /// The message a feed sends, its number rewritten each time.
   std::string feed_message_;
   bool feed_text_ = false;
+  /// The feed came with the target: the connection ends with it.
+  bool close_after_feed_ = false;
 };
 
 } // namespace wsm_echo::detail
