@@ -18,6 +18,9 @@
 // frame) queue behind what is gathered, in order, and complete when their
 // bytes are sent. `on_sent` tells the session after every send, so that it
 // can acknowledge the frames whose bytes are out.
+//
+// Reads go through `read_ahead` (read_ahead.hpp): while the socket has more
+// than Beast asks for, one read takes many frames.
 
 #include <chrono>
 #include <cstddef>
@@ -32,10 +35,13 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/role.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/websocket/teardown.hpp>
+
+#include "session/read_ahead.hpp"
 
 namespace wsm::detail {
 
@@ -198,25 +204,60 @@ public:
       handler, buffers);
   }
 
-  /// Reading from the socket: everything gathered goes out first.
+  /// Reading: from what was read ahead while there is any (completed
+  /// through the executor, as Asio's rules want, with no syscall);
+  /// otherwise from the socket, and then everything gathered goes out
+  /// first.
   template <class MutableBuffers, class Handler>
   auto async_read_some(const MutableBuffers& buffers, Handler&& handler) {
-    if (before_read_) {
-      holding_ = true;
-      before_read_();
-    }
-    holding_ = false;
-    flush();
-    return next_.async_read_some(buffers, std::forward<Handler>(handler));
+    return boost::asio::async_initiate<Handler, void(error_code, size_t)>(
+      [this](auto completion, const MutableBuffers& into) {
+        if (ahead_.size() > 0) {
+          auto n = ahead_.take(into);
+          boost::asio::post(next_.get_executor(),
+                            boost::beast::bind_front_handler(
+                              std::move(completion), error_code{}, n));
+          return;
+        }
+        if (before_read_) {
+          holding_ = true;
+          before_read_();
+        }
+        holding_ = false;
+        flush();
+        auto requested = boost::asio::buffer_size(into);
+        if (!ahead_.should_fill(requested)) {
+          next_.async_read_some(
+            into, [this, requested, completion = std::move(completion)](
+                    error_code ec, size_t n) mutable {
+              ahead_.read_direct(requested, n);
+              std::move(completion)(ec, n);
+            });
+          return;
+        }
+        next_.async_read_some(
+          ahead_.prepare(), [this, into, completion = std::move(completion)](
+                              error_code ec, size_t n) mutable {
+            ahead_.filled(n);
+            std::move(completion)(ec, n > 0 ? ahead_.take(into) : 0);
+          });
+      },
+      handler, buffers);
   }
 
   template <class MutableBuffers>
   size_t read_some(const MutableBuffers& buffers, error_code& ec) {
+    if (ahead_.size() > 0) {
+      ec = {};
+      return ahead_.take(buffers);
+    }
     return next_.read_some(buffers, ec);
   }
 
   template <class MutableBuffers>
   size_t read_some(const MutableBuffers& buffers) {
+    if (ahead_.size() > 0)
+      return ahead_.take(buffers);
     return next_.read_some(buffers);
   }
 
@@ -280,6 +321,7 @@ private:
   }
 
   NextLayer next_;
+  read_ahead ahead_;
   std::weak_ptr<void> owner_;
   std::function<void(error_code)> on_sent_;
   std::function<void()> before_read_;
