@@ -81,7 +81,7 @@ auto common_handlers(machine_self self) {
       if (x != command::ping) {
         // The command alone, handled by the phase as any other, before
         // whatever came after this message.
-        self->send<caf::message_priority::high>(self, x);
+        caf::anon_send<caf::message_priority::high>(self, x);
         return caf::unit;
       }
       if (payload.size() > 125)
@@ -320,6 +320,10 @@ machine_behavior machine(machine_self self, connect_request request,
   // timer of a state left): dropped without a word. A request among them
   // gets `unexpected_message` back.
   self->set_default_handler(caf::drop);
+  // An error that answers none of its requests (each has a handler of its
+  // own) is stale news: it must not end the machine, as CAF's default
+  // handler would, leaving its outputs unanswered.
+  self->set_error_handler([](caf::error&) {});
   // An exception out of a handler (a transport whose link throws, memory
   // exhausted) must not end the machine silently: it ends as if it gave
   // up, subscribers hear why, outputs go back, and the exit reason

@@ -181,8 +181,11 @@ void enter_disconnected(machine_self self, const disconnect_info& info) {
   st.last.attempt = 0;
   auto pause = std::chrono::duration_cast<caf::timespan>(
     st.opts().reconnect_jitter * st.unit_random());
+  // Sent without a sender, as a timer comes: a quit handled before it
+  // leaves the phase, and the phase it then meets drops it; with the
+  // machine as sender, the drop's error would come back to the machine.
   if (pause.count() == 0)
-    self->send(self, retry_atom::value, st.generation);
+    caf::anon_send(self, retry_atom::value, st.generation);
   else
     arm_timer(self, retry_atom{}, pause);
 }

@@ -289,11 +289,39 @@ private:
     auto covered = std::move(waiting_);
     boost::asio::async_write(
       next_, boost::asio::buffer(in_flight_),
-      [this, owner = owner_.lock(),
+      [hold = send_hold{owner_.lock(), this},
        covered = std::move(covered)](error_code ec, size_t n) mutable {
-        on_flushed(ec, n, std::move(covered));
+        hold.completed = true;
+        hold.layer->on_flushed(ec, n, std::move(covered));
       });
   }
+
+  /// What a send holds: its owner, alive until the send completes. One of
+  /// Beast's writes that came while the send was under way waits in the
+  /// layer, and holds the owner too (its handler does): a send destroyed
+  /// without completing (its context destroyed) lets it go, or the two
+  /// would hold each other forever.
+  struct send_hold {
+    std::shared_ptr<void> owner;
+    write_coalescing_stream* layer = nullptr;
+    bool completed = false;
+
+    send_hold(std::shared_ptr<void> owner, write_coalescing_stream* layer)
+      : owner(std::move(owner)), layer(layer) {
+    }
+    send_hold(send_hold&& other) noexcept
+      : owner(std::move(other.owner)),
+        layer(other.layer),
+        completed(other.completed) {
+    }
+    send_hold& operator=(send_hold&&) = delete;
+    ~send_hold() {
+      if (owner && !completed) {
+        completion_type dropped;
+        dropped.swap(layer->waiting_);
+      }
+    }
+  };
 
   void on_flushed(error_code ec, size_t n, completion_type covered) {
     sending_ = false;
