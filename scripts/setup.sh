@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what wsm needs from Debian 12's packages, and nothing when all of
-# it is present. Works as root, and through sudo otherwise.
+# Installs what wsm needs from Debian 12's packages (and node's ws, a real
+# peer in tests, from the npm registry), and nothing when all of it is
+# present. Works as root, and through sudo otherwise.
 set -euo pipefail
 
 packages=(
@@ -23,6 +24,8 @@ packages=(
   curl jq                            # HTTP and JSON in the process tests
   time                               # GNU time: peak memory in the process tests
   dpkg-dev file                      # cpack -G DEB: dpkg-shlibdeps finds wsm-tools' dependencies
+  python3-websockets                 # a real peer with permessage-deflate in tests
+  nodejs                             # node, for ws: another real peer in tests
 )
 
 missing=()
@@ -33,16 +36,24 @@ for package in "${packages[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "setup: every package is present"
-  exit 0
-fi
+# Debian's nodejs comes without npm; a node that brings its own has it.
+command -v npm >/dev/null || missing+=(npm)
 
 as_root=()
 if [ "$(id -u)" -ne 0 ]; then
   as_root=(sudo)
 fi
-echo "setup: installing ${missing[*]}"
-"${as_root[@]}" apt-get update -qq
-"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
-  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: every package is present"
+else
+  echo "setup: installing ${missing[*]}"
+  "${as_root[@]}" apt-get update -qq
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# node's ws (no Debian package), where node finds global modules.
+if ! NODE_PATH=$(npm root -g) node -e 'require("ws")' 2>/dev/null; then
+  echo "setup: installing ws from the npm registry"
+  "${as_root[@]}" npm install -g --silent --no-fund --no-audit ws@8
+fi

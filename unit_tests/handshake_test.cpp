@@ -18,6 +18,7 @@
 
 #include "echo_server.hpp"
 #include "support/live_fixture.hpp"
+#include "support/raw_peer.hpp"
 #include "support/tcp_proxy.hpp"
 #include "support/test_pki.hpp"
 #include "wsm/version.hpp"
@@ -303,6 +304,84 @@ CAF_TEST(permessage deflate compresses both ways when negotiated) {
   CAF_CHECK_LESS(proxy.bytes_to_server(), payload.size() / 10);
   CAF_CHECK_LESS(proxy.bytes_to_client(), payload.size() / 10);
   quit(machine);
+}
+
+CAF_TEST(deflate asks both sides for an 11 bit window by default) {
+  wsm_echo::server_options server_opts;
+  server_opts.deflate = true;
+  wsm_echo::echo_server server{server_opts};
+  wsm_test::tcp_proxy proxy{server.port()};
+  opts.deflate.enabled = true;
+  auto machine = spawn(url_of(proxy.port()));
+  expect_state(state::connecting);
+  CAF_CHECK(next_status().compressed);
+  CAF_CHECK_EQUAL(server.last_request_header("Sec-WebSocket-Extensions"),
+                  "permessage-deflate; server_max_window_bits=11; "
+                  "client_max_window_bits=11");
+  std::string payload;
+  for (int i = 0; i < 2048; ++i)
+    payload += "{\"n\":" + std::to_string(i % 16) + "} ";
+  expect_echo(machine, payload);
+  CAF_CHECK_LESS(proxy.bytes_to_server(), payload.size() / 10);
+  CAF_CHECK_LESS(proxy.bytes_to_client(), payload.size() / 10);
+  quit(machine);
+}
+
+CAF_TEST(a deflate answer that leaves out what was asked of the server fails) {
+  opts.deflate.enabled = true;
+  opts.retry_delay = 20ms;
+  wsm_test::raw_script script;
+  script.deflate = true;
+  script.deflate_answer = "permessage-deflate; client_max_window_bits=11";
+  {
+    wsm_test::raw_peer peer{script};
+    auto machine = spawn(url_of(peer.port()));
+    expect_failed_attempt("handshake: the server's permessage-deflate answer "
+                          "leaves out server_max_window_bits, offered as 11",
+                          1);
+    quit(machine);
+  }
+  // Each message on its own was asked, and the answer does not promise it.
+  opts.deflate.no_context_takeover = true;
+  script.deflate_answer = "permessage-deflate; server_max_window_bits=11; "
+                          "client_max_window_bits=11; "
+                          "client_no_context_takeover";
+  wsm_test::raw_peer peer{script};
+  auto machine = spawn(url_of(peer.port()));
+  expect_failed_attempt("handshake: the server's permessage-deflate answer "
+                        "leaves out server_no_context_takeover, which was "
+                        "offered",
+                        1);
+  quit(machine);
+}
+
+CAF_TEST(our messages go uncompressed where the answer leaves our window open) {
+  opts.deflate.enabled = true;
+  opts.close_timeout = 200ms; // the raw peer never answers our close frame
+  wsm_test::raw_script script;
+  script.deflate = true;
+  // The server's own messages come compressed all the same.
+  script.bytes = wsm_test::frame(2, wsm_test::deflated("from the server"),
+                                 true);
+  auto send_and_see = [&](const std::string& answer) {
+    script.deflate_answer = answer;
+    wsm_test::raw_peer peer{script};
+    auto machine = spawn(url_of(peer.port()));
+    expect_state(state::connecting);
+    CAF_CHECK(next_status().compressed);
+    CAF_CHECK_EQUAL(next_input().payload, "from the server");
+    self->send(machine, wsm::output{std::string(4096, 'a')});
+    CAF_CHECK(peer.wait_for_data_frames(1, 5s));
+    auto seen = peer.data_frames_compressed();
+    quit(machine);
+    CAF_REQUIRE_EQUAL(seen.size(), 1u);
+    return static_cast<bool>(seen.front());
+  };
+  // client_max_window_bits left out: Beast would compress with 15 bits.
+  CAF_CHECK(!send_and_see("permessage-deflate; server_max_window_bits=11"));
+  // Bound to what was offered: compressed.
+  CAF_CHECK(send_and_see("permessage-deflate; server_max_window_bits=11; "
+                         "client_max_window_bits=11"));
 }
 
 CAF_TEST(without deflate nothing is offered and nothing is compressed) {

@@ -210,6 +210,7 @@ CAF_TEST(the shipped config lists every key with its default) {
   CAF_CHECK_EQUAL(opts.deflate.enabled, defaults.deflate.enabled);
   CAF_CHECK_EQUAL(opts.deflate.max_window_bits,
                   defaults.deflate.max_window_bits);
+  CAF_CHECK_EQUAL(opts.deflate.mem_level, defaults.deflate.mem_level);
   CAF_CHECK_EQUAL(opts.deflate.no_context_takeover,
                   defaults.deflate.no_context_takeover);
   CAF_CHECK_EQUAL(opts.deflate.level, defaults.deflate.level);
@@ -230,6 +231,7 @@ CAF_TEST(the handshake and TLS keys are applied and checked) {
                        "subprotocols=[\"chat.v2\", \"chat.v1\"]\n"
                        "deflate=true\n"
                        "deflate-max-window-bits=10\n"
+                       "deflate-mem-level=2\n"
                        "deflate-no-context-takeover=true\n"
                        "deflate-level=1\n"
                        "deflate-threshold=64\n"
@@ -245,6 +247,7 @@ CAF_TEST(the handshake and TLS keys are applied and checked) {
                   (std::vector<std::string>{"chat.v2", "chat.v1"}));
   CAF_CHECK(opts.deflate.enabled);
   CAF_CHECK_EQUAL(opts.deflate.max_window_bits, 10);
+  CAF_CHECK_EQUAL(opts.deflate.mem_level, 2);
   CAF_CHECK(opts.deflate.no_context_takeover);
   CAF_CHECK_EQUAL(opts.deflate.level, 1);
   CAF_CHECK_EQUAL(opts.deflate.threshold, 64u);
@@ -256,6 +259,9 @@ CAF_TEST(the handshake and TLS keys are applied and checked) {
   CAF_CHECK_EQUAL(load_error("[wsm]\ndeflate-max-window-bits=8\n"),
                   "wsm.deflate-max-window-bits: 8 is not an integer between 9 "
                   "and 15");
+  CAF_CHECK_EQUAL(load_error("[wsm]\ndeflate-mem-level=10\n"),
+                  "wsm.deflate-mem-level: 10 is not an integer between 1 "
+                  "and 9");
   CAF_CHECK_EQUAL(load_error("[wsm]\nsubprotocols=\"chat\"\n"),
                   "wsm.subprotocols: must be a list like [\"chat.v2\", "
                   "\"chat.v1\"]");

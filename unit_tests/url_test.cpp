@@ -216,7 +216,12 @@ CAF_TEST(deflate parameters are checked when deflate is on) {
   CAF_CHECK_EQUAL(refusal("ws://h/", opts),
                   "deflate level 10 is not between 0 and 9");
   opts.deflate.level = 1;
+  opts.deflate.mem_level = 0;
+  CAF_CHECK_EQUAL(refusal("ws://h/", opts),
+                  "deflate mem_level 0 is not between 1 and 9");
+  opts.deflate.mem_level = 9;
   CAF_CHECK_EQUAL(request_for("ws://h/", opts).deflate.max_window_bits, 12);
+  CAF_CHECK_EQUAL(request_for("ws://h/", opts).deflate.mem_level, 9);
 }
 
 CAF_TEST(TLS files are loaded at spawn and a bad one is named) {
@@ -264,7 +269,21 @@ CAF_TEST(an extension answer is checked against the offer) {
   on.max_window_bits = 12;
   // Nothing accepted, or what was offered within its bounds: fine.
   CAF_CHECK_EQUAL(check_extension_answer("", off), "");
-  CAF_CHECK_EQUAL(check_extension_answer("permessage-deflate", on), "");
+  CAF_CHECK_EQUAL(
+    check_extension_answer("permessage-deflate; server_max_window_bits=12", on),
+    "");
+  // What was asked of the server must be in its answer: left out, the
+  // server's window would be 15 bits and its context kept.
+  CAF_CHECK_EQUAL(check_extension_answer("permessage-deflate", on),
+                  "handshake: the server's permessage-deflate answer leaves "
+                  "out server_max_window_bits, offered as 12");
+  auto each_on_its_own = on;
+  each_on_its_own.no_context_takeover = true;
+  CAF_CHECK_EQUAL(
+    check_extension_answer("permessage-deflate; server_max_window_bits=12",
+                           each_on_its_own),
+    "handshake: the server's permessage-deflate answer leaves out "
+    "server_no_context_takeover, which was offered");
   CAF_CHECK_EQUAL(
     check_extension_answer("permessage-deflate; server_no_context_takeover; "
                            "client_no_context_takeover; "
@@ -276,11 +295,14 @@ CAF_TEST(an extension answer is checked against the offer) {
   CAF_CHECK_EQUAL(check_extension_answer("permessage-deflate", off),
                   "handshake: the server accepted extension "
                   "'permessage-deflate', which was not offered");
-  CAF_CHECK_EQUAL(check_extension_answer("permessage-deflate, x-webkit", on),
+  CAF_CHECK_EQUAL(check_extension_answer(
+                    "permessage-deflate; server_max_window_bits=12, x-webkit", on),
                   "handshake: the server accepted extension 'x-webkit', "
                   "which was not offered");
   CAF_CHECK_EQUAL(
-    check_extension_answer("permessage-deflate, permessage-deflate", on),
+    check_extension_answer("permessage-deflate; server_max_window_bits=12, "
+                           "permessage-deflate; server_max_window_bits=12",
+                           on),
     "handshake: the server accepted permessage-deflate twice");
   // Parameters not offered, repeated, or out of bounds.
   CAF_CHECK_EQUAL(check_extension_answer("permessage-deflate; mode=fast", on),
@@ -308,15 +330,18 @@ CAF_TEST(an extension answer is checked against the offer) {
     "handshake: the server's Sec-WebSocket-Extensions answer "
     "'permessage-deflate; server_max_window_bits=10 x' is not a list of "
     "extensions");
-  CAF_CHECK_EQUAL(check_extension_answer("permessage-deflate, {}", on),
+  CAF_CHECK_EQUAL(check_extension_answer(
+                    "permessage-deflate; server_max_window_bits=12, {}", on),
                   "handshake: the server's Sec-WebSocket-Extensions answer "
-                  "'permessage-deflate, {}' is not a list of extensions");
+                  "'permessage-deflate; server_max_window_bits=12, {}' is not "
+                  "a list of extensions");
 }
 
 CAF_TEST(an extension answer accepts deflate as Beast reads it) {
   using wsm::detail::read_extension_answer;
   wsm::deflate_options on;
   on.enabled = true;
+  on.max_window_bits = 15; // nothing the answer must name
   // Names without regard to case, empty list elements skipped: as Beast's
   // negotiation reads them, so the link says compressed when Beast
   // compresses.
@@ -331,6 +356,37 @@ CAF_TEST(an extension answer accepts deflate as Beast reads it) {
   CAF_CHECK(!read_extension_answer("", on).deflate);
   // A refused answer says nothing is compressed.
   CAF_CHECK(!read_extension_answer("permessage-deflate; mode=fast", on).deflate);
+}
+
+CAF_TEST(our messages are compressed only where the answer binds our window) {
+  using wsm::detail::read_extension_answer;
+  wsm::deflate_options on;
+  on.enabled = true;
+  on.max_window_bits = 12;
+  auto ours = [&](std::string_view answer) {
+    auto result = read_extension_answer(answer, on);
+    CAF_CHECK_EQUAL(result.problem, "");
+    CAF_CHECK(result.deflate);
+    return result.compress_ours;
+  };
+  // 12 bits offered: Beast compresses with the window the
+  // answer names, 15 bits when it names none.
+  CAF_CHECK(!ours("permessage-deflate; server_max_window_bits=12"));
+  CAF_CHECK(ours("permessage-deflate; server_max_window_bits=12; "
+                 "client_max_window_bits=12"));
+  CAF_CHECK(ours("permessage-deflate; server_max_window_bits=10; "
+                 "client_max_window_bits=9"));
+  // Each message on its own asked of ourselves too.
+  on.no_context_takeover = true;
+  CAF_CHECK(!ours("permessage-deflate; server_max_window_bits=12; "
+                  "client_max_window_bits=12; server_no_context_takeover"));
+  CAF_CHECK(ours("permessage-deflate; server_max_window_bits=12; "
+                 "client_max_window_bits=12; server_no_context_takeover; "
+                 "client_no_context_takeover"));
+  // 15 bits offered: the answer need name no window.
+  on.no_context_takeover = false;
+  on.max_window_bits = 15;
+  CAF_CHECK(ours("permessage-deflate"));
 }
 
 // -- proxies: the option, the environment, no_proxy, what goes on the wire ----

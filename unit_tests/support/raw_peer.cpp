@@ -138,6 +138,19 @@ std::vector<uint16_t> raw_peer::close_codes() const {
   return close_codes_;
 }
 
+std::vector<bool> raw_peer::data_frames_compressed() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return data_frames_compressed_;
+}
+
+bool raw_peer::wait_for_data_frames(size_t count,
+                                    std::chrono::milliseconds limit) {
+  std::unique_lock<std::mutex> guard{mutex_};
+  return changed_.wait_for(guard, limit, [&] {
+    return data_frames_compressed_.size() >= count;
+  });
+}
+
 size_t raw_peer::connections() const {
   std::lock_guard<std::mutex> guard{mutex_};
   return connections_;
@@ -185,11 +198,13 @@ void raw_peer::serve_one(int fd, const raw_script& script) {
                        "Sec-WebSocket-Accept: "
                        + accept_value(header_value(request, "sec-websocket-key"))
                        + "\r\n";
-  if (script.deflate
-      && header_value(request, "sec-websocket-extensions")
-             .find("permessage-deflate")
-           != std::string::npos)
-    answer += "Sec-WebSocket-Extensions: permessage-deflate\r\n";
+  auto offer = header_value(request, "sec-websocket-extensions");
+  if (script.deflate && offer.find("permessage-deflate") != std::string::npos)
+    answer += "Sec-WebSocket-Extensions: "
+              + (script.deflate_answer.empty()
+                   ? offer.substr(0, offer.find(','))
+                   : script.deflate_answer)
+              + "\r\n";
   answer += "\r\n";
   if (!write_all(fd, answer.data(), answer.size()))
     return;
@@ -248,7 +263,13 @@ void raw_peer::read_client_frames(int fd) {
       break;
     for (size_t i = 0; i < payload.size(); ++i)
       payload[i] = static_cast<char>(payload[i] ^ mask[i % 4]);
-    if ((head[0] & 0x0f) == 0x8) {
+    auto opcode = head[0] & 0x0f;
+    if (opcode == 0x1 || opcode == 0x2) {
+      std::lock_guard<std::mutex> guard{mutex_};
+      data_frames_compressed_.push_back((head[0] & 0x40) != 0);
+      changed_.notify_all();
+    }
+    if (opcode == 0x8) {
       uint16_t code = payload.size() >= 2
                         ? static_cast<uint16_t>(
                           (static_cast<unsigned char>(payload[0]) << 8)

@@ -18,8 +18,11 @@ namespace wsm_test {
 
 /// What a raw peer does with each connection once it has answered 101.
 struct raw_script {
-  /// Agree to permessage-deflate when the client offers it.
+  /// Agree to permessage-deflate when the client offers it, with the
+  /// parameters it offered (as node's ws and python-websockets answer).
   bool deflate = false;
+  /// With `deflate`: the answer's `Sec-WebSocket-Extensions` instead.
+  std::string deflate_answer;
   /// Written after the 101 as they are: frames made by hand.
   std::string bytes;
   /// Written this many bytes at a time with `pause` between (a trickle);
@@ -52,6 +55,14 @@ public:
   /// The codes of the close frames clients sent, in order.
   std::vector<uint16_t> close_codes() const;
 
+  /// For each data frame clients sent, in order: whether it was compressed
+  /// (RSV1 set).
+  std::vector<bool> data_frames_compressed() const;
+
+  /// Waits (at most `limit`) until clients sent `count` data frames;
+  /// returns whether they did.
+  bool wait_for_data_frames(size_t count, std::chrono::milliseconds limit);
+
   /// Upgrades answered so far.
   size_t connections() const;
 
@@ -70,6 +81,7 @@ private:
   std::condition_variable changed_;
   raw_script script_;
   std::vector<uint16_t> close_codes_;
+  std::vector<bool> data_frames_compressed_;
   size_t connections_ = 0;
   size_t client_ends_ = 0;
   int current_ = -1;

@@ -29,17 +29,26 @@ int window_bits(std::string_view value) {
   return 0;
 }
 
+/// Whether `seen` holds `name`, in any case.
+bool has(const std::vector<std::string_view>& seen, std::string_view name) {
+  for (auto x : seen)
+    if (iequals(x, name))
+      return true;
+  return false;
+}
+
+/// Checks the parameters of a permessage-deflate answer; says in
+/// `compress_ours` whether they bind our compressor to what was offered.
 std::string check_deflate_parameters(const http::param_list& params,
-                                     const deflate_options& offered) {
+                                     const deflate_options& offered,
+                                     bool& compress_ours) {
   std::vector<std::string_view> seen;
   for (auto [name_view, value_view] : params) {
     std::string name{name_view};
     std::string_view value{value_view.data(), value_view.size()};
     auto what = "handshake: the server's permessage-deflate answer ";
-    for (auto earlier : seen)
-      if (iequals(earlier, name))
-        return what + std::string{"names parameter "} + quoted(name)
-               + " twice";
+    if (has(seen, name))
+      return what + std::string{"names parameter "} + quoted(name) + " twice";
     seen.emplace_back(name_view.data(), name_view.size());
     if (iequals(name, "server_no_context_takeover")
         || iequals(name, "client_no_context_takeover")) {
@@ -61,6 +70,19 @@ std::string check_deflate_parameters(const http::param_list& params,
              + ", which was not offered";
     }
   }
+  auto what = std::string{"handshake: the server's permessage-deflate answer "
+                          "leaves out "};
+  // Left out, they mean a 15-bit window and a context kept: what the
+  // server would then compress with is more than was asked of it.
+  if (offered.max_window_bits < 15 && !has(seen, "server_max_window_bits"))
+    return what + "server_max_window_bits, offered as "
+           + std::to_string(offered.max_window_bits);
+  if (offered.no_context_takeover && !has(seen, "server_no_context_takeover"))
+    return what + "server_no_context_takeover, which was offered";
+  compress_ours =
+    (offered.max_window_bits == 15 || has(seen, "client_max_window_bits"))
+    && (!offered.no_context_takeover
+        || has(seen, "client_no_context_takeover"));
   return {};
 }
 
@@ -113,6 +135,7 @@ extension_answer read_extension_answer(std::string_view answer,
   auto fail = [&](std::string problem) {
     result.problem = std::move(problem);
     result.deflate = false;
+    result.compress_ours = false;
     return result;
   };
   // Beast's parser stops quietly at text it cannot read: what lies between
@@ -132,7 +155,8 @@ extension_answer read_extension_answer(std::string_view answer,
     if (result.deflate)
       return fail("handshake: the server accepted permessage-deflate twice");
     result.deflate = true;
-    if (auto problem = check_deflate_parameters(extension.second, offered);
+    if (auto problem = check_deflate_parameters(extension.second, offered,
+                                                result.compress_ours);
         !problem.empty())
       return fail(std::move(problem));
   }

@@ -81,6 +81,9 @@ caf::error check_deflate(const deflate_options& x) {
     return bad_option("deflate max_window_bits "
                       + std::to_string(x.max_window_bits)
                       + " is not between 9 and 15");
+  if (x.mem_level < 1 || x.mem_level > 9)
+    return bad_option("deflate mem_level " + std::to_string(x.mem_level)
+                      + " is not between 1 and 9");
   if (x.level < 0 || x.level > 9)
     return bad_option("deflate level " + std::to_string(x.level)
                       + " is not between 0 and 9");

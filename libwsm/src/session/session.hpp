@@ -177,7 +177,7 @@ private:
   void on_tls_handshake(beast::error_code ec);
   void do_upgrade();
   void decorate(websocket::request_type& req) const;
-  std::string read_agreement(link_info& link) const;
+  std::string read_agreement(link_info& link);
   void on_handshake(beast::error_code ec);
 
   // -- the open link: writes, deadlines, acks, the end (impl/open_link.hpp) -

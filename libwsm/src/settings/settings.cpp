@@ -79,6 +79,12 @@ const std::map<std::string, setting_declaration>& setters() {
      [](const caf::config_value& x, settings& s) {
        return set_bounded(x, s.machine.deflate.max_window_bits, 9, 15);
      }}},
+    {"deflate-mem-level",
+     {setting_form::value, "memory of our compressor's hash chains, 1..9",
+      [](const settings& s) { return shown(s.machine.deflate.mem_level); },
+     [](const caf::config_value& x, settings& s) {
+       return set_bounded(x, s.machine.deflate.mem_level, 1, 9);
+     }}},
     {"deflate-no-context-takeover",
      {setting_form::flag, "ask both sides to compress each message on its own",
       [](const settings& s) { return shown(s.machine.deflate.no_context_takeover); },

@@ -5,6 +5,7 @@
 // the server agreed to. One deadline, armed by `start`, bounds them all.
 
 #include <algorithm>
+#include <limits>
 
 #include <caf/send.hpp>
 
@@ -179,6 +180,7 @@ void session<Stream>::do_upgrade() {
     pmd.client_no_context_takeover = opts.no_context_takeover;
     pmd.server_no_context_takeover = opts.no_context_takeover;
     pmd.compLevel = opts.level;
+    pmd.memLevel = opts.mem_level;
     pmd.msg_size_threshold = opts.threshold;
     ws_.set_option(pmd);
   }
@@ -213,7 +215,7 @@ void session<Stream>::decorate(websocket::request_type& req) const {
 
 /// What the server agreed to, or why its answer is not acceptable.
 template <class Stream>
-std::string session<Stream>::read_agreement(link_info& link) const {
+std::string session<Stream>::read_agreement(link_info& link) {
   using beast::http::field;
   link.subprotocol
     = std::string{handshake_->response[field::sec_websocket_protocol]};
@@ -230,6 +232,14 @@ std::string session<Stream>::read_agreement(link_info& link) const {
     std::string_view{extensions.data(), extensions.size()},
     handshake_->request.deflate);
   link.compressed = answer.deflate;
+  if (answer.deflate && !answer.compress_ours) {
+    // Beast would compress with the window the answer allows, more than
+    // asked: our messages go as they are (no compressor is ever made).
+    websocket::permessage_deflate pmd;
+    ws_.get_option(pmd);
+    pmd.msg_size_threshold = std::numeric_limits<size_t>::max();
+    ws_.set_option(pmd);
+  }
   return answer.problem;
 }
 
