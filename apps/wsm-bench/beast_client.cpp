@@ -277,6 +277,11 @@ measurement scale(const workload& w) {
   auto start = clock_type::now();
   for (size_t i = 0; i < w.count; ++i) {
     auto& c = connections.emplace_back(io);
+    if (w.deflate) {
+      websocket::permessage_deflate pmd;
+      pmd.client_enable = true;
+      c.ws.set_option(pmd);
+    }
     if (auto source = source_address_of(i, w.source_addresses);
         !source.empty()) {
       auto& socket = c.ws.next_layer();

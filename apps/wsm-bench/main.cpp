@@ -501,6 +501,19 @@ int main(int argc, char** argv) {
                     "connect from this many loopback addresses, 127.0.0.1 "
                     "up: beyond ~28,000 connections to one server")
     ->check(CLI::Range(1, 254));
+  scale->add_option("--size", w.size, "bytes of the message each echoes")
+    ->capture_default_str();
+  scale->add_flag("--deflate", w.deflate,
+                  "offer permessage-deflate: wsm with its default deflate "
+                  "settings, the baseline with Beast's; each message then "
+                  "goes compressed both ways if the server compresses one "
+                  "of its size");
+  scale->add_option("--deflate-max-window-bits", w.deflate_window_bits,
+                    "with --deflate: wsm's window (default: the library's)")
+    ->check(CLI::Range(9, 15));
+  scale->add_option("--deflate-mem-level", w.deflate_mem_level,
+                    "with --deflate: wsm's memLevel (default: the library's)")
+    ->check(CLI::Range(1, 9));
   scale->add_flag("--simulate", w.simulate,
                   "machines without sockets (a broker that connects at once "
                   "and echoes): the actor layer beyond the descriptor limit; "

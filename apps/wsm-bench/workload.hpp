@@ -74,6 +74,12 @@ struct workload {
   /// has it) rather than by a request over the link; the messages then
   /// carry no sequence number to check.
   bool feed_at_url = false;
+  /// scale: offer permessage-deflate (wsm: the library's default deflate
+  /// settings; the baseline: Beast's).
+  bool deflate = false;
+  /// scale with deflate: wsm's window and memLevel (0: the library's).
+  int deflate_window_bits = 0;
+  int deflate_mem_level = 0;
 };
 
 /// Messages (or round trips) each client runs before the clock starts, the

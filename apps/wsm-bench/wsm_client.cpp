@@ -345,9 +345,15 @@ measurement one_machine(caf::actor_system& sys, caf::actor_system* remote,
 measurement scale(caf::actor_system& sys, const workload& w) {
   caf::scoped_actor self{sys};
   auto count = sys.spawn(counter, w.count, caf::actor_cast<caf::actor>(self));
+  wsm::options opts;
+  opts.deflate.enabled = w.deflate;
+  if (w.deflate_window_bits > 0)
+    opts.deflate.max_window_bits = w.deflate_window_bits;
+  if (w.deflate_mem_level > 0)
+    opts.deflate.mem_level = w.deflate_mem_level;
   auto rss_before = resident_kib();
   auto start = monotonic_ms();
-  auto machines = spawn_many(sys, w, {}, count);
+  auto machines = spawn_many(sys, w, opts, count);
   measurement result;
   result.all_connected_ms = wait_for_level(self, 1).first - start;
   result.rss_kib_per_machine =
