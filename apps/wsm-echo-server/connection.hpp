@@ -214,7 +214,7 @@ private:
              != 2)
       return false;
     close_after_feed_ = true;
-    start_feed(std::to_string(count) + " " + std::to_string(size));
+    begin_feed(count, size, false);
     return true;
   }
 
@@ -363,7 +363,12 @@ private:
     char kind[8] = {};
     if (std::sscanf(args.c_str(), "%zu %zu %7s", &count, &size, kind) < 2)
       return do_read();
-    feed_text_ = std::string{kind} == "text";
+    begin_feed(count, size, std::string{kind} == "text");
+  }
+
+  /// Pushes `count` messages of `size` bytes, numbered.
+  void begin_feed(size_t count, size_t size, bool text) {
+    feed_text_ = text;
     feed_message_.assign(std::max<size_t>(size, 10), 'x');
     feed_message_.resize(size);
     ws_.text(feed_text_);
