@@ -208,6 +208,16 @@ private:
   void read_on();
   void deliver_inputs();
 
+  /// A new mask key for a frame of ours, from the generator Beast masks
+  /// its own frames with (a ChaCha stream seeded from the system's
+  /// entropy, per thread), as RFC 6455 asks: unpredictable, never zero.
+  static uint32_t mask_key() {
+    auto generate = websocket::detail::make_prng(true);
+    for (;;)
+      if (auto key = generate())
+        return key;
+  }
+
   machine_transport_actor machine() const {
     return caf::actor_cast<machine_transport_actor>(machine_);
   }
@@ -259,6 +269,9 @@ private:
   deadline_duty deadline_duty_ = deadline_duty::idle;
   /// A read is in flight.
   bool reading_ = false;
+  /// Our messages go uncompressed: the session frames them itself
+  /// (`write_frame`); else Beast writes them, compressing.
+  bool frames_ours_ = true;
   /// The machine asked to stop reading (its subscribers are behind).
   bool read_paused_ = false;
   /// Reading stopped for want of credit.

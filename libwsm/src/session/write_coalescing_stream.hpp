@@ -27,7 +27,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <string>
 #include <utility>
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -41,6 +40,7 @@
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 
+#include "session/byte_buffer.hpp"
 #include "session/read_ahead.hpp"
 
 namespace wsm::detail {
@@ -172,6 +172,22 @@ public:
     return n;
   }
 
+  /// Writes `size` bytes that `fill` puts in place (given where they go,
+  /// uninitialized): a frame the session made itself, gathered as Beast's
+  /// are, with no copy of its own.
+  template <class Fill>
+  void write_bytes(size_t size, Fill&& fill, error_code& ec) {
+    if (failed_) {
+      ec = failed_;
+      return;
+    }
+    ec = {};
+    fill(gathered_.extend(size));
+    written_ += size;
+    if (!holding_ || gathered_.size() >= high_water)
+      flush();
+  }
+
   template <class ConstBuffers>
   size_t write_some(const ConstBuffers& buffers) {
     error_code ec;
@@ -270,9 +286,8 @@ private:
   template <class ConstBuffers>
   size_t gather(const ConstBuffers& buffers) {
     auto n = boost::asio::buffer_size(buffers);
-    auto old = gathered_.size();
-    gathered_.resize(old + n);
-    boost::asio::buffer_copy(boost::asio::buffer(&gathered_[old], n), buffers);
+    boost::asio::buffer_copy(boost::asio::buffer(gathered_.extend(n), n),
+                             buffers);
     written_ += n;
     return n;
   }
@@ -282,13 +297,13 @@ private:
       return;
     sending_ = true;
     send_started_ = clock_type::now();
-    std::swap(gathered_, in_flight_);
+    gathered_.swap(in_flight_);
     // Beast's waiting write goes with this send, which carries its bytes:
     // held by the operation, not by the layer, it cannot keep the session
     // alive through a context that is destroyed with the send pending.
     auto covered = std::move(waiting_);
     boost::asio::async_write(
-      next_, boost::asio::buffer(in_flight_),
+      next_, boost::asio::buffer(in_flight_.data(), in_flight_.size()),
       [hold = send_hold{owner_.lock(), this},
        covered = std::move(covered)](error_code ec, size_t n) mutable {
         hold.completed = true;
@@ -328,8 +343,8 @@ private:
     in_flight_.clear();
     // A burst's buffers are not kept by an idle link.
     if (gathered_.empty() && in_flight_.capacity() > idle_capacity) {
-      std::string{}.swap(in_flight_);
-      std::string{}.swap(gathered_);
+      in_flight_.release();
+      gathered_.release();
     }
     if (ec)
       failed_ = ec;
@@ -355,8 +370,8 @@ private:
   std::function<void()> before_read_;
   std::function<void()> on_teardown_;
   /// Bytes not yet handed to the socket, and those being sent.
-  std::string gathered_;
-  std::string in_flight_;
+  byte_buffer gathered_;
+  byte_buffer in_flight_;
   uint64_t written_ = 0;
   uint64_t sent_ = 0;
   /// Beast's asynchronous write, until the send that carries it starts.

@@ -232,6 +232,8 @@ std::string session<Stream>::read_agreement(link_info& link) {
     std::string_view{extensions.data(), extensions.size()},
     handshake_->request.deflate);
   link.compressed = answer.deflate;
+  // Beast writes our messages only where it compresses them.
+  frames_ours_ = !answer.deflate || !answer.compress_ours;
   if (answer.deflate && !answer.compress_ours) {
     // Beast would compress with the window the answer allows, more than
     // asked: our messages go as they are (no compressor is ever made).

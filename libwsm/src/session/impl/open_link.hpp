@@ -6,6 +6,7 @@
 #include <caf/send.hpp>
 
 #include "io/io_scheduler.hpp"
+#include "session/client_frame.hpp"
 #include "session/session.hpp"
 #include "vocabulary/wording.hpp"
 
@@ -14,14 +15,32 @@ namespace wsm::detail {
 // -- writing ------------------------------------------------------------------
 
 /// Writes one frame into the coalescing layer, which sends it with the
-/// others of its batch; it is acked once its bytes are out.
+/// others of its batch; it is acked once its bytes are out. A message that
+/// goes uncompressed is framed here (client_frame.hpp): masked straight
+/// into the layer's bytes, one frame; Beast writes the ones it compresses.
 template <class Stream>
 void session<Stream>::write_frame(const std::string& payload, bool text) {
-  if (phase_ != session_phase::open)
+  if (phase_ != session_phase::open || !ws_.is_open())
     return; // closing or gone: the machine requeues what was not acked
   beast::error_code ec;
-  ws_.text(text);
-  ws_.write(net::buffer(payload), ec);
+  if (frames_ours_) {
+    auto size = payload.size();
+    auto header = client_frame_header_size(size);
+    auto key = mask_key();
+    ws_.next_layer().write_bytes(
+      header + size,
+      [&](char* to) {
+        auto out = reinterpret_cast<unsigned char*>(to);
+        write_client_frame_header(out, text, size, key);
+        copy_masked(out + header,
+                    reinterpret_cast<const unsigned char*>(payload.data()),
+                    size, key);
+      },
+      ec);
+  } else {
+    ws_.text(text);
+    ws_.write(net::buffer(payload), ec);
+  }
   if (ec)
     return fail("write", ec);
   frame_ends_.push_back(ws_.next_layer().bytes_written());
