@@ -286,6 +286,9 @@ private:
   /// The first step by which a message under way grows (see
   /// `next_read_size`).
   static constexpr size_t read_step = 64 * 1024;
+  /// The room a message may take ahead of its bytes, on the word of its
+  /// frame's header.
+  static constexpr size_t trusted_room = 1024 * 1024;
 };
 
 // Instantiated in plain_session.cpp and tls_session.cpp alone.

@@ -9,6 +9,7 @@
 
 #include "io/io_scheduler.hpp"
 #include "session/session.hpp"
+#include "session/uninitialized_resize.hpp"
 
 namespace wsm::detail {
 
@@ -17,8 +18,7 @@ namespace wsm::detail {
 /// buffer (Beast's async_read would hold 1.5 KiB per idle link); after the
 /// first piece, straight into the message: into the room it has beyond
 /// `filled_`, grown by bounded steps (`next_read_size`) only when it is
-/// full, so that each byte of it is zeroed once however many reads fill
-/// it.
+/// full, and never zero-filled: the kernel's copy is the only write to it.
 template <class Stream>
 void session<Stream>::do_read() {
   reading_ = true;
@@ -36,7 +36,7 @@ void session<Stream>::do_read() {
     return;
   }
   if (filled_ == message_.size())
-    message_.resize(filled_ + next_read_size());
+    resize_uninitialized(message_, filled_ + next_read_size());
   ws_.async_read_some(net::buffer(message_.data() + filled_,
                                   message_.size() - filled_),
                       guard("read", [self = this->shared_from_this()](
@@ -46,17 +46,20 @@ void session<Stream>::do_read() {
                       }));
 }
 
-/// How much the message under way may grow with the next read. Never what
-/// the peer announces: a compressed frame's length says nothing of what it
-/// inflates to, and a peer may announce 2^63 bytes. At most what has
-/// arrived so far (at least `read_step`), so memory follows the bytes that
-/// came, not those promised; never past max_message_size + 1, the byte
-/// that tells Beast the message is too big.
+/// How much the message under way may grow with the next read. What the
+/// frame announces (an uncompressed final frame's remaining bytes), but
+/// never more than `trusted_room`, or than what has arrived so far beyond
+/// it: a compressed frame's length says nothing of what it inflates to,
+/// and a peer may announce 2^63 bytes; memory follows the bytes that came,
+/// at most `trusted_room` ahead of them. A message of up to `trusted_room`
+/// then takes one allocation, and no copy. Never past max_message_size +
+/// 1, the byte that tells Beast the message is too big.
 template <class Stream>
 size_t session<Stream>::next_read_size() const {
   auto filled = filled_;
   uint64_t size = std::min<uint64_t>(ws_.read_size_hint(read_step),
-                                     std::max(read_step, filled));
+                                     std::max({read_step, trusted_room,
+                                               filled}));
   if (max_message_size_ > 0) {
     uint64_t limit = max_message_size_ + 1;
     size = std::min<uint64_t>(size, limit > filled ? limit - filled : 1);
