@@ -280,8 +280,6 @@ public:
 private:
   /// Past this many bytes gathered, a send starts even while holding.
   static constexpr size_t high_water = 64 * 1024;
-  /// Buffers larger than this are let go when a send leaves nothing behind.
-  static constexpr size_t idle_capacity = 16 * 1024;
 
   template <class ConstBuffers>
   size_t gather(const ConstBuffers& buffers) {
@@ -340,11 +338,13 @@ private:
 
   void on_flushed(error_code ec, size_t n, completion_type covered) {
     sending_ = false;
-    in_flight_.clear();
-    // A burst's buffers are not kept by an idle link.
-    if (gathered_.empty() && in_flight_.capacity() > idle_capacity) {
+    // A link with nothing more to send keeps no buffer (thousands of idle
+    // links); while frames keep coming, the sent one is reused.
+    if (gathered_.empty()) {
       in_flight_.release();
       gathered_.release();
+    } else {
+      in_flight_.clear();
     }
     if (ec)
       failed_ = ec;
