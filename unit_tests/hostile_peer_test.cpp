@@ -1,8 +1,8 @@
 // Servers that lie and misbehave, written byte by byte (support/raw_peer):
 // frame headers that announce 2^63 bytes, deflate bombs, close frames
 // without the end of TCP. The process lives, memory follows what arrived
-// (at most 1 MiB ahead of it, whatever a peer announces), and every link that must end is reported
-// within its bound.
+// (at most 1 MiB ahead of it, whatever a peer announces), and every link
+// that must end is reported within its bound.
 
 #define CAF_SUITE hostile_peer
 #include <caf/test/unit_test_impl.hpp>
