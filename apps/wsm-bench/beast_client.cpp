@@ -93,8 +93,10 @@ void close_quietly(stream& ws) {
   ws.close(websocket::close_code::normal, ignored);
 }
 
-/// `count` pipelined echoes of `payload`, at most `window` outstanding: one
-/// write in flight (Beast's rule) and one read always pending.
+/// `count` pipelined echoes of `payload`, at most `window` outstanding (a
+/// write counts from when it starts): one write in flight (Beast's rule)
+/// and one read always pending. The loop of ../shared/bench's raw client,
+/// step for step.
 void pipelined(net::io_context& io, stream& ws, const std::string& payload,
                size_t count, size_t window, progress* report) {
   size_t sent = 0;
@@ -105,11 +107,11 @@ void pipelined(net::io_context& io, stream& ws, const std::string& payload,
     if (writing || sent == count || sent - received >= window)
       return;
     writing = true;
+    ++sent;
     ws.async_write(net::buffer(payload), [&](beast::error_code ec, size_t) {
       if (ec)
         throw std::runtime_error("write: " + ec.message());
       writing = false;
-      ++sent;
       maybe_write();
     });
   };
@@ -123,12 +125,12 @@ void pipelined(net::io_context& io, stream& ws, const std::string& payload,
         report->update(received);
       if (received == count)
         return;
-      maybe_write();
       read();
+      maybe_write();
     });
   };
-  maybe_write();
   read();
+  maybe_write();
   io.restart();
   io.run();
 }
