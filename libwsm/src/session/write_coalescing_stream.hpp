@@ -146,6 +146,11 @@ public:
     return sent_;
   }
 
+  /// Whether it holds a send buffer now (none while idle).
+  bool holds_send_buffer() const noexcept {
+    return gathered_.capacity() > 0 || in_flight_.capacity() > 0;
+  }
+
   /// Whether a send is under way, and since when.
   bool sending() const noexcept {
     return sending_;

@@ -1,8 +1,11 @@
-// The session's read-ahead: reads under Beast that take many frames per
-// syscall when the socket has them, and read straight into the caller's
-// buffer when it does not or when the caller asks for a lot.
+// The layer under the session's websocket stream, against a fake socket.
+// Its read-ahead: reads under Beast that take many frames per syscall when
+// the socket has them, and read straight into the caller's buffer when it
+// does not or when the caller asks for a lot. Its send buffer: frames
+// gathered into one send, and no buffer kept by a link with nothing to
+// send.
 
-#define CAF_SUITE read_ahead
+#define CAF_SUITE coalescing_layer
 
 #include <caf/test/unit_test.hpp>
 #include <caf/test/unit_test_impl.hpp>
@@ -42,6 +45,9 @@ struct fake_socket {
   template <class Buffers, class Handler>
   void async_write_some(const Buffers& buffers, Handler&& handler) {
     auto n = net::buffer_size(buffers);
+    std::string bytes(n, '\0');
+    net::buffer_copy(net::buffer(bytes), buffers);
+    sends.push_back(std::move(bytes));
     net::post(*io, [h = std::move(handler), n]() mutable {
       std::move(h)(boost::system::error_code{}, n);
     });
@@ -49,6 +55,8 @@ struct fake_socket {
   net::io_context* io;
   std::string pending;
   std::vector<size_t> asked;
+  /// What each write to the socket carried.
+  std::vector<std::string> sends;
 };
 
 struct fixture {
@@ -76,11 +84,26 @@ struct fixture {
     into.resize(got);
     return into;
   }
+
+  /// Writes `bytes` as the session writes a frame of its own.
+  void write(const std::string& bytes) {
+    boost::system::error_code ec;
+    layer.write_bytes(
+      bytes.size(),
+      [&](char* to) { std::memcpy(to, bytes.data(), bytes.size()); }, ec);
+    CAF_REQUIRE(!ec);
+  }
+
+  /// Runs what is posted: the sends complete.
+  void run() {
+    io.restart();
+    io.run();
+  }
 };
 
 } // namespace
 
-CAF_TEST_FIXTURE_SCOPE(read_ahead_tests, fixture)
+CAF_TEST_FIXTURE_SCOPE(coalescing_layer_tests, fixture)
 
 CAF_TEST(a burst of small frames takes one read of the socket) {
   // 200 frames of 100 bytes, read 1536 bytes at a time as Beast does.
@@ -149,6 +172,46 @@ CAF_TEST(the buffer is freed once empty) {
   CAF_CHECK_EQUAL(ahead.take(net::buffer(rest)), 6u);
   CAF_CHECK_EQUAL(ahead.size(), 0u);
   CAF_CHECK(!ahead.holds_memory());
+}
+
+CAF_TEST(frames written while held leave in one send) {
+  layer.hold();
+  write("first ");
+  write("second ");
+  write("third");
+  run();
+  CAF_CHECK(socket().sends.empty()); // held: nothing sent yet
+  layer.release();
+  run();
+  CAF_CHECK_EQUAL(socket().sends,
+                  (std::vector<std::string>{"first second third"}));
+  CAF_CHECK_EQUAL(layer.bytes_written(), 18u);
+  CAF_CHECK_EQUAL(layer.bytes_sent(), 18u);
+}
+
+CAF_TEST(frames written during a send go with the next one) {
+  write("one");
+  write("two"); // the first send is under way: gathered
+  write("three");
+  CAF_CHECK(layer.sending());
+  run();
+  CAF_CHECK_EQUAL(socket().sends,
+                  (std::vector<std::string>{"one", "twothree"}));
+  CAF_CHECK(!layer.sending());
+}
+
+CAF_TEST(a link with nothing more to send keeps no send buffer) {
+  CAF_CHECK(!layer.holds_send_buffer());
+  write(std::string(100000, 'a')); // a large frame, then small ones
+  write("b");
+  CAF_CHECK(layer.holds_send_buffer());
+  run();
+  std::string sent;
+  for (auto& bytes : socket().sends)
+    sent += bytes;
+  CAF_CHECK(sent == std::string(100000, 'a') + "b");
+  CAF_CHECK_EQUAL(layer.bytes_sent(), 100001u);
+  CAF_CHECK(!layer.holds_send_buffer());
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
