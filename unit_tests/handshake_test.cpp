@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <memory>
 
 #include "echo_server.hpp"
 #include "support/live_fixture.hpp"
@@ -35,15 +36,24 @@ namespace {
 /// answers, on loopback).
 class silent_listener {
 public:
-  explicit silent_listener(uint16_t port) {
+  /// One on `port`, or null when [::1]:`port` is taken (the kernel gave the
+  /// IPv4 server a port that a socket on [::1] holds).
+  static std::unique_ptr<silent_listener> on(uint16_t port) {
+    std::unique_ptr<silent_listener> result{new silent_listener};
     sockaddr_in6 where{};
     where.sin6_family = AF_INET6;
     where.sin6_addr = in6addr_loopback;
     where.sin6_port = htons(port);
     auto address = reinterpret_cast<sockaddr*>(&where);
-    CAF_REQUIRE_EQUAL(bind(listener_, address, sizeof(where)), 0);
-    CAF_REQUIRE_EQUAL(listen(listener_, 0), 0);
-    CAF_REQUIRE_EQUAL(connect(filler_, address, sizeof(where)), 0);
+    // A connection of an earlier test's filler may linger in TIME_WAIT on
+    // this port.
+    int on = 1;
+    setsockopt(result->listener_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    if (bind(result->listener_, address, sizeof(where)) != 0)
+      return nullptr;
+    CAF_REQUIRE_EQUAL(listen(result->listener_, 0), 0);
+    CAF_REQUIRE_EQUAL(connect(result->filler_, address, sizeof(where)), 0);
+    return result;
   }
 
   ~silent_listener() {
@@ -55,8 +65,25 @@ public:
   silent_listener& operator=(const silent_listener&) = delete;
 
 private:
+  silent_listener() = default;
+
   int listener_ = socket(AF_INET6, SOCK_STREAM, 0);
   int filler_ = socket(AF_INET6, SOCK_STREAM, 0);
+};
+
+/// An echo server on 127.0.0.1 and a silent listener on [::1] at the same
+/// port: the two addresses of two.test. The kernel picks the IPv4 port;
+/// when that port is taken on [::1], the pair is made again.
+struct two_addresses {
+  two_addresses() {
+    for (int tries = 0; tries < 20 && !silent; ++tries) {
+      server = std::make_unique<wsm_echo::echo_server>();
+      silent = silent_listener::on(server->port());
+    }
+    CAF_REQUIRE(silent != nullptr);
+  }
+  std::unique_ptr<wsm_echo::echo_server> server;
+  std::unique_ptr<silent_listener> silent;
 };
 
 struct fixture : wsm_test::live_fixture {
@@ -611,8 +638,8 @@ CAF_TEST(happy eyeballs: the second address wins when the first never answers) {
     families.push_back(i->ai_family);
   freeaddrinfo(found);
   CAF_REQUIRE_EQUAL(families, (std::vector<int>{AF_INET6, AF_INET}));
-  wsm_echo::echo_server server;
-  silent_listener silent{server.port()};
+  two_addresses both;
+  auto& server = *both.server;
   opts.connect_attempt_delay = 300ms;
   opts.connect_timeout = 5s;
   auto started = std::chrono::steady_clock::now();
@@ -630,8 +657,8 @@ CAF_TEST(happy eyeballs: the second address wins when the first never answers) {
 }
 
 CAF_TEST(happy eyeballs: connect_timeout bounds each address) {
-  wsm_echo::echo_server server;
-  silent_listener silent{server.port()};
+  two_addresses both;
+  auto& server = *both.server;
   // The next address waits longer than the first may take: the first's
   // timeout starts it, sooner than the delay would.
   opts.connect_attempt_delay = 5s;
