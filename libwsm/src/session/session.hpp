@@ -283,8 +283,9 @@ private:
   std::atomic<uint64_t> consumed_{0};
   /// Inputs the machine may have in its mailbox, not yet taken.
   static constexpr uint64_t machine_credit = 256;
-  /// The first step by which a message under way grows (see
-  /// `next_read_size`).
+  /// The room a read asks for when the frame's length says little of what
+  /// is to come (a compressed frame, one not the last): Beast's
+  /// `read_size_hint` floor (see `next_read_size`).
   static constexpr size_t read_step = 64 * 1024;
   /// The room a message may take ahead of its bytes, on the word of its
   /// frame's header.

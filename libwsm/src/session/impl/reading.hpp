@@ -58,8 +58,7 @@ template <class Stream>
 size_t session<Stream>::next_read_size() const {
   auto filled = filled_;
   uint64_t size = std::min<uint64_t>(ws_.read_size_hint(read_step),
-                                     std::max({read_step, trusted_room,
-                                               filled}));
+                                     std::max(trusted_room, filled));
   if (max_message_size_ > 0) {
     uint64_t limit = max_message_size_ + 1;
     size = std::min<uint64_t>(size, limit > filled ? limit - filled : 1);
