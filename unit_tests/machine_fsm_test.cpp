@@ -19,6 +19,7 @@
 #include "wsm/error.hpp"
 #include "wsm/governor.hpp"
 #include "machine/machine_impl.hpp"
+#include "machine/machine_setup.hpp"
 #include "request/url.hpp"
 #include "wsm/machine.hpp"
 
@@ -2565,6 +2566,27 @@ CAF_TEST(a bad header from the request provider fails the attempt by name) {
   CAF_CHECK_EQUAL(failed.error.rfind("request provider: ", 0), 0u);
   CAF_CHECK_NOT_EQUAL(failed.error.find("'Host'"), std::string::npos);
   CAF_CHECK(!received<wsm::open_atom, uint64_t, wsm::connect_request>(broker));
+}
+
+CAF_TEST(machines spawned alike share one setup and it goes with the last) {
+  auto setup_of = [&](const wsm::options& x) {
+    auto request = wsm::detail::make_connect_request(test_url, x);
+    CAF_REQUIRE(request);
+    return wsm::detail::share_setup(sys, std::move(*request), x);
+  };
+  auto first = setup_of(opts);
+  auto second = setup_of(opts);
+  CAF_CHECK_EQUAL(first.get(), second.get());
+  auto other = opts;
+  other.max_queue = opts.max_queue + 1;
+  auto third = setup_of(other);
+  CAF_CHECK_NOT_EQUAL(first.get(), third.get());
+  CAF_CHECK_EQUAL(third->opts.max_queue, opts.max_queue + 1);
+  // The cache holds setups weakly: none outlives its last machine.
+  std::weak_ptr<const wsm::detail::machine_setup> held = first;
+  first.reset();
+  second.reset();
+  CAF_CHECK(held.expired());
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

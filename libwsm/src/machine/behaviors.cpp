@@ -297,14 +297,14 @@ machine_behavior behavior_of(machine_self self, phase x) {
   return suspended(self);
 }
 
-machine_behavior machine(machine_self self, connect_request request,
-                         options opts, caf::actor first_subscriber,
+machine_behavior machine(machine_self self,
+                         std::shared_ptr<const machine_setup> setup,
+                         caf::actor first_subscriber,
                          machine_services services) {
   auto& st = self->state;
   st.governor = std::move(services.governor);
   st.header_reader = std::move(services.header_reader);
-  st.setup = detail::share_setup(self->system(), std::move(request),
-                                 std::move(opts));
+  st.setup = std::move(setup);
   st.text = st.opts().text;
   st.broker = std::move(services.broker);
   st.timer_relay = std::move(services.timer_relay);
@@ -365,7 +365,13 @@ machine_actor spawn_checked_machine(caf::actor_system& sys,
                                     connect_request request, options opts,
                                     caf::actor first_subscriber,
                                     machine_services services) {
-  return sys.spawn(fsm::machine, std::move(request), std::move(opts),
+  // The setup is shared here, on the caller's thread, rather than in the
+  // machine's first turn: CAF keeps the arguments of a spawn until that
+  // turn, and a request and options by value (1.3 KiB) would be a copy
+  // per machine held while thousands connect, whose freed room the heap
+  // keeps afterwards.
+  auto setup = share_setup(sys, std::move(request), std::move(opts));
+  return sys.spawn(fsm::machine, std::move(setup),
                    std::move(first_subscriber), std::move(services));
 }
 

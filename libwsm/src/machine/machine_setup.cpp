@@ -39,15 +39,16 @@ share_setup(caf::actor_system& sys, connect_request request, options opts) {
   // Every field, header values included, so that only equal setups meet.
   std::vector<char> key;
   caf::binary_serializer sink{sys, key};
-  auto failed = sink(request, opts);
-  auto setup = std::make_shared<const machine_setup>(
-    machine_setup{std::move(request), std::move(opts)});
-  if (failed)
-    return setup;
+  if (sink(request, opts))
+    return std::make_shared<const machine_setup>(
+      machine_setup{std::move(request), std::move(opts)});
   std::lock_guard<std::mutex> guard{cache.mutex};
   auto& entry = cache.setups[std::move(key)];
+  // One held already: no setup is built, not even for a moment.
   if (auto shared = entry.lock())
     return shared;
+  auto setup = std::make_shared<const machine_setup>(
+    machine_setup{std::move(request), std::move(opts)});
   entry = setup;
   if (cache.setups.size() >= cache.sweep_at)
     cache.sweep();

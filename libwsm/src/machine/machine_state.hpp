@@ -439,8 +439,9 @@ machine_behavior closing(machine_self self);
 machine_behavior retrying(machine_self self);
 machine_behavior suspended(machine_self self);
 machine_behavior behavior_of(machine_self self, phase x);
-machine_behavior machine(machine_self self, connect_request request,
-                         options opts, caf::actor first_subscriber,
+machine_behavior machine(machine_self self,
+                         std::shared_ptr<const machine_setup> setup,
+                         caf::actor first_subscriber,
                          machine_services services);
 
 } // namespace wsm::detail::fsm
