@@ -1,6 +1,7 @@
 #include "delivery/output_sender.hpp"
 
 #include <caf/local_actor.hpp>
+#include <caf/mailbox_element.hpp>
 #include <caf/make_message.hpp>
 #include <caf/unit.hpp>
 
@@ -10,6 +11,11 @@
 namespace wsm::detail {
 
 output_sender output_sender::of_current(caf::local_actor* self) {
+  // A promise only for a request: one for every plain output would copy
+  // and release its references for nothing.
+  auto element = self->current_mailbox_element();
+  if (element == nullptr || !element->mid.is_request())
+    return {self->current_sender(), {}};
   return {self->current_sender(), self->make_response_promise()};
 }
 

@@ -56,7 +56,10 @@ void write_now(machine_self self, const pending_output& x) {
   if (x.writes > 1)
     ++st.counters.resent;
   st.connection.link->write(x.payload, is_text(st, x.format));
-  st.last_sent = self->clock().now();
+  // Only the heartbeat asks when the last output went: without one, no
+  // look at the clock for each output.
+  if (!st.opts().heartbeat.empty())
+    st.last_sent = self->clock().now();
 }
 
 /// Hands an output to the link that never was in the queue (the gate's
@@ -228,12 +231,17 @@ void confirm_output(machine_self self, const std::string& id) {
 /// or, for outputs that asked for confirmation, wait for it.
 void acknowledge(machine_self self, uint64_t count) {
   auto& st = self->state;
-  auto now = self->clock().now();
+  // The time of writing matters only to outputs held for a confirmation;
+  // the clock is read for the first of them, not for every ack.
+  using time_point = caf::actor_clock::time_point;
+  std::optional<time_point> now;
   auto held = false;
   for (; count > 0 && st.outputs.in_flight() > 0; --count) {
+    if (!now && st.outputs.oldest_in_flight().awaits_confirmation())
+      now = self->clock().now();
     ++st.counters.messages_out;
     st.counters.bytes_out += st.outputs.oldest_in_flight().payload->size();
-    if (auto done = st.outputs.written_one(now))
+    if (auto done = st.outputs.written_one(now.value_or(time_point{})))
       settle(self, *done);
     else
       held = true;
