@@ -155,8 +155,12 @@ private:
   /// `guarded`). The handler holds the session alive; the wrapper need not.
   template <class Handler>
   auto guard(const char* what, Handler handler) {
-    return [this, what, handler = std::move(handler)](auto&&... args) mutable {
-      guarded(what, [&] { handler(std::forward<decltype(args)>(args)...); });
+    // The session by name: a generic lambda's implicit use of `this` is
+    // one that clang does not see, and warns the capture is unused.
+    return [session = this, what,
+            handler = std::move(handler)](auto&&... args) mutable {
+      session->guarded(
+        what, [&] { handler(std::forward<decltype(args)>(args)...); });
     };
   }
 
