@@ -308,7 +308,6 @@ machine_behavior machine(machine_self self,
   st.text = st.opts().text;
   st.broker = std::move(services.broker);
   st.timer_relay = std::move(services.timer_relay);
-  st.counters.disconnects.resize(close_cause_count);
   st.pace = token_bucket{st.opts().send_rate,
                          static_cast<double>(st.opts().send_burst),
                          static_cast<double>(st.opts().send_burst),
