@@ -93,37 +93,79 @@ auto common_handlers(machine_self self) {
       return caf::unit;
     },
     [=](confirm_atom, const std::string& id) { confirm_output(self, id); },
-    [=](confirm_timeout_atom, uint64_t) { expire_unconfirmed(self); },
     [=](written_atom, uint64_t connection, uint64_t count) {
       if (is_current(self, connection))
         acknowledge(self, count);
-    },
-    [=](quit_deadline_atom, uint64_t) {
-      if (!self->state.quit_when_written)
-        return;
-      finish(self, link_is_up(self->state.current_phase)
-                     ? "quit: not written within close_timeout"
-                     : "quit: no link to write it within close_timeout");
     }
-    // Events of an earlier connection and timers of an earlier phase fall
-    // through to the default handler, which drops them (see `machine`):
-    // a handler each would cost every machine memory in every phase.
+    // Events of an earlier connection fall through to the default handler,
+    // which drops them (see `machine`): a handler each would cost every
+    // machine memory in every phase.
   );
 }
 
-/// A phase's behavior: its own handlers, then the common ones, in one flat
-/// list where the first that matches a message takes it (so a phase's own
-/// handler of a common signature wins). Flat rather than `or_else`: no
-/// chain of handler objects to allocate for each phase and to walk for
-/// each message.
+// -- timers -------------------------------------------------------------------
+
+/// What a phase does with its timers. Every timer is `(its atom, stamp)`:
+/// one message type, so one handler per phase takes them all (see
+/// `compose`) and a function per phase tells them apart, where a handler
+/// each would cost every machine about 40 bytes per timer in every phase
+/// for messages that come once in seconds. A timer the phase does not
+/// know is one of a phase left: dropped.
+using timer_turn = void (*)(machine_self, caf::atom_value, uint64_t);
+
+/// `x` as a case label: the timers' atoms are values CAF's `atom_value`
+/// enumeration does not list.
+constexpr uint64_t timer_key(caf::atom_value x) noexcept {
+  return static_cast<uint64_t>(x);
+}
+
+/// The timers every phase answers alike.
+void common_timer(machine_self self, caf::atom_value timer, uint64_t) {
+  switch (timer_key(timer)) {
+    case timer_key(confirm_timeout_atom::value):
+      expire_unconfirmed(self);
+      break;
+    case timer_key(quit_deadline_atom::value):
+      if (!self->state.quit_when_written)
+        break;
+      finish(self, link_is_up(self->state.current_phase)
+                     ? "quit: not written within close_timeout"
+                     : "quit: no link to write it within close_timeout");
+      break;
+    default:
+      break;
+  }
+}
+
+/// A phase's behavior: its own handlers, then the common ones, then its
+/// timers, in one flat list where the first that matches a message takes
+/// it (so a phase's own handler of a common signature wins). The timers'
+/// handler takes any `(atom, uint64_t)`: last, so that the requests of that
+/// shape (`room_atom`) and a live link's pongs reach their own. Flat rather
+/// than `or_else`: no chain of handler objects to allocate for each phase
+/// and to walk for each message.
 template <class... Own>
-machine_behavior compose(machine_self self, std::tuple<Own...> own) {
+machine_behavior compose(machine_self self, std::tuple<Own...> own,
+                         timer_turn timers = common_timer) {
+  auto timer = [=](caf::atom_value which, uint64_t stamp) {
+    timers(self, which, stamp);
+  };
   return std::apply(
     [](auto&&... handlers) {
       return machine_behavior{machine_behavior::unsafe_init{},
                               caf::message_handler{std::move(handlers)...}};
     },
-    std::tuple_cat(std::move(own), common_handlers(self)));
+    std::tuple_cat(std::move(own), common_handlers(self),
+                   std::make_tuple(timer)));
+}
+
+/// CONNECTING's timer: the governor's slot has come.
+void connecting_timer(machine_self self, caf::atom_value timer,
+                      uint64_t stamp) {
+  if (timer != slot_timer_atom::value)
+    return common_timer(self, timer, stamp);
+  if (is_current_timer(self, stamp))
+    open_connection(self);
 }
 
 machine_behavior connecting(machine_self self) {
@@ -143,11 +185,8 @@ machine_behavior connecting(machine_self self) {
           follow_redirect(self, info);
         else
           enter_waiting(self, info);
-      },
-      [=](slot_timer_atom, uint64_t stamp) {
-        if (is_current_timer(self, stamp))
-          open_connection(self);
-      }));
+      }),
+    connecting_timer);
 }
 
 /// What a link that is on its way in or out still delivers: inputs (the
@@ -173,10 +212,6 @@ auto live_link_handlers(machine_self self) {
       else
         apply_command(self, x);
     },
-    [=](pace_atom, uint64_t generation) {
-      if (is_current_timer(self, generation))
-        paced_turn(self);
-    },
     [=](pong_atom, uint64_t connection) {
       if (is_current(self, connection))
         pong_received(self);
@@ -184,23 +219,38 @@ auto live_link_handlers(machine_self self) {
     [=](closed_atom, uint64_t connection, const disconnect_info& info) {
       if (is_current(self, connection))
         enter_disconnected(self, info);
-    },
-    [=](keepalive_atom, uint64_t connection) {
-      if (is_current(self, connection))
-        keepalive_turn(self);
-    },
-    [=](heartbeat_atom, uint64_t connection) {
-      if (is_current(self, connection))
-        heartbeat_turn(self);
-    },
-    [=](liveness_atom, uint64_t connection) {
-      if (is_current(self, connection))
-        liveness_turn(self);
-    },
-    [=](pong_timeout_atom, uint64_t deadline) {
-      pong_deadline_passed(self, deadline);
     });
   return std::tuple_cat(std::move(own), receiving_handlers(self));
+}
+
+/// A live link's timers, gated or not: the pace, its keepalive, heartbeat
+/// and liveness (stamped with the connection they watch), the pong's
+/// deadline.
+void live_link_timer(machine_self self, caf::atom_value timer,
+                     uint64_t stamp) {
+  switch (timer_key(timer)) {
+    case timer_key(pace_atom::value):
+      if (is_current_timer(self, stamp))
+        paced_turn(self);
+      break;
+    case timer_key(keepalive_atom::value):
+      if (is_current(self, stamp))
+        keepalive_turn(self);
+      break;
+    case timer_key(heartbeat_atom::value):
+      if (is_current(self, stamp))
+        heartbeat_turn(self);
+      break;
+    case timer_key(liveness_atom::value):
+      if (is_current(self, stamp))
+        liveness_turn(self);
+      break;
+    case timer_key(pong_timeout_atom::value):
+      pong_deadline_passed(self, stamp);
+      break;
+    default:
+      common_timer(self, timer, stamp);
+  }
 }
 
 machine_behavior connected(machine_self self) {
@@ -208,7 +258,8 @@ machine_behavior connected(machine_self self) {
     enqueue(self, x);
     pump(self);
   });
-  return compose(self, std::tuple_cat(std::move(own), live_link_handlers(self)));
+  return compose(self, std::tuple_cat(std::move(own), live_link_handlers(self)),
+                 live_link_timer);
 }
 
 /// CONNECTED, while the session gate has not answered: outputs of the gate
@@ -222,7 +273,31 @@ machine_behavior gated(machine_self self) {
       else
         enqueue(self, x);
   });
-  return compose(self, std::tuple_cat(std::move(own), live_link_handlers(self)));
+  return compose(self, std::tuple_cat(std::move(own), live_link_handlers(self)),
+                 live_link_timer);
+}
+
+/// CLOSING's timers: the close handshake's bound, and the deadline of a
+/// quit that waits for the queue, which ends the machine here whatever is
+/// left.
+void closing_timer(machine_self self, caf::atom_value timer, uint64_t stamp) {
+  switch (timer_key(timer)) {
+    case timer_key(close_timeout_atom::value): {
+      if (!is_current_timer(self, stamp))
+        return;
+      disconnect_info timed_out{
+        close_cause::timeout,
+        "close timed out after "
+          + detail::in_milliseconds(self->state.opts().close_timeout)};
+      finish(self, "quit: not written within close_timeout", {}, &timed_out);
+      break;
+    }
+    case timer_key(quit_deadline_atom::value):
+      finish(self, "quit: not written within close_timeout");
+      break;
+    default:
+      common_timer(self, timer, stamp);
+  }
 }
 
 machine_behavior closing(machine_self self) {
@@ -242,28 +317,22 @@ machine_behavior closing(machine_self self) {
         finish(self, "quit: the link closed before it was written", {},
                &info);
       }
-    },
-    [=](close_timeout_atom, uint64_t stamp) {
-      if (!is_current_timer(self, stamp))
-        return;
-      disconnect_info timed_out{
-        close_cause::timeout,
-        "close timed out after "
-          + detail::in_milliseconds(self->state.opts().close_timeout)};
-      finish(self, "quit: not written within close_timeout", {}, &timed_out);
-    },
-    [=](quit_deadline_atom, uint64_t) {
-      finish(self, "quit: not written within close_timeout");
     });
-  return compose(self, std::tuple_cat(std::move(own), receiving_handlers(self)));
+  return compose(self, std::tuple_cat(std::move(own), receiving_handlers(self)),
+                 closing_timer);
+}
+
+/// DISCONNECTED's and WAITING's timer: the pause is over.
+void retrying_timer(machine_self self, caf::atom_value timer, uint64_t stamp) {
+  if (timer != retry_atom::value)
+    return common_timer(self, timer, stamp);
+  if (is_current_timer(self, stamp))
+    enter_connecting(self);
 }
 
 /// What DISCONNECTED and WAITING share: the retry starts the next attempt.
 machine_behavior retrying(machine_self self) {
-  return compose(self, std::make_tuple([=](retry_atom, uint64_t generation) {
-                   if (is_current_timer(self, generation))
-                     enter_connecting(self);
-                 }));
+  return compose(self, std::tuple<>{}, retrying_timer);
 }
 
 /// DISCONNECTED on purpose: nothing happens until resume, reconnect or quit.

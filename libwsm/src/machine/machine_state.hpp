@@ -37,7 +37,9 @@
 //
 // Each phase is one function returning its behavior; handlers shared by all
 // phases live in `common_handlers`, which `compose` appends to a phase's
-// own in one flat list, so a phase lists only what it does differently. `transition` is the one place
+// own in one flat list, so a phase lists only what it does differently.
+// A phase's timers come last, in one handler and one function per phase
+// (`live_link_timer`, ...), since every timer has one message type. `transition` is the one place
 // where the phase changes: it bumps the generation (so that timers and
 // answers of the phase left are recognised as stale), switches the
 // behavior and tells subscribers when the public state changes. Shared
