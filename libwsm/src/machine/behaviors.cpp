@@ -40,8 +40,10 @@ void apply_command(machine_self self, command x) {
 }
 
 /// What every phase does alike: subscriptions, status and stats requests,
-/// queueing outputs, commands, and the deadline of a quit that waits for
-/// the queue.
+/// room in the queue, a command with a payload, confirmations, written
+/// frames. Outputs and commands alone each phase handles its own way
+/// (those without a link, with `unlinked_handlers`): a handler here that
+/// every phase overrode would cost every machine memory for nothing.
 auto common_handlers(machine_self self) {
   return std::make_tuple(
     [=](subscribe_atom, const caf::actor& subscriber) {
@@ -66,16 +68,9 @@ auto common_handlers(machine_self self) {
         result.read_paused += self->clock().now() - st.paused_since;
       return result;
     },
-    [=](output& x) { enqueue(self, x); },
     [=](room_atom, uint64_t bytes) {
       auto& st = self->state;
       return st.room_waiting.ask(self, bytes, st.fill());
-    },
-    [=](command x) {
-      if (x == command::quit)
-        quit_unconnected(self);
-      else
-        apply_command(self, x);
     },
     [=](command x, const std::string& payload) -> caf::result<void> {
       if (x != command::ping) {
@@ -101,6 +96,19 @@ auto common_handlers(machine_self self) {
     // which drops them (see `machine`): a handler each would cost every
     // machine memory in every phase.
   );
+}
+
+/// What a phase without a link does with outputs and commands: outputs
+/// wait in the queue for the next link; quit ends the machine (after the
+/// queue is written, if it holds outputs; see `quit_unconnected`).
+auto unlinked_handlers(machine_self self) {
+  return std::make_tuple([=](output& x) { enqueue(self, x); },
+                         [=](command x) {
+                           if (x == command::quit)
+                             quit_unconnected(self);
+                           else
+                             apply_command(self, x);
+                         });
 }
 
 // -- timers -------------------------------------------------------------------
@@ -169,24 +177,23 @@ void connecting_timer(machine_self self, caf::atom_value timer,
 }
 
 machine_behavior connecting(machine_self self) {
-  return compose(
-    self,
-    std::make_tuple(
-      [=](connected_atom, uint64_t connection, link_info& link) {
-        if (is_current(self, connection))
-          enter_connected(self, link);
-      },
-      [=](closed_atom, uint64_t connection, const disconnect_info& info) {
-        if (!is_current(self, connection))
-          return;
-        if (info.cause == close_cause::handshake_rejected
-            && is_redirect(info.http_status)
-            && self->state.opts().max_redirects > 0)
-          follow_redirect(self, info);
-        else
-          enter_waiting(self, info);
-      }),
-    connecting_timer);
+  auto own = std::make_tuple(
+    [=](connected_atom, uint64_t connection, link_info& link) {
+      if (is_current(self, connection))
+        enter_connected(self, link);
+    },
+    [=](closed_atom, uint64_t connection, const disconnect_info& info) {
+      if (!is_current(self, connection))
+        return;
+      if (info.cause == close_cause::handshake_rejected
+          && is_redirect(info.http_status)
+          && self->state.opts().max_redirects > 0)
+        follow_redirect(self, info);
+      else
+        enter_waiting(self, info);
+    });
+  return compose(self, std::tuple_cat(std::move(own), unlinked_handlers(self)),
+                 connecting_timer);
 }
 
 /// What a link that is on its way in or out still delivers: inputs (the
@@ -332,19 +339,21 @@ void retrying_timer(machine_self self, caf::atom_value timer, uint64_t stamp) {
 
 /// What DISCONNECTED and WAITING share: the retry starts the next attempt.
 machine_behavior retrying(machine_self self) {
-  return compose(self, std::tuple<>{}, retrying_timer);
+  return compose(self, unlinked_handlers(self), retrying_timer);
 }
 
 /// DISCONNECTED on purpose: nothing happens until resume, reconnect or quit.
 machine_behavior suspended(machine_self self) {
-  return compose(self, std::make_tuple([=](command x) {
-                   if (x == command::quit)
-                     quit_unconnected(self);
-                   else if (x == command::resume || x == command::reconnect)
-                     reconnect_now(self);
-                   else if (x != command::suspend)
-                     apply_command(self, x);
-                 }));
+  return compose(self, std::make_tuple([=](output& x) { enqueue(self, x); },
+                                       [=](command x) {
+                                         if (x == command::quit)
+                                           quit_unconnected(self);
+                                         else if (x == command::resume
+                                                  || x == command::reconnect)
+                                           reconnect_now(self);
+                                         else if (x != command::suspend)
+                                           apply_command(self, x);
+                                       }));
 }
 
 machine_behavior behavior_of(machine_self self, phase x) {
