@@ -98,11 +98,16 @@ auto common_handlers(machine_self self) {
   );
 }
 
+/// Outputs wait in the queue: what a phase without a link does with them.
+auto queue_outputs(machine_self self) {
+  return [=](output& x) { enqueue(self, x); };
+}
+
 /// What a phase without a link does with outputs and commands: outputs
 /// wait in the queue for the next link; quit ends the machine (after the
 /// queue is written, if it holds outputs; see `quit_unconnected`).
 auto unlinked_handlers(machine_self self) {
-  return std::make_tuple([=](output& x) { enqueue(self, x); },
+  return std::make_tuple(queue_outputs(self),
                          [=](command x) {
                            if (x == command::quit)
                              quit_unconnected(self);
@@ -344,7 +349,7 @@ machine_behavior retrying(machine_self self) {
 
 /// DISCONNECTED on purpose: nothing happens until resume, reconnect or quit.
 machine_behavior suspended(machine_self self) {
-  return compose(self, std::make_tuple([=](output& x) { enqueue(self, x); },
+  return compose(self, std::make_tuple(queue_outputs(self),
                                        [=](command x) {
                                          if (x == command::quit)
                                            quit_unconnected(self);
@@ -393,9 +398,10 @@ machine_behavior machine(machine_self self,
   self->set_down_handler([=](caf::down_msg& x) {
     remove_subscriber(self, x.source);
   });
-  // What no state handles is stale (an event of a connection given up, a
-  // timer of a state left): dropped without a word. A request among them
-  // gets `unexpected_message` back.
+  // What no state handles is stale (an event of a connection given up):
+  // dropped without a word. A request among them gets `unexpected_message`
+  // back. A timer of a state left reaches the phase's timer handler, which
+  // ignores it (see `compose`).
   self->set_default_handler(caf::drop);
   // An error that answers none of its requests (each has a handler of its
   // own) is stale news: it must not end the machine, as CAF's default

@@ -39,11 +39,11 @@
 // phases live in `common_handlers`, which `compose` appends to a phase's
 // own in one flat list, so a phase lists only what it does differently.
 // A phase's timers come last, in one handler and one function per phase
-// (`live_link_timer`, ...), since every timer has one message type. `transition` is the one place
-// where the phase changes: it bumps the generation (so that timers and
-// answers of the phase left are recognised as stale), switches the
-// behavior and tells subscribers when the public state changes. Shared
-// handlers ask the phase, never the published status. The machine never
+// (`live_link_timer`, ...), since every timer has one message type.
+// `transition` is the one place where the phase changes: it bumps the
+// generation (so that timers and answers of the phase left are recognised
+// as stale), switches the behavior and tells subscribers when the public
+// state changes. Shared handlers ask the phase, never the published status. The machine never
 // touches a socket: it talks to its broker through messages or a `link`
 // (see wsm/transport.hpp), which keeps it testable on CAF's deterministic
 // scheduler.
